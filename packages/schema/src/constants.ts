@@ -1,0 +1,22 @@
+/** Version of the persisted `DashboardState` shape. Bump it with a migration. */
+export const STATE_VERSION = 1;
+/** Largest accepted state, in UTF-8 bytes of its JSON. */
+export const MAX_STATE_SIZE_BYTES = 1_048_576;
+/** Server-side time to live of a stored state. */
+export const STATE_TTL_SECONDS = 86_400;
+/** Browser-side age after which a persisted state is stale and discarded. */
+export const STATE_TTL_MS = STATE_TTL_SECONDS * 1000;
+/** Browser localStorage save debounce. */
+export const PERSISTENCE_DEBOUNCE_MS = 1000;
+/** Debounce of saves sent from a browser to the server. */
+export const SERVER_SAVE_DEBOUNCE_MS = 100;
+/** At most this many activities are kept. */
+export const MAX_ACTIVITIES = 100;
+/** At most this many alerts are kept. */
+export const MAX_ALERTS = 50;
+/** localStorage key of the persisted envelope. */
+export const STORAGE_KEY = 'hyvve-dashboard-state';
+/** BroadcastChannel name for cross-tab sync. */
+export const BROADCAST_CHANNEL_NAME = 'hyvve-dashboard-state-sync';
+/** Workspace and user ids: checked before any key or channel name is built. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

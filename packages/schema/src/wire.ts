@@ -1,0 +1,114 @@
+// Messages on the wire: Redis pub/sub, the WebSocket API and HTTP bodies. Incoming
+// messages are parsed with these schemas; `state` stays `unknown` here and is checked
+// once with `validateDashboardState`, so a save is never validated twice.
+import { z } from 'zod';
+import type { DashboardState } from './dashboard-state.js';
+
+const revision = z.number().int().nonnegative();
+
+/** What the store keeps under `dashboard:state:{workspaceId}:{userId}`. */
+export interface StoredState {
+  state: DashboardState;
+  /** Per-key counter that only grows; assigned by the server with the write. */
+  revision: number;
+  /** Server time of the save, ms since epoch. */
+  savedAt: number;
+}
+
+/** Published on `dashboard:state:channel:{workspaceId}:{userId}`. */
+export type ChannelMessage =
+  | { type: 'state'; state: DashboardState; revision: number; savedAt: number; origin: string }
+  | { type: 'deleted'; revision: number; origin?: string };
+
+export const channelMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('state'),
+    state: z.unknown(),
+    revision,
+    savedAt: z.number(),
+    origin: z.string(),
+  }),
+  z.object({ type: z.literal('deleted'), revision, origin: z.string().optional() }),
+]);
+
+/** Browser → server over the subscribe WebSocket. */
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('auth'), token: z.string().min(1) }),
+  z.object({
+    type: z.literal('save'),
+    id: z.string().min(1).max(128),
+    state: z.unknown(),
+    baseRevision: revision.optional(),
+    /** Id of the sending engine; echoed as `origin` so it can ignore its own saves. */
+    origin: z.string().max(128).optional(),
+  }),
+  z.object({
+    type: z.literal('delete'),
+    id: z.string().min(1).max(128),
+    origin: z.string().max(128).optional(),
+  }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Error codes shared by HTTP bodies and WebSocket `error` messages. */
+export type ApiErrorCode =
+  | 'unauthorized'
+  | 'invalid_request'
+  | 'invalid_state'
+  | 'state_too_large'
+  | 'precondition_failed'
+  | 'conflict'
+  | 'rate_limited'
+  | 'store_unavailable'
+  | 'not_found'
+  | 'internal_error';
+
+/** Server → browser over the subscribe WebSocket. */
+export type ServerMessage =
+  | { type: 'ready'; revision: number }
+  | { type: 'state'; state: DashboardState; revision: number; savedAt: number; origin: string }
+  | { type: 'deleted'; revision: number; origin?: string }
+  | { type: 'saved'; id: string; revision: number; savedAt: number }
+  | { type: 'delete-ack'; id: string; revision: number }
+  | {
+      type: 'error';
+      id?: string;
+      status: number;
+      error: ApiErrorCode;
+      message: string;
+      /** For `conflict`: the stored state that won. */
+      current?: StoredState;
+    };
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), revision }),
+  z.object({
+    type: z.literal('state'),
+    state: z.unknown(),
+    revision,
+    savedAt: z.number(),
+    origin: z.string(),
+  }),
+  z.object({ type: z.literal('deleted'), revision, origin: z.string().optional() }),
+  z.object({ type: z.literal('saved'), id: z.string(), revision, savedAt: z.number() }),
+  z.object({ type: z.literal('delete-ack'), id: z.string(), revision }),
+  z.object({
+    type: z.literal('error'),
+    id: z.string().optional(),
+    status: z.number().int(),
+    error: z.string(),
+    message: z.string(),
+    current: z.object({ state: z.unknown(), revision, savedAt: z.number() }).optional(),
+  }),
+]);
+
+/** HTTP error body: `{ error, message, ...context }`. */
+export interface ApiErrorBody {
+  error: ApiErrorCode;
+  message: string;
+  path?: string;
+  size?: number;
+  limit?: number;
+  current?: StoredState;
+  retryAfterMs?: number;
+}
