@@ -1,0 +1,113 @@
+// The signed-in dashboard: starts the persistence engine (localStorage, other tabs,
+// the server over a WebSocket on this origin) and lays out the widgets.
+
+import { useAlerts, useDashboardState, useStatePersistence } from '@hyvve/client';
+import { useCallback, useMemo, useState } from 'react';
+import { findProject } from '../demo-data.js';
+import { deleteServerCopy } from '../server-copy.js';
+import { syncServerUrl } from '../server-endpoint.js';
+import type { Session } from '../session.js';
+import { useSessionCheck } from '../use-session-check.js';
+import { ActivityWidget } from './ActivityWidget.js';
+import { AgentStatus } from './AgentStatus.js';
+import { AlertsWidget } from './AlertsWidget.js';
+import { ControlsBar } from './ControlsBar.js';
+import { Logo } from './Logo.js';
+import { MetricsWidget } from './MetricsWidget.js';
+import { ProjectStatusWidget } from './ProjectStatusWidget.js';
+import { RealTimeIndicator } from './RealTimeIndicator.js';
+
+interface DashboardPageProps {
+  session: Session;
+  /**
+   * Called once this tab's and the other tabs' copies are cleared, with a notice when the
+   * server's copy could not be deleted (it then expires with its TTL).
+   */
+  onSignedOut: (notice: string | null) => void;
+  /** Called when the server rejects the token (expired or revoked). */
+  onSessionRejected: () => void;
+}
+
+export function DashboardPage({ session, onSignedOut, onSessionRejected }: DashboardPageProps) {
+  useSessionCheck(session, onSessionRejected);
+  const server = useMemo(
+    () => ({ url: syncServerUrl(window.location), getToken: () => session.token }),
+    [session.token],
+  );
+  const { isInitialized, syncStatus, clearPersistedState } = useStatePersistence({ server });
+  const [signingOut, setSigningOut] = useState(false);
+  const activeProject = useDashboardState((s) => s.activeProject);
+  const openAlerts = useAlerts().filter((a) => !a.dismissed).length;
+
+  const signOut = useCallback(async () => {
+    setSigningOut(true);
+    // The engine clears this tab, tells the other tabs, and deletes the server copy over
+    // its socket when connected; the HTTP delete covers a socket that is down.
+    await clearPersistedState().catch((error: unknown) => {
+      console.error('[sign-out] clearing the persisted dashboard failed', error);
+    });
+    const deleted = await deleteServerCopy(session.token);
+    onSignedOut(
+      deleted
+        ? null
+        : 'You are signed out. The server could not delete its copy of your dashboard right now; it expires within 24 hours.',
+    );
+  }, [clearPersistedState, onSignedOut, session.token]);
+
+  const project = findProject(activeProject);
+  const heading = project ? project.name.split(':')[0] : 'Overview';
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <Logo />
+          <span className="brand-name">Hyvve</span>
+          <span className="brand-divider" aria-hidden="true" />
+          <span className="brand-workspace" title="Workspace">
+            {session.workspaceId}
+          </span>
+        </div>
+        <RealTimeIndicator syncStatus={syncStatus} />
+        <div className="account">
+          <span className="user-chip" title={`Signed in as ${session.userId}`}>
+            <span className="user-avatar" aria-hidden="true">
+              {session.userId.slice(0, 1).toUpperCase()}
+            </span>
+            <span className="user-name">{session.userId}</span>
+          </span>
+          <button
+            type="button"
+            className="button button-ghost"
+            data-testid="signout"
+            onClick={() => void signOut()}
+            disabled={signingOut}
+          >
+            {signingOut ? 'Signing out…' : 'Sign out'}
+          </button>
+        </div>
+      </header>
+      <main className="page" aria-busy={!isInitialized}>
+        <div className="page-head">
+          <div>
+            <h1 className="page-title">{heading}</h1>
+            <p className="page-subtitle">
+              {openAlerts === 0
+                ? 'No open alerts'
+                : `${openAlerts} open alert${openAlerts === 1 ? '' : 's'}`}{' '}
+              · state survives reloads and syncs to your other tabs and devices
+            </p>
+          </div>
+          <ControlsBar userId={session.userId} />
+        </div>
+        <AgentStatus />
+        <div className="grid">
+          <ProjectStatusWidget />
+          <MetricsWidget />
+          <ActivityWidget />
+          <AlertsWidget />
+        </div>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,290 @@
+// 1. HTTP save: autocannon against ours, the Redis floor and the framework floor, each
+// in its own process, plus redis-benchmark SET of the same payload (the store's limit).
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { startCpuAccount } from '../lib/proc-status.js';
+import type { Figure } from '../lib/results.js';
+import { median } from '../lib/stats.js';
+import { signTokenPool } from '../lib/tokens.js';
+import type { HttpLoadConfig, HttpLoadResult } from '../load/http-load-job.js';
+import { BENCH_USER_HEADER, SAVE_PATH } from '../servers/env.js';
+import type { BenchContext, Benchmark } from './context.js';
+import { type ServerKind, startServer } from './servers.js';
+
+const STATE_BYTES = 10 * 1024;
+const CONNECTIONS = 50;
+
+interface Measurement {
+  load: HttpLoadResult;
+  /** CPU the server used over the warm-up and the run. */
+  serverCpuSeconds: number;
+  /** CPU redis-server used over the same time (what the server's Redis calls cost there). */
+  redisCpuSeconds: number;
+  /** Share of the machine's CPUs used by processes outside the bench meanwhile. */
+  othersCpuShare: number;
+  warmupS: number;
+}
+
+interface RoundResult {
+  round: number;
+  server: ServerKind;
+  /** null when the server or the load failed (see `error`). */
+  measurement: Measurement | null;
+  error?: string;
+}
+
+async function measure(
+  context: BenchContext,
+  server: ServerKind,
+  config: Omit<HttpLoadConfig, 'url'>,
+): Promise<Measurement> {
+  await context.flushRedis();
+  const instance = await startServer(context, server);
+  try {
+    const load = await context.startChild({
+      name: `autocannon-${server}`,
+      script: 'load/http-load-job.ts',
+      cpu: context.cpu.load,
+    });
+    try {
+      const account = await startCpuAccount([instance.pid, context.redisPid, load.pid]);
+      const result = await load.run<HttpLoadResult>(
+        { ...config, url: instance.url } satisfies HttpLoadConfig,
+        (config.durationS + config.warmupS + 30) * 1000,
+      );
+      const cpu = await account();
+      return {
+        load: result,
+        serverCpuSeconds: cpu.byPid[instance.pid] ?? Number.NaN,
+        redisCpuSeconds: cpu.byPid[context.redisPid] ?? Number.NaN,
+        othersCpuShare: cpu.othersS / (cpu.wallS * availableParallelism()),
+        warmupS: config.warmupS,
+      };
+    } finally {
+      await load.stop();
+    }
+  } finally {
+    await instance.stop();
+  }
+}
+
+interface RedisBenchmarkResult {
+  requestsPerSec: number;
+  p50Ms: number | null;
+  raw: string;
+}
+
+/** `redis-benchmark -t set -d <bytes> -q`: the store's own SET rate for this payload. */
+async function redisBenchmark(
+  context: BenchContext,
+  requests: number,
+): Promise<RedisBenchmarkResult> {
+  const args = [
+    '-p',
+    String(context.redis.port),
+    '-t',
+    'set',
+    '-d',
+    String(STATE_BYTES),
+    '-n',
+    String(requests),
+    '-c',
+    String(CONNECTIONS),
+    '-q',
+  ];
+  const command = context.cpu.load === undefined ? 'redis-benchmark' : 'taskset';
+  const fullArgs =
+    context.cpu.load === undefined
+      ? args
+      : ['-c', String(context.cpu.load), 'redis-benchmark', ...args];
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(text);
+      else reject(new Error(`redis-benchmark exited with ${code}: ${text}`));
+    });
+  });
+  // Progress lines end in \r; the summary is the last `SET: N requests per second` line.
+  const lines = output.split(/[\r\n]+/).filter((line) => line.startsWith('SET:'));
+  const summary = lines[lines.length - 1] ?? '';
+  const rate = /SET:\s+([\d.]+) requests per second/.exec(summary);
+  const p50 = /p50=([\d.]+) msec/.exec(summary);
+  if (!rate?.[1]) throw new Error(`unreadable redis-benchmark output: ${output.slice(-300)}`);
+  return {
+    requestsPerSec: Number(rate[1]),
+    p50Ms: p50?.[1] ? Number(p50[1]) : null,
+    raw: summary.trim(),
+  };
+}
+
+interface ServerSummary {
+  /** Medians over the rounds that ran. */
+  requestsPerSec: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  serverCpuUtilization: number | null;
+  /** redis-server CPU per 1,000 requests, in ms. */
+  redisCpuMsPer1000: number | null;
+  othersCpuShare: number | null;
+  /** Why the figures are not valid: any round with an error or a failed start. */
+  invalid?: string;
+}
+
+/**
+ * Medians over rounds: a burst of load from others on this shared machine moves one
+ * round, not the figure. A single round with errors invalidates the server's figures.
+ */
+function summarizeServer(rounds: RoundResult[], server: ServerKind): ServerSummary {
+  const mine = rounds.filter((r) => r.server === server);
+  const measured = mine.flatMap((r) => (r.measurement ? [r.measurement] : []));
+  const reasons = [
+    ...mine.flatMap((r) => (r.error ? [`round ${r.round}: ${r.error.split('\n')[0]}`] : [])),
+    ...measured.flatMap((m) => {
+      const reason = invalidReason(m.load);
+      return reason ? [reason] : [];
+    }),
+  ];
+  const med = (pick: (m: Measurement) => number): number | null =>
+    measured.length === 0 ? null : median(measured.map(pick));
+  const durationS = (m: Measurement): number => m.load.durationS + m.warmupS;
+  return {
+    requestsPerSec: med((m) => m.load.requestsPerSec),
+    p50Ms: med((m) => m.load.latencyMs.p50),
+    p99Ms: med((m) => m.load.latencyMs.p99),
+    serverCpuUtilization: med((m) => m.serverCpuSeconds / durationS(m)),
+    othersCpuShare: med((m) => m.othersCpuShare),
+    redisCpuMsPer1000: med(
+      (m) => (m.redisCpuSeconds * 1e6) / Math.max(1, m.load.requestsPerSec * durationS(m)),
+    ),
+    ...(reasons.length > 0 ? { invalid: reasons.join('; ') } : {}),
+  };
+}
+
+const percent = (fraction: number | null): string =>
+  fraction === null ? 'n/a' : `${Math.round(fraction * 100)}%`;
+
+function invalidReason(load: HttpLoadResult): string | undefined {
+  if (load.non2xx === 0 && load.errors === 0 && load.timeouts === 0) return undefined;
+  return `${load.non2xx} non-2xx (${JSON.stringify(load.statusCodes)}), ${load.errors} errors, ${load.timeouts} timeouts`;
+}
+
+export const httpSave: Benchmark = async (context) => {
+  const durationS = context.quick ? 3 : 10;
+  const users = context.quick ? 200 : 1000;
+  const tokens = await signTokenPool(context.authSecret, users);
+  const config: Omit<HttpLoadConfig, 'url'> = {
+    path: SAVE_PATH,
+    connections: CONNECTIONS,
+    durationS,
+    warmupS: context.quick ? 1 : 2,
+    tokens,
+    userHeader: BENCH_USER_HEADER,
+    stateBytes: STATE_BYTES,
+  };
+  const servers: ServerKind[] = ['ours', 'redis-floor', 'framework-floor'];
+  const rounds: RoundResult[] = [];
+  // Rounds interleave the servers, so a burst of load from others on this shared
+  // machine hits one round of each rather than every round of one server.
+  for (let round = 1; round <= context.rounds; round++) {
+    for (const server of servers) {
+      context.log(`http-save: round ${round}, ${server}`);
+      try {
+        rounds.push({ round, server, measurement: await measure(context, server, config) });
+      } catch (error) {
+        // One server failing (e.g. ours not built yet) must not hide the others' figures.
+        context.log(
+          `http-save: ${server} failed: ${error instanceof Error ? error.message : error}`,
+        );
+        rounds.push({ round, server, measurement: null, error: String(error) });
+      }
+    }
+  }
+  const ours = summarizeServer(rounds, 'ours');
+  const redisFloor = summarizeServer(rounds, 'redis-floor');
+  const frameworkFloor = summarizeServer(rounds, 'framework-floor');
+  context.log('http-save: redis-benchmark');
+  const redisBench = await redisBenchmark(context, context.quick ? 20_000 : 100_000);
+  await context.flushRedis();
+
+  const invalid = [
+    ours.invalid && `ours: ${ours.invalid}`,
+    redisFloor.invalid && `Redis floor: ${redisFloor.invalid}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  const common = {
+    benchmark: 'http-save' as const,
+    ...(invalid ? { invalid } : {}),
+  };
+  const figures: Figure[] = [
+    {
+      ...common,
+      label: 'HTTP save throughput (10 KB, 50 conns)',
+      unit: 'req/s',
+      ours: ours.requestsPerSec,
+      baseline: redisFloor.requestsPerSec,
+      baselineLabel: 'Redis floor',
+      target: { kind: 'ratio-at-least', value: 0.9 },
+      note: `median of ${context.rounds} round(s); server CPU busy (of its one core): ours ${percent(ours.serverCpuUtilization)}, Redis floor ${percent(redisFloor.serverCpuUtilization)}, framework floor ${percent(frameworkFloor.serverCpuUtilization)}; other processes on the machine used ${percent(ours.othersCpuShare)} / ${percent(redisFloor.othersCpuShare)} / ${percent(frameworkFloor.othersCpuShare)} of its CPUs`,
+    },
+    {
+      ...common,
+      label: 'HTTP save p99 latency',
+      unit: 'ms',
+      ours: ours.p99Ms,
+      baseline: redisFloor.p99Ms,
+      baselineLabel: 'Redis floor',
+      target: { kind: 'ratio-at-most', value: 1.2 },
+    },
+    {
+      benchmark: 'http-save',
+      label: 'HTTP save throughput vs framework floor',
+      unit: 'req/s',
+      ours: ours.requestsPerSec,
+      baseline: frameworkFloor.requestsPerSec,
+      baselineLabel: 'framework floor',
+      target: { kind: 'info' },
+    },
+    {
+      benchmark: 'http-save',
+      label: 'Redis floor vs framework floor',
+      unit: 'req/s',
+      ours: redisFloor.requestsPerSec,
+      baseline: frameworkFloor.requestsPerSec,
+      baselineLabel: 'framework floor',
+      target: { kind: 'info' },
+      note: '"Ours" column is the Redis floor here: how much the one Redis round trip costs.',
+    },
+    {
+      benchmark: 'http-save',
+      label: 'Store limit: redis-benchmark SET 10 KB',
+      unit: 'req/s',
+      ours: ours.requestsPerSec,
+      baseline: redisBench.requestsPerSec,
+      baselineLabel: 'redis-benchmark SET',
+      target: { kind: 'info' },
+    },
+  ];
+  return {
+    figures,
+    details: {
+      stateBytes: STATE_BYTES,
+      connections: CONNECTIONS,
+      durationS,
+      users,
+      rounds,
+      medians: { ours, redisFloor, frameworkFloor },
+      redisBenchmark: redisBench,
+    },
+  };
+};

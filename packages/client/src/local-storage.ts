@@ -1,0 +1,150 @@
+// The localStorage envelope: `{ format, state, savedAt, origin?, revision? }`, checked on
+// read. `format` versions the envelope itself; `state.version` is migrated by the
+// schema package. Anything unparsable, of an unknown format, invalid, or older than
+// the TTL is reported and removed, never applied.
+import {
+  type DashboardState,
+  MAX_STATE_SIZE_BYTES,
+  type MigrationTable,
+  migrateDashboardState,
+  utf8ByteLength,
+} from '@hyvve/schema';
+import {
+  InvalidPersistedStateError,
+  isQuotaExceeded,
+  StateTooLargeError,
+  StorageAccessError,
+  StorageQuotaError,
+} from './errors.js';
+
+/** The subset of the Web Storage API the engine uses (localStorage, or a fake in tests). */
+export interface StateStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export const ENVELOPE_FORMAT = 1;
+
+export interface StorageEnvelope {
+  format: typeof ENVELOPE_FORMAT;
+  /** Persistable state: `loading` and `errors` already reset. */
+  state: DashboardState;
+  /** Local time of the write, ms since epoch: the TTL counts from here. */
+  savedAt: number;
+  /** Engine that produced the state (breaks timestamp ties the same way everywhere). */
+  origin?: string;
+  /** Server revision this exact state is known to be stored at, if any. */
+  revision?: number;
+}
+
+export type ReadResult =
+  | { kind: 'empty' }
+  | { kind: 'loaded'; envelope: StorageEnvelope }
+  | { kind: 'stale'; savedAt: number; ageMs: number }
+  | { kind: 'invalid'; error: InvalidPersistedStateError }
+  | { kind: 'unreadable'; error: StorageAccessError };
+
+export interface ReadOptions {
+  ttlMs: number;
+  now: number;
+  migrations?: MigrationTable;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(key: string, path: string, reason: string): ReadResult {
+  return {
+    kind: 'invalid',
+    error: new InvalidPersistedStateError(`localStorage "${key}"`, path, reason),
+  };
+}
+
+/** Parses and checks a stored value. Pure: never touches storage. */
+export function parseEnvelope(key: string, raw: string, options: ReadOptions): ReadResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    return invalid(
+      key,
+      '(root)',
+      `not JSON (${error instanceof Error ? error.message : 'parse error'})`,
+    );
+  }
+  if (!isRecord(parsed)) return invalid(key, '(root)', 'expected an object');
+
+  // A bare state (no envelope) is what earlier versions of the hook wrote: accept it once.
+  const legacy = !('format' in parsed) && 'widgets' in parsed;
+  const rawState = legacy ? parsed : parsed.state;
+  if (!legacy) {
+    if (parsed.format !== ENVELOPE_FORMAT) {
+      return invalid(key, 'format', `unknown envelope format ${String(parsed.format)}`);
+    }
+    if (typeof parsed.savedAt !== 'number' || !Number.isFinite(parsed.savedAt)) {
+      return invalid(key, 'savedAt', 'expected a number');
+    }
+  }
+
+  const migrated = migrateDashboardState(rawState, options.migrations);
+  if (!migrated.success) {
+    const path = legacy ? migrated.error.path : `state.${migrated.error.path}`;
+    return invalid(key, path, migrated.error.message);
+  }
+  const state = migrated.data;
+  const savedAt = legacy ? state.timestamp : (parsed.savedAt as number);
+  const ageMs = options.now - savedAt;
+  if (ageMs > options.ttlMs) return { kind: 'stale', savedAt, ageMs };
+
+  const envelope: StorageEnvelope = { format: ENVELOPE_FORMAT, state, savedAt };
+  if (typeof parsed.origin === 'string') envelope.origin = parsed.origin;
+  if (typeof parsed.revision === 'number' && Number.isInteger(parsed.revision)) {
+    envelope.revision = parsed.revision;
+  }
+  return { kind: 'loaded', envelope };
+}
+
+/** Reads and checks the envelope under `key`. Pure apart from the one `getItem`. */
+export function readEnvelope(storage: StateStorage, key: string, options: ReadOptions): ReadResult {
+  let raw: string | null;
+  try {
+    raw = storage.getItem(key);
+  } catch (error) {
+    return { kind: 'unreadable', error: new StorageAccessError(key, 'read', error) };
+  }
+  return raw === null ? { kind: 'empty' } : parseEnvelope(key, raw, options);
+}
+
+/**
+ * Serialises and writes the envelope. Throws StateTooLargeError, StorageQuotaError or
+ * StorageAccessError; returns the length of what was written, in characters.
+ */
+export function writeEnvelope(
+  storage: StateStorage,
+  key: string,
+  envelope: StorageEnvelope,
+  limit: number = MAX_STATE_SIZE_BYTES,
+): number {
+  const json = JSON.stringify(envelope);
+  // The limit applies to the state itself: cheap upper bound first, exact count if close.
+  const bytes = json.length > limit ? utf8ByteLength(JSON.stringify(envelope.state)) : 0;
+  if (bytes > limit) throw new StateTooLargeError(bytes, limit);
+  try {
+    storage.setItem(key, json);
+  } catch (error) {
+    if (isQuotaExceeded(error)) throw new StorageQuotaError(key, json.length, error);
+    throw new StorageAccessError(key, 'write', error);
+  }
+  return json.length;
+}
+
+/** Removes the entry. Throws StorageAccessError. */
+export function removeEnvelope(storage: StateStorage, key: string): void {
+  try {
+    storage.removeItem(key);
+  } catch (error) {
+    throw new StorageAccessError(key, 'remove', error);
+  }
+}

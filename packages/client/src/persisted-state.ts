@@ -1,0 +1,73 @@
+// Module-level helpers for code outside the hooks: logout (`clearPersistedState`) and
+// "is there anything to restore?" (`hasPersistedState`).
+import { BROADCAST_CHANNEL_NAME, STATE_TTL_MS, STORAGE_KEY } from '@hyvve/schema';
+import { openCrossTab } from './cross-tab.js';
+import { browserChannelFactory, browserStorage, randomOrigin } from './environment.js';
+import type { PersistenceError } from './errors.js';
+import { readEnvelope, removeEnvelope, type StateStorage } from './local-storage.js';
+import { enginesFor } from './registry.js';
+import { useDashboardState } from './store.js';
+
+export interface PersistedStateOptions {
+  /** @default window.localStorage */
+  storage?: StateStorage | null;
+  /** @default STATE_TTL_MS */
+  ttlMs?: number;
+  /** Receives failures. @default logs a warning to the console */
+  onError?: (error: PersistenceError) => void;
+}
+
+/**
+ * Clears the persisted dashboard (e.g. on logout): this tab's storage and store, every
+ * other tab (they clear too), and the server copy when connected. Running engines for
+ * the key do it all; without one, storage is removed, other tabs are told, and the
+ * app-wide store is reset. Never rejects: failures go to `onError`.
+ */
+export async function clearPersistedState(
+  storageKey: string = STORAGE_KEY,
+  options: PersistedStateOptions = {},
+): Promise<void> {
+  const engines = enginesFor(storageKey);
+  if (engines.length > 0) {
+    await Promise.all(engines.map((engine) => engine.clear()));
+    return;
+  }
+  const onError =
+    options.onError ??
+    ((error: PersistenceError) => console.warn('[hyvve-persistence]', error.message));
+  const storage = options.storage === undefined ? browserStorage() : options.storage;
+  if (storage === null) return; // server side: nothing to clear
+  try {
+    removeEnvelope(storage, storageKey);
+  } catch (error) {
+    onError(error as PersistenceError);
+  }
+  const createChannel = browserChannelFactory();
+  if (createChannel) {
+    const tab = openCrossTab({
+      channelName: BROADCAST_CHANNEL_NAME,
+      storageKey,
+      origin: randomOrigin(),
+      createChannel,
+      onError,
+      handlers: { onState() {}, onPatch() {}, onHello() {}, onClear() {} },
+    });
+    tab?.postClear();
+    tab?.close();
+  }
+  useDashboardState.getState().reset();
+}
+
+/** Whether a valid, unexpired state is stored under the key. Never throws; false on the server. */
+export function hasPersistedState(
+  storageKey: string = STORAGE_KEY,
+  options: PersistedStateOptions = {},
+): boolean {
+  const storage = options.storage === undefined ? browserStorage() : options.storage;
+  if (storage === null) return false;
+  const result = readEnvelope(storage, storageKey, {
+    ttlMs: options.ttlMs ?? STATE_TTL_MS,
+    now: Date.now(),
+  });
+  return result.kind === 'loaded';
+}

@@ -1,0 +1,446 @@
+// Live sync with the server over the subscribe socket. Three-way logic: `synced` is the
+// content (by reference) last known to equal the server's copy at `syncedRevision`.
+// - local unchanged since then + server moved on  -> adopt the server's state;
+// - local changed + server unchanged               -> push;
+// - both changed                                   -> newer timestamp wins (the server
+//   enforces the same rule with 409, whose `current` we adopt).
+// Saves are debounced (100 ms, max wait 1 s), one in flight at a time, and always send
+// the latest state. While offline the engine keeps persisting locally; `ready` after a
+// reconnect pushes whatever changed meanwhile.
+import {
+  type DashboardState,
+  type MigrationTable,
+  migrateDashboardState,
+  SERVER_SAVE_DEBOUNCE_MS,
+} from '@hyvve/schema';
+import type { BackoffOptions } from './backoff.js';
+import { backoffDelay } from './backoff.js';
+import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from './content.js';
+import { createDebounce } from './debounce.js';
+import {
+  InvalidPersistedStateError,
+  PersistenceError,
+  ServerRejectedError,
+  ServerUnreachableError,
+  TokenError,
+} from './errors.js';
+import type { PersistenceLogger } from './logger.js';
+import { type FetchedState, type FetchLike, fetchStoredState } from './server-api.js';
+import {
+  type ConnectionStatus,
+  createServerConnection,
+  type GetToken,
+  type IncomingServerMessage,
+  type SocketFactory,
+} from './server-connection.js';
+import { resolveServerEndpoints } from './server-url.js';
+
+export type SyncStatus = 'local-only' | 'connecting' | 'synced' | 'offline' | 'error';
+
+/** What the sync layer needs from the engine. */
+export interface SyncHost {
+  /** The current persistable state, its content refs, and the origin that produced it. */
+  current(): { state: DashboardState; refs: ContentRefs; origin: string };
+  /** Applies a state from the server; returns the refs now in the store. */
+  adopt(state: DashboardState, origin: string): ContentRefs;
+  /** Another device deleted the stored state: reset; returns the refs now in the store. */
+  remoteDeleted(): ContentRefs;
+  status(status: SyncStatus): void;
+  /** The server acknowledged a save (server time). */
+  saved(savedAt: number): void;
+}
+
+export interface ServerSyncOptions {
+  /** Base URL of the server (http(s), ws(s), or relative to the page in a browser). */
+  url: string;
+  /** Returns a fresh token; called before every (re)connect and HTTP read. */
+  getToken: GetToken;
+  /** @default SERVER_SAVE_DEBOUNCE_MS (100) */
+  saveDebounceMs?: number;
+  /** A steady stream of changes still reaches the server this often. @default 1000 */
+  saveMaxWaitMs?: number;
+  /** Reconnect and retry backoff. @default { initialDelayMs: 250, maxDelayMs: 30000 } */
+  reconnect?: BackoffOptions;
+  /** A save without an answer after this long counts as failed and is retried. @default 10000 */
+  ackTimeoutMs?: number;
+  /** @default 10000 */
+  readyTimeoutMs?: number;
+  /** WebSocket factory. @default (url) => new globalThis.WebSocket(url) */
+  createWebSocket?: SocketFactory;
+  /** fetch, for reading the stored state. @default globalThis.fetch */
+  fetch?: FetchLike;
+}
+
+export interface ServerSync {
+  start(): void;
+  /** Sends a pending save now if the socket is open, then closes. Safe to call twice. */
+  stop(): void;
+  /** Tells the sync layer the local content changed. */
+  notifyChange(): void;
+  /** Sends a pending save now (if the socket is open). */
+  flush(): void;
+  /** Marks content as equal to the server's copy (e.g. it came from a tab that saves it). */
+  markSynced(refs: ContentRefs, revision?: number): void;
+  /** The server revision `refs` is known to be stored at, if any (kept in the envelope). */
+  revisionFor(refs: ContentRefs): number | undefined;
+  /** Deletes the server copy if connected; resolves once acknowledged (false if not sent). */
+  deleteRemote(): Promise<boolean>;
+  /** The browser is back online: retry now instead of waiting for the backoff. */
+  reconnectNow(): void;
+}
+
+export interface ServerSyncContext {
+  origin: string;
+  host: SyncHost;
+  logger: PersistenceLogger;
+  onError: (error: PersistenceError) => void;
+  migrations?: MigrationTable;
+  pageUrl?: string;
+}
+
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+export function createServerSync(
+  options: ServerSyncOptions,
+  context: ServerSyncContext,
+): ServerSync {
+  const { origin, host, logger, onError } = context;
+  const endpoints = resolveServerEndpoints(options.url, context.pageUrl);
+  const createSocket = options.createWebSocket ?? defaultSocketFactory();
+  const fetchFn = options.fetch ?? defaultFetch();
+  const ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+  const backoff = options.reconnect ?? {};
+
+  let synced: ContentRefs | null = null;
+  let syncedRevision: number | undefined;
+  /** Latest revision the server announced (ready, or any message). */
+  let serverRevision: number | undefined;
+  let inFlight: { id: string; refs: ContentRefs; timer: ReturnType<typeof setTimeout> } | null =
+    null;
+  let rejected: ContentRefs | null = null;
+  let seq = 0;
+  // Bumped by stop and deleteRemote: a pull that resolves afterwards is dropped.
+  let epoch = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryAttempt = 0;
+  let failureReported = false;
+  const pendingDeletes = new Map<string, (ok: boolean) => void>();
+
+  const unsynced = (): boolean => !sameContent(host.current().refs, synced);
+
+  const succeed = (): void => {
+    retryAttempt = 0;
+    failureReported = false;
+    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    host.status('synced');
+  };
+
+  const failAndRetry = (error: PersistenceError, retry: boolean): void => {
+    if (!failureReported) onError(error);
+    failureReported = true;
+    host.status('error');
+    if (!retry || retryTimer !== undefined) return;
+    const delay = backoffDelay(retryAttempt++, backoff);
+    logger.debug('server.retry_scheduled', { delayMs: delay });
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      reconcile();
+    }, delay);
+  };
+
+  /**
+   * Sends the latest state. `force` sends even when it matches the server's copy;
+   * `urgent` (page closing) does not wait for the save in flight.
+   */
+  const sendSave = (force = false, urgent = false): void => {
+    if ((inFlight && !urgent) || !connection.isReady()) return;
+    const { state, refs } = host.current();
+    if (!force && sameContent(refs, synced)) return;
+    // The server refused exactly this content (400, 413): sending it again cannot help.
+    if (sameContent(refs, rejected)) return;
+    const id = `${origin}:${++seq}`;
+    if (!connection.send({ type: 'save', id, state, origin })) return;
+    // This save carries the latest state: a pending debounced one would repeat it.
+    saveDebounce.cancel();
+    const timer = setTimeout(() => {
+      if (inFlight?.id !== id) return;
+      inFlight = null;
+      failAndRetry(
+        new ServerRejectedError(504, 'timeout', `no answer to save ${id} in ${ackTimeoutMs} ms`),
+        true,
+      );
+    }, ackTimeoutMs);
+    if (inFlight) clearTimeout(inFlight.timer);
+    inFlight = { id, refs, timer };
+    logger.debug('server.save_sent', { id, timestamp: state.timestamp });
+  };
+
+  /** Page closing or forced save: send what the server lacks now, in flight or not. */
+  const sendPendingNow = (): void => {
+    const refs = host.current().refs;
+    if (!unsynced() || (inFlight && sameContent(refs, inFlight.refs))) return;
+    sendSave(false, true);
+  };
+
+  const saveDebounce = createDebounce(() => sendSave(), {
+    waitMs: options.saveDebounceMs ?? SERVER_SAVE_DEBOUNCE_MS,
+    maxWaitMs: options.saveMaxWaitMs ?? 1000,
+  });
+
+  const checkState = (raw: unknown, source: string): DashboardState | null => {
+    const result = migrateDashboardState(raw, context.migrations);
+    if (result.success) return result.data;
+    onError(new InvalidPersistedStateError(source, result.error.path, result.error.message));
+    return null;
+  };
+
+  /** Applies a server copy per the three-way rule; returns whether it was applied. */
+  const consider = (remote: FetchedState, remoteOrigin: string): boolean => {
+    const local = host.current();
+    if (!unsynced() && remote.state.timestamp === local.state.timestamp) {
+      // Same content as ours (e.g. a revision bump of what we already have).
+      synced = local.refs;
+      syncedRevision = remote.revision;
+      return false;
+    }
+    const adopt =
+      !unsynced() ||
+      isNewer(
+        { timestamp: remote.state.timestamp, origin: remoteOrigin },
+        {
+          timestamp: local.state.timestamp,
+          origin: local.origin,
+        },
+      );
+    if (adopt) {
+      synced = host.adopt(remote.state, remoteOrigin);
+      syncedRevision = remote.revision;
+      logger.debug('server.adopted', {
+        revision: remote.revision,
+        timestamp: remote.state.timestamp,
+      });
+    }
+    return adopt;
+  };
+
+  const pull = async (): Promise<void> => {
+    const myEpoch = epoch;
+    let remote: FetchedState | null;
+    try {
+      let token: string;
+      try {
+        token = await options.getToken();
+      } catch (error) {
+        throw new TokenError(error);
+      }
+      remote = await fetchStoredState(fetchFn, endpoints.stateUrl, token);
+    } catch (error) {
+      if (myEpoch !== epoch) return;
+      // fetchStoredState only throws PersistenceErrors; anything else is a bug worth seeing.
+      if (!(error instanceof PersistenceError)) throw error;
+      // An unusable answer will not improve by asking again; an outage or a 5xx may.
+      const retry =
+        error instanceof ServerUnreachableError ||
+        error instanceof TokenError ||
+        (error instanceof ServerRejectedError && RETRYABLE.has(error.status));
+      failAndRetry(error, retry);
+      return;
+    }
+    if (myEpoch !== epoch || !connection.isReady()) return;
+    if (remote === null) {
+      // The server holds nothing (first use, expiry, or its store lost data): restore it
+      // from here unless there is nothing worth storing.
+      syncedRevision = serverRevision;
+      if (!isEmptyDashboard(host.current().state)) sendSave(true);
+      else synced = host.current().refs;
+    } else if (!consider(remote, 'server') && unsynced()) {
+      sendSave();
+    }
+    if (!inFlight) succeed();
+  };
+
+  /** After `ready` or a retry: decide between nothing, pull and push. */
+  function reconcile(): void {
+    if (!connection.isReady()) return;
+    if ((serverRevision ?? 0) !== (syncedRevision ?? 0)) {
+      void pull();
+      return;
+    }
+    if (unsynced()) sendSave();
+    if (!inFlight) succeed();
+  }
+
+  const onMessage = (message: Exclude<IncomingServerMessage, { type: 'ready' }>): void => {
+    switch (message.type) {
+      case 'saved': {
+        serverRevision = message.revision;
+        if (inFlight?.id !== message.id) return;
+        clearTimeout(inFlight.timer);
+        synced = inFlight.refs;
+        syncedRevision = message.revision;
+        inFlight = null;
+        host.saved(message.savedAt);
+        succeed();
+        if (unsynced()) saveDebounce.schedule();
+        return;
+      }
+      case 'error': {
+        const failed = inFlight !== null && inFlight.id === message.id ? inFlight : null;
+        if (failed) {
+          clearTimeout(failed.timer);
+          inFlight = null;
+        }
+        const retryable = RETRYABLE.has(message.status);
+        if (failed && !retryable && message.status !== 409) rejected = failed.refs;
+        const current = message.current;
+        if (message.status === 409 && current) {
+          serverRevision = Math.max(serverRevision ?? 0, current.revision);
+          const state = checkState(current.state, 'server conflict');
+          if (!state) return;
+          // 409 means the server holds something newer than what we sent; we may have
+          // changed again since, so the rule decides, not the status code.
+          if (
+            !consider({ state, revision: current.revision, savedAt: current.savedAt }, 'server')
+          ) {
+            saveDebounce.schedule();
+          }
+          succeed();
+          return;
+        }
+        if (message.id && pendingDeletes.has(message.id)) {
+          pendingDeletes.get(message.id)?.(false);
+          pendingDeletes.delete(message.id);
+        }
+        failAndRetry(
+          new ServerRejectedError(message.status, message.error, message.message, message.id),
+          retryable,
+        );
+        return;
+      }
+      case 'state': {
+        serverRevision = message.revision;
+        if (message.origin === origin) return; // our own save, echoed
+        const state = checkState(message.state, 'server broadcast');
+        if (!state) return;
+        if (
+          !consider(
+            { state, revision: message.revision, savedAt: message.savedAt },
+            message.origin,
+          ) &&
+          unsynced()
+        ) {
+          saveDebounce.schedule();
+        }
+        return;
+      }
+      case 'deleted': {
+        serverRevision = message.revision;
+        if (message.origin === origin) return;
+        synced = host.remoteDeleted();
+        syncedRevision = message.revision;
+        return;
+      }
+      case 'delete-ack': {
+        serverRevision = message.revision;
+        syncedRevision = message.revision;
+        pendingDeletes.get(message.id)?.(true);
+        pendingDeletes.delete(message.id);
+        return;
+      }
+    }
+  };
+
+  const onStatus = (status: ConnectionStatus): void => {
+    if (status === 'ready') return; // reconcile() reports `synced` once it is true
+    if (status !== 'connecting' && inFlight) {
+      clearTimeout(inFlight.timer);
+      inFlight = null;
+    }
+    host.status(status);
+  };
+
+  const connection = createServerConnection({
+    subscribeUrl: endpoints.subscribeUrl,
+    getToken: options.getToken,
+    createSocket,
+    backoff,
+    readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
+    logger,
+    onError,
+    handlers: {
+      onReady(revision) {
+        serverRevision = revision;
+        host.status('connecting');
+        reconcile();
+      },
+      onMessage,
+      onStatus,
+    },
+  });
+
+  let stopped = false;
+  return {
+    start: () => connection.start(),
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      sendPendingNow();
+      saveDebounce.cancel();
+      epoch += 1;
+      if (retryTimer !== undefined) clearTimeout(retryTimer);
+      if (inFlight) clearTimeout(inFlight.timer);
+      inFlight = null;
+      for (const resolve of pendingDeletes.values()) resolve(false);
+      pendingDeletes.clear();
+      connection.stop();
+    },
+    notifyChange() {
+      if (unsynced()) saveDebounce.schedule();
+    },
+    flush: () => sendPendingNow(),
+    markSynced(refs, revision) {
+      synced = refs;
+      if (revision !== undefined) syncedRevision = revision;
+    },
+    revisionFor: (refs) => (sameContent(refs, synced) ? syncedRevision : undefined),
+    deleteRemote() {
+      epoch += 1;
+      saveDebounce.cancel();
+      synced = host.current().refs;
+      if (!connection.isReady()) return Promise.resolve(false);
+      const id = `${origin}:${++seq}`;
+      if (!connection.send({ type: 'delete', id, origin })) return Promise.resolve(false);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          pendingDeletes.delete(id);
+          onError(
+            new ServerRejectedError(
+              504,
+              'timeout',
+              `no answer to delete ${id} in ${ackTimeoutMs} ms`,
+              id,
+            ),
+          );
+          resolve(false);
+        }, ackTimeoutMs);
+        pendingDeletes.set(id, (ok) => {
+          clearTimeout(timer);
+          resolve(ok);
+        });
+      });
+    },
+    reconnectNow: () => connection.reconnectNow(),
+  };
+}
+
+function defaultSocketFactory(): SocketFactory {
+  return (url) => {
+    if (typeof WebSocket === 'undefined') throw new Error('no WebSocket in this environment');
+    return new WebSocket(url);
+  };
+}
+
+function defaultFetch(): FetchLike {
+  return (url, init) => globalThis.fetch(url, init);
+}

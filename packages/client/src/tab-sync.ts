@@ -1,0 +1,165 @@
+// Cross-tab sync over the BroadcastChannel transport (cross-tab.ts): broadcast local
+// changes fast (coalesced by a short throttle; as deltas when peers hold the base),
+// apply only newer content, answer `hello` so a tab opened later is seeded, clear on
+// `clear`. Receiving never sends, except a `hello` to the one sender of a delta it
+// cannot apply, so tabs cannot ping-pong.
+import type { DashboardState } from '@hyvve/schema';
+import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from './content.js';
+import { type ChannelFactory, type CrossTab, openCrossTab } from './cross-tab.js';
+import type { CrossTabError } from './errors.js';
+import type { PersistenceLogger } from './logger.js';
+import { applyChanges, type ContentChanges, type ContentStamp, diffContent } from './tab-patch.js';
+import { createThrottle } from './throttle.js';
+
+/** What tab sync needs from the engine. */
+export interface TabHost {
+  /** The persistable state (timestamp = content stamp), its refs and stamp. */
+  current(): { state: DashboardState; refs: ContentRefs; stamp: ContentStamp };
+  /** True while the tab is empty and untouched: it takes any peer's content, however old. */
+  isPristine(): boolean;
+  /** Validates (and migrates) a state from a peer; reports and returns null when invalid. */
+  check(raw: unknown): DashboardState | null;
+  /** Puts a peer's state into the store; returns its refs. */
+  adopt(state: DashboardState, stamp: ContentStamp): ContentRefs;
+  /** A peer cleared the persisted state. */
+  cleared(from: string): void;
+}
+
+export interface TabSyncOptions {
+  channelName: string;
+  storageKey: string;
+  origin: string;
+  createChannel: ChannelFactory;
+  /** Bursts reach other tabs at most this often. */
+  intervalMs: number;
+  now: () => number;
+  host: TabHost;
+  logger: PersistenceLogger;
+  onError: (error: CrossTabError) => void;
+}
+
+export interface TabSync {
+  /** Announces this tab and asks peers for their state. */
+  hello(): void;
+  /** The local content changed. */
+  notifyChange(): void;
+  /** Sends a pending broadcast now. */
+  flush(): void;
+  /** Content peers hold (e.g. loaded from the shared storage); null = unknown. */
+  markHeld(refs: ContentRefs | null, stamp?: ContentStamp): void;
+  postClear(): void;
+  close(): void;
+}
+
+/** A tab asks one sender for a full state at most this often. */
+const RESYNC_INTERVAL_MS = 250;
+
+function isStamp(value: unknown): value is ContentStamp {
+  if (typeof value !== 'object' || value === null) return false;
+  const { timestamp, origin } = value as Record<string, unknown>;
+  return typeof timestamp === 'number' && typeof origin === 'string';
+}
+
+export function createTabSync(options: TabSyncOptions): TabSync | null {
+  const { host, logger } = options;
+  // What the peers are believed to hold: the base of the next delta.
+  let held: { refs: ContentRefs; stamp: ContentStamp } | null = null;
+  const resyncAskedAt = new Map<string, number>();
+  let transport: CrossTab | null = null;
+
+  const broadcast = (): void => {
+    const { state, refs, stamp } = host.current();
+    if (!transport || (held && sameContent(refs, held.refs))) return;
+    const changes = held ? diffContent(held.refs, state) : null;
+    if (held && changes) transport.postPatch(held.stamp, stamp, changes);
+    else transport.postState(state, stamp.origin);
+    held = { refs, stamp };
+  };
+  const throttle = createThrottle(broadcast, options.intervalMs, options.now);
+
+  const accept = (state: DashboardState, stamp: ContentStamp): void => {
+    const refs = host.adopt(state, stamp);
+    held = { refs, stamp };
+    logger.debug('tab.applied', { from: stamp.origin, timestamp: stamp.timestamp });
+  };
+
+  const isWanted = (incoming: ContentStamp, state: DashboardState | null): boolean =>
+    isNewer(incoming, host.current().stamp) ||
+    (host.isPristine() && state !== null && !isEmptyDashboard(state));
+
+  transport = openCrossTab({
+    channelName: options.channelName,
+    storageKey: options.storageKey,
+    origin: options.origin,
+    createChannel: options.createChannel,
+    onError: options.onError,
+    handlers: {
+      onState({ state: raw, author }, from) {
+        const state = host.check(raw);
+        if (!state) return;
+        const stamp = {
+          timestamp: state.timestamp,
+          origin: typeof author === 'string' ? author : from,
+        };
+        if (isWanted(stamp, state)) accept(state, stamp);
+      },
+      onPatch({ base, stamp, changes }, from) {
+        if (!isStamp(base) || !isStamp(stamp) || typeof changes !== 'object' || changes === null) {
+          host.check(null); // reports the malformed message
+          return;
+        }
+        const current = host.current();
+        if (current.stamp.timestamp !== base.timestamp || current.stamp.origin !== base.origin) {
+          // We hold other content than the sender's base: ask it for the whole state.
+          const askedAt = resyncAskedAt.get(from) ?? Number.NEGATIVE_INFINITY;
+          if (options.now() - askedAt >= RESYNC_INTERVAL_MS && isNewer(stamp, current.stamp)) {
+            resyncAskedAt.set(from, options.now());
+            transport?.postHello(from);
+          }
+          return;
+        }
+        if (!isNewer(stamp, current.stamp)) return;
+        const state = host.check(
+          applyChanges(current.state, changes as ContentChanges, stamp.timestamp),
+        );
+        if (state) accept(state, stamp);
+      },
+      onHello() {
+        if (host.isPristine()) return;
+        const { state, refs, stamp } = host.current();
+        transport?.postState(state, stamp.origin);
+        held = { refs, stamp };
+      },
+      onClear(from) {
+        throttle.cancel();
+        held = null;
+        host.cleared(from);
+      },
+    },
+  });
+  if (!transport) return null;
+
+  return {
+    hello: () => transport?.postHello(),
+    notifyChange() {
+      const { refs } = host.current();
+      if (!held || !sameContent(refs, held.refs)) throttle.schedule();
+    },
+    flush: () => {
+      throttle.flush();
+    },
+    markHeld(refs, stamp) {
+      held = refs && stamp ? { refs, stamp } : null;
+    },
+    postClear() {
+      throttle.cancel();
+      held = null;
+      transport?.postClear();
+    },
+    close() {
+      throttle.cancel();
+      transport?.close();
+      transport = null;
+    },
+  };
+}

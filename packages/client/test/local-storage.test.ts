@@ -1,0 +1,122 @@
+import { STATE_TTL_MS } from '@hyvve/schema';
+import { describe, expect, it } from 'vitest';
+import { makeState } from '../../../test-support/fixtures.js';
+import {
+  backoffDelay,
+  isQuotaExceeded,
+  parseEnvelope,
+  readEnvelope,
+  removeEnvelope,
+  resolveServerEndpoints,
+  StorageAccessError,
+  StorageQuotaError,
+  writeEnvelope,
+} from '../src/index.js';
+import { BrokenStorage, QuotaStorage, SpyStorage } from './support/fakes.js';
+
+const now = 1_700_000_000_000;
+const opts = { ttlMs: STATE_TTL_MS, now };
+
+describe('localStorage envelope', () => {
+  it('round-trips an envelope with origin and revision', () => {
+    const storage = new SpyStorage();
+    const state = makeState({ timestamp: now });
+    writeEnvelope(storage, 'k', { format: 1, state, savedAt: now, origin: 'o', revision: 3 });
+    const result = readEnvelope(storage, 'k', opts);
+    expect(result).toEqual({
+      kind: 'loaded',
+      envelope: { format: 1, state, savedAt: now, origin: 'o', revision: 3 },
+    });
+  });
+
+  it('answers empty when nothing is stored', () => {
+    expect(readEnvelope(new SpyStorage(), 'k', opts)).toEqual({ kind: 'empty' });
+  });
+
+  it.each([
+    ['not JSON', '{', '(root)'],
+    ['not an object', '[1,2]', '(root)'],
+    ['an unknown format', JSON.stringify({ format: 9, state: {}, savedAt: now }), 'format'],
+    ['a missing savedAt', JSON.stringify({ format: 1, state: makeState() }), 'savedAt'],
+    [
+      'a wrong-shape state',
+      JSON.stringify({ format: 1, state: { version: 1 }, savedAt: now }),
+      'state.timestamp',
+    ],
+  ])('rejects %s and names where', (_label, raw, path) => {
+    const result = parseEnvelope('k', raw, opts);
+    expect(result.kind).toBe('invalid');
+    if (result.kind === 'invalid') expect(result.error.path).toBe(path);
+  });
+
+  it('marks a state older than the TTL stale, with its age', () => {
+    const raw = JSON.stringify({ format: 1, state: makeState(), savedAt: now - STATE_TTL_MS - 1 });
+    expect(parseEnvelope('k', raw, opts)).toEqual({
+      kind: 'stale',
+      savedAt: now - STATE_TTL_MS - 1,
+      ageMs: STATE_TTL_MS + 1,
+    });
+  });
+
+  it('reports a storage that cannot be read', () => {
+    const result = readEnvelope(new BrokenStorage(), 'k', opts);
+    expect(result.kind).toBe('unreadable');
+  });
+
+  it('turns a full quota into StorageQuotaError with the size', () => {
+    const storage = new QuotaStorage(10);
+    expect(() =>
+      writeEnvelope(storage, 'k', { format: 1, state: makeState(), savedAt: now }),
+    ).toThrow(StorageQuotaError);
+  });
+
+  it('turns other write and remove failures into StorageAccessError', () => {
+    const storage = new BrokenStorage();
+    expect(() =>
+      writeEnvelope(storage, 'k', { format: 1, state: makeState(), savedAt: now }),
+    ).toThrow(StorageAccessError);
+    expect(() => removeEnvelope(storage, 'k')).toThrow(/remove of "k" failed/);
+  });
+
+  it('recognises the quota errors of every browser', () => {
+    expect(isQuotaExceeded(new DOMException('full', 'QuotaExceededError'))).toBe(true);
+    expect(isQuotaExceeded({ name: 'NS_ERROR_DOM_QUOTA_REACHED' })).toBe(true);
+    expect(isQuotaExceeded({ code: 22 })).toBe(true);
+    expect(isQuotaExceeded(new Error('other'))).toBe(false);
+    expect(isQuotaExceeded(null)).toBe(false);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('grows exponentially up to the cap, with jitter in the upper half', () => {
+    const low = { random: () => 0, initialDelayMs: 100, maxDelayMs: 1000 };
+    const high = { random: () => 0.999999, initialDelayMs: 100, maxDelayMs: 1000 };
+    expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, low))).toEqual([
+      50, 100, 200, 400, 500, 500,
+    ]);
+    expect(backoffDelay(0, high)).toBe(100);
+    expect(backoffDelay(10, high)).toBe(1000);
+  });
+});
+
+describe('server endpoints', () => {
+  it('derives http and ws URLs from an http base', () => {
+    expect(resolveServerEndpoints('http://127.0.0.1:3000')).toEqual({
+      stateUrl: 'http://127.0.0.1:3000/api/dashboard/state',
+      subscribeUrl: 'ws://127.0.0.1:3000/api/dashboard/state/subscribe',
+    });
+  });
+
+  it('keeps a base path and uses wss for https', () => {
+    expect(resolveServerEndpoints('https://example.com/app/')).toEqual({
+      stateUrl: 'https://example.com/app/api/dashboard/state',
+      subscribeUrl: 'wss://example.com/app/api/dashboard/state/subscribe',
+    });
+  });
+
+  it('resolves a relative URL against the page', () => {
+    expect(resolveServerEndpoints('/', 'https://dash.example.com/board').subscribeUrl).toBe(
+      'wss://dash.example.com/api/dashboard/state/subscribe',
+    );
+  });
+});

@@ -1,0 +1,349 @@
+// Two "devices" (separate stores, storages, no shared BroadcastChannel) synced through
+// the real server and a real Redis, including Redis going away and coming back.
+import { type RunningServer, signToken, startServer } from '@hyvve/server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { makeState } from '../../../test-support/fixtures.js';
+import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import {
+  createDashboardStore,
+  createStatePersistence,
+  type DashboardStoreApi,
+  type FetchLike,
+  type PersistenceError,
+  ServerRejectedError,
+  type StatePersistence,
+  type StatePersistenceOptions,
+  type SyncStatus,
+} from '../src/index.js';
+import { SpyStorage, waitUntil } from './support/fakes.js';
+
+const SECRET = 'client-integration-secret';
+let redis: TestRedis;
+let server: RunningServer;
+const running: StatePersistence[] = [];
+let userCounter = 0;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  server = await startServer({
+    port: 0,
+    redisUrl: redis.url,
+    authSecret: SECRET,
+    rateLimit: false,
+    logLevel: 'silent',
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await redis?.close();
+});
+
+afterEach(() => {
+  for (const engine of running.splice(0)) engine.stop();
+});
+
+interface Device {
+  store: DashboardStoreApi;
+  storage: SpyStorage;
+  engine: StatePersistence;
+  errors: PersistenceError[];
+  statuses: SyncStatus[];
+  tokenRequests: number;
+}
+
+function newUser(): string {
+  userCounter += 1;
+  return `user-${process.pid}-${userCounter}`;
+}
+
+function device(
+  userId: string,
+  options: {
+    storage?: SpyStorage;
+    fetch?: FetchLike;
+    token?: () => Promise<string>;
+  } & StatePersistenceOptions = {},
+): Device {
+  const store = createDashboardStore();
+  const storage = options.storage ?? new SpyStorage();
+  const errors: PersistenceError[] = [];
+  const statuses: SyncStatus[] = [];
+  const self: Device = {
+    store,
+    storage,
+    engine: undefined as unknown as StatePersistence,
+    errors,
+    statuses,
+    tokenRequests: 0,
+  };
+  const { fetch, token, storage: _s, ...engineOptions } = options;
+  self.engine = createStatePersistence(store, {
+    storageKey: 'integration',
+    storage,
+    createChannel: null,
+    lifecycle: {},
+    debounceMs: 100,
+    onError: (error) => errors.push(error),
+    ...engineOptions,
+    server: {
+      url: server.url,
+      getToken: () => {
+        self.tokenRequests += 1;
+        return token ? token() : signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
+      },
+      createWebSocket: (url) => new WebSocket(url),
+      reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+      ...(fetch ? { fetch } : {}),
+    },
+  });
+  self.engine.subscribe(() => statuses.push(self.engine.getSnapshot().syncStatus));
+  running.push(self.engine);
+  self.engine.start();
+  return self;
+}
+
+const synced = (d: Device) => () => d.engine.getSnapshot().syncStatus === 'synced';
+
+async function serverCopy(userId: string): Promise<{ status: number; body: unknown }> {
+  const token = await signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
+  const response = await fetch(`${server.url}/api/dashboard/state`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: response.status === 200 ? await response.json() : null };
+}
+
+describe('server sync against the real server and Redis', () => {
+  it('converges two devices through the server, both ways', async () => {
+    const user = newUser();
+    const a = device(user);
+    const b = device(user);
+    await waitUntil(synced(a), 10_000, 'device a synced');
+    await waitUntil(synced(b), 10_000, 'device b synced');
+    a.store.getState().setActiveProject('from-a');
+    await waitUntil(
+      () => b.store.getState().activeProject === 'from-a',
+      10_000,
+      'b to get a’s change',
+    );
+    b.store
+      .getState()
+      .addAlert({ id: 'b1', type: 'warning', title: 'B', message: 'from b', timestamp: 1 });
+    await waitUntil(
+      () => a.store.getState().widgets.alerts.length === 1,
+      10_000,
+      'a to get b’s change',
+    );
+    expect(a.store.getState().widgets).toEqual(b.store.getState().widgets);
+    // The adopted state is written to the device's own storage too.
+    await waitUntil(
+      () => b.storage.envelope('integration')?.state.activeProject === 'from-a',
+      5000,
+    );
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+  });
+
+  it('pulls the server’s state into a fresh device', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store
+      .getState()
+      .setFullState(makeState({ activeProject: 'on-server', timestamp: Date.now() - 30_000 }));
+    await waitUntil(() => a.engine.getSnapshot().lastSavedAt !== null, 5000);
+    await waitUntilServerHas(user, 'on-server');
+    const fresh = device(user);
+    await waitUntil(
+      () => fresh.store.getState().activeProject === 'on-server',
+      10_000,
+      'fresh device pull',
+    );
+    await waitUntil(synced(fresh), 5000);
+  });
+
+  it('pushes changes made offline when it connects, and stores the revision', async () => {
+    const user = newUser();
+    const storage = new SpyStorage();
+    storage.setItem(
+      'integration',
+      JSON.stringify({
+        format: 1,
+        state: makeState({ activeProject: 'offline-edit' }),
+        savedAt: Date.now(),
+      }),
+    );
+    // Default 1 s storage debounce: the server's 100 ms save is acknowledged before the write.
+    const a = device(user, { storage, debounceMs: 1000 });
+    await waitUntil(synced(a), 10_000);
+    await waitUntilServerHas(user, 'offline-edit');
+    a.store.getState().setActiveProject('after');
+    await waitUntil(
+      () =>
+        storage.envelope('integration')?.revision !== undefined &&
+        storage.envelope('integration')?.state.activeProject === 'after',
+      5000,
+      'revision in envelope',
+    );
+  });
+
+  it('adopts the newer server state over an older unsynced local one', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store.getState().setActiveProject('newest');
+    await waitUntilServerHas(user, 'newest');
+    const storage = new SpyStorage();
+    storage.setItem(
+      'integration',
+      JSON.stringify({
+        format: 1,
+        state: makeState({ activeProject: 'stale-local', timestamp: Date.now() - 60_000 }),
+        savedAt: Date.now(),
+      }),
+    );
+    const b = device(user, { storage });
+    await waitUntil(
+      () => b.store.getState().activeProject === 'newest',
+      10_000,
+      'b adopts the server state',
+    );
+    await waitUntil(synced(b), 5000);
+    expect((await serverCopy(user)).body).toMatchObject({ state: { activeProject: 'newest' } });
+  });
+
+  it('keeps the newer local state over an older server one and pushes it', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store
+      .getState()
+      .setFullState(makeState({ activeProject: 'old-server', timestamp: Date.now() - 60_000 }));
+    await waitUntilServerHas(user, 'old-server');
+    const storage = new SpyStorage();
+    storage.setItem(
+      'integration',
+      JSON.stringify({
+        format: 1,
+        state: makeState({ activeProject: 'newer-local' }),
+        savedAt: Date.now(),
+      }),
+    );
+    device(user, { storage });
+    await waitUntilServerHas(user, 'newer-local');
+    await waitUntil(
+      () => a.store.getState().activeProject === 'newer-local',
+      10_000,
+      'a gets b’s newer state',
+    );
+  });
+
+  it('clearPersistedState deletes the server copy and resets the other device', async () => {
+    const user = newUser();
+    const a = device(user);
+    const b = device(user);
+    await waitUntil(synced(a), 10_000);
+    await waitUntil(synced(b), 10_000);
+    a.store.getState().setActiveProject('to-clear');
+    await waitUntil(() => b.store.getState().activeProject === 'to-clear', 10_000);
+    await a.engine.clear();
+    expect((await serverCopy(user)).status).toBe(404);
+    await waitUntil(
+      () => b.store.getState().activeProject === null,
+      10_000,
+      'b reset by the delete',
+    );
+    b.engine.flush();
+    expect(b.storage.data.has('integration')).toBe(false);
+  });
+
+  it('clearPersistedState during a load in flight leaves nothing behind', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store.getState().setActiveProject('old-data');
+    await waitUntilServerHas(user, 'old-data');
+
+    // The fresh device's GET is held until after it cleared.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let getStarted = false;
+    const slowFetch: FetchLike = async (url, init) => {
+      getStarted = true;
+      const response = await fetch(url, init);
+      await gate;
+      return response;
+    };
+    const fresh = device(user, { fetch: slowFetch });
+    await waitUntil(() => getStarted, 10_000, 'the load to start');
+    await fresh.engine.clear();
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    fresh.engine.flush();
+    expect(fresh.store.getState().activeProject).toBeNull();
+    expect(fresh.storage.data.has('integration')).toBe(false);
+    expect((await serverCopy(user)).status).toBe(404);
+  });
+
+  it('reports a rejected token as an error and asks for a new token on each attempt', async () => {
+    const user = newUser();
+    const a = device(user, { token: async () => 'not-a-jwt' });
+    await waitUntil(
+      () => a.errors.some((e) => e instanceof ServerRejectedError && e.status === 401),
+      10_000,
+    );
+    expect(a.engine.getSnapshot().syncStatus).toBe('error');
+    await waitUntil(() => a.tokenRequests >= 2, 10_000, 'a retry with a fresh token');
+    // Local persistence is unaffected.
+    a.store.getState().setActiveProject('still-local');
+    a.engine.flush();
+    expect(a.storage.envelope('integration')?.state.activeProject).toBe('still-local');
+  });
+
+  it('keeps working locally while Redis is down and converges on the newest state once it is back', async () => {
+    const user = newUser();
+    const a = device(user);
+    const b = device(user);
+    await waitUntil(synced(a), 10_000);
+    await waitUntil(synced(b), 10_000);
+    a.store.getState().setActiveProject('before-outage');
+    await waitUntil(() => b.store.getState().activeProject === 'before-outage', 10_000);
+
+    await redis.stop();
+    a.store.getState().setActiveProject('a-during-outage');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    b.store.getState().setActiveProject('b-during-outage-newest');
+    const degraded = (d: Device) => () =>
+      ['offline', 'error'].includes(d.engine.getSnapshot().syncStatus);
+    await waitUntil(degraded(a), 15_000, 'a to report offline or error');
+    await waitUntil(degraded(b), 15_000, 'b to report offline or error');
+    // Both keep persisting locally.
+    a.engine.flush();
+    b.engine.flush();
+    expect(a.storage.envelope('integration')?.state.activeProject).toBe('a-during-outage');
+    expect(b.storage.envelope('integration')?.state.activeProject).toBe('b-during-outage-newest');
+
+    await redis.start();
+    const converged = () =>
+      a.store.getState().activeProject === 'b-during-outage-newest' &&
+      b.store.getState().activeProject === 'b-during-outage-newest';
+    await waitUntil(converged, 20_000, 'both devices to converge on the newest state');
+    await waitUntil(() => synced(a)() && synced(b)(), 20_000, 'both synced again');
+    await waitUntilServerHas(user, 'b-during-outage-newest');
+  }, 60_000);
+});
+
+async function waitUntilServerHas(userId: string, activeProject: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const copy = await serverCopy(userId);
+    const stored = copy.body as { state?: { activeProject?: string } } | null;
+    if (stored?.state?.activeProject === activeProject) return;
+    if (Date.now() > deadline)
+      throw new Error(`server never stored ${activeProject}: ${JSON.stringify(copy)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,509 @@
+// The client's side of the socket protocol, against a scripted server (real sockets).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { makeState } from '../../../test-support/fixtures.js';
+import {
+  createDashboardStore,
+  createStatePersistence,
+  type DashboardStoreApi,
+  InvalidPersistedStateError,
+  type PersistenceError,
+  ServerRejectedError,
+  type ServerSyncOptions,
+  ServerUnreachableError,
+  type StatePersistence,
+  type StatePersistenceOptions,
+  TokenError,
+} from '../src/index.js';
+import { fakeLifecycle, SpyStorage, waitUntil } from './support/fakes.js';
+import { ScriptedServer } from './support/scripted-server.js';
+
+let server: ScriptedServer;
+const running: StatePersistence[] = [];
+
+beforeEach(async () => {
+  server = await ScriptedServer.start();
+});
+afterEach(async () => {
+  for (const engine of running.splice(0)) engine.stop();
+  await server.close();
+});
+
+interface Client {
+  store: DashboardStoreApi;
+  storage: SpyStorage;
+  engine: StatePersistence;
+  errors: PersistenceError[];
+  tokens: number;
+  lifecycle: ReturnType<typeof fakeLifecycle>;
+}
+
+function client(
+  serverOptions: Partial<ServerSyncOptions> = {},
+  options: StatePersistenceOptions = {},
+): Client {
+  const store = createDashboardStore();
+  const storage = options.storage instanceof SpyStorage ? options.storage : new SpyStorage();
+  const errors: PersistenceError[] = [];
+  const lifecycle = fakeLifecycle();
+  const self = { store, storage, errors, tokens: 0, lifecycle } as Client;
+  self.engine = createStatePersistence(store, {
+    storageKey: 'protocol',
+    createChannel: null,
+    lifecycle,
+    origin: 'client-origin',
+    onError: (error) => errors.push(error),
+    ...(process.env.DBG ? { debug: true } : {}),
+    ...options,
+    storage,
+    server: {
+      url: server.url,
+      getToken: () => {
+        self.tokens += 1;
+        return `token-${self.tokens}`;
+      },
+      createWebSocket: (url) => new WebSocket(url),
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+      ackTimeoutMs: 1000,
+      readyTimeoutMs: 1000,
+      ...serverOptions,
+    },
+  });
+  running.push(self.engine);
+  self.engine.start();
+  return self;
+}
+
+const status = (c: Client) => c.engine.getSnapshot().syncStatus;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('server sync protocol', () => {
+  it('authenticates with the first message and reports synced after ready', async () => {
+    const c = client();
+    expect(status(c)).toBe('connecting');
+    const conn = await server.connection(0);
+    expect(await conn.next('auth')).toEqual({ type: 'auth', token: 'token-1' });
+    conn.send({ type: 'ready', revision: 0 });
+    await waitUntil(() => status(c) === 'synced');
+    expect(conn.count('save')).toBe(0);
+  });
+
+  it('sends one debounced save with the last state of a burst, tagged with its origin', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    for (let i = 0; i < 20; i++) c.store.getState().setActiveProject(`p${i}`);
+    const save = await conn.next('save');
+    await sleep(150);
+    expect(conn.count('save')).toBe(1);
+    expect(save).toMatchObject({ origin: 'client-origin', state: { activeProject: 'p19' } });
+    expect(save.state).toMatchObject({ loading: { isLoading: false }, errors: {} });
+  });
+
+  it('keeps one save in flight and sends the latest state after the answer', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('first');
+    const first = await conn.next('save');
+    c.store.getState().setActiveProject('second');
+    await sleep(200);
+    expect(conn.count('save')).toBe(1);
+    conn.send({ type: 'saved', id: first.id, revision: 1, savedAt: 123 });
+    const second = await conn.next('save', 1);
+    expect(second).toMatchObject({ state: { activeProject: 'second' } });
+    conn.send({ type: 'saved', id: second.id, revision: 2, savedAt: 456 });
+    await waitUntil(() => c.engine.getSnapshot().lastSavedAt === 456);
+  });
+
+  it('adopts the stored state a 409 conflict returns when it is newer', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    const current = makeState({ activeProject: 'theirs', timestamp: Date.now() + 60_000 });
+    conn.send({
+      type: 'error',
+      id: save.id,
+      status: 409,
+      error: 'conflict',
+      message: 'newer stored',
+      current: { state: current, revision: 7, savedAt: 1 },
+    });
+    await waitUntil(() => c.store.getState().activeProject === 'theirs');
+    expect(status(c)).toBe('synced');
+    expect(c.errors).toEqual([]);
+  });
+
+  it('saves again after a 409 when the local state changed to something newer since', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    const current = makeState({ activeProject: 'theirs', timestamp: Date.now() - 60_000 });
+    conn.send({
+      type: 'error',
+      id: save.id,
+      status: 409,
+      error: 'conflict',
+      message: 'newer stored',
+      current: { state: current, revision: 7, savedAt: 1 },
+    });
+    const again = await conn.next('save', 1);
+    expect(again).toMatchObject({ state: { activeProject: 'mine' } });
+  });
+
+  it('reports a 503 once, shows error, and retries until the save is accepted', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('x');
+    const first = await conn.next('save');
+    conn.send({
+      type: 'error',
+      id: first.id,
+      status: 503,
+      error: 'store_unavailable',
+      message: 'down',
+    });
+    await waitUntil(() => status(c) === 'error');
+    const second = await conn.next('save', 1);
+    conn.send({
+      type: 'error',
+      id: second.id,
+      status: 503,
+      error: 'store_unavailable',
+      message: 'down',
+    });
+    const third = await conn.next('save', 2);
+    conn.send({ type: 'saved', id: third.id, revision: 1, savedAt: 1 });
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.errors).toHaveLength(1);
+    expect(c.errors[0]).toBeInstanceOf(ServerRejectedError);
+  });
+
+  it('reports a rejected state and does not retry it', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('x');
+    const save = await conn.next('save');
+    conn.send({
+      type: 'error',
+      id: save.id,
+      status: 413,
+      error: 'state_too_large',
+      message: 'too big',
+    });
+    await waitUntil(() => status(c) === 'error');
+    await sleep(300);
+    expect(conn.count('save')).toBe(1);
+    expect((c.errors[0] as ServerRejectedError).status).toBe(413);
+  });
+
+  it('retries a save that gets no answer', async () => {
+    const c = client({ ackTimeoutMs: 100 });
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('x');
+    await conn.next('save');
+    const retry = await conn.next('save', 1, 3000);
+    expect(retry).toMatchObject({ state: { activeProject: 'x' } });
+    expect(c.errors[0]?.message).toMatch(/no answer/);
+  });
+
+  it('ignores the echo of its own save and applies other devices’ states', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    conn.send({
+      type: 'state',
+      state: makeState({ activeProject: 'echo', timestamp: Date.now() + 60_000 }),
+      revision: 1,
+      savedAt: 1,
+      origin: 'client-origin',
+    });
+    await sleep(50);
+    expect(c.store.getState().activeProject).toBeNull();
+    conn.send({
+      type: 'state',
+      state: makeState({ activeProject: 'other', timestamp: Date.now() - 60_000 }),
+      revision: 2,
+      savedAt: 1,
+      origin: 'other-device',
+    });
+    // Older timestamp, but nothing changed here since the last sync: the server's copy wins.
+    await waitUntil(() => c.store.getState().activeProject === 'other');
+    await waitUntil(() => c.storage.envelope('protocol')?.state.activeProject === 'other', 3000);
+  });
+
+  it('keeps a newer unsynced local change over an older remote one and saves it', async () => {
+    const c = client({ saveDebounceMs: 300 });
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('local-newer');
+    conn.send({
+      type: 'state',
+      state: makeState({ activeProject: 'remote-older', timestamp: 1 }),
+      revision: 1,
+      savedAt: 1,
+      origin: 'other',
+    });
+    const save = await conn.next('save');
+    expect(save).toMatchObject({ state: { activeProject: 'local-newer' } });
+    expect(c.store.getState().activeProject).toBe('local-newer');
+  });
+
+  it('resets when another device deletes, and ignores its own delete echo', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('x');
+    const save = await conn.next('save');
+    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    conn.send({ type: 'deleted', revision: 2, origin: 'client-origin' });
+    await sleep(50);
+    expect(c.store.getState().activeProject).toBe('x');
+    conn.send({ type: 'deleted', revision: 3, origin: 'elsewhere' });
+    await waitUntil(() => c.store.getState().activeProject === null);
+    expect(c.storage.data.has('protocol')).toBe(false);
+    await sleep(200);
+    expect(conn.count('save')).toBe(1);
+  });
+
+  it('sends a delete and resolves clear() on the acknowledgement', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    const del = await conn.next('delete');
+    expect(del.origin).toBe('client-origin');
+    conn.send({ type: 'delete-ack', id: del.id, revision: 4 });
+    await cleared;
+  });
+
+  it('resolves clear() when the delete is refused, reporting it', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    const del = await conn.next('delete');
+    conn.send({
+      type: 'error',
+      id: del.id,
+      status: 503,
+      error: 'store_unavailable',
+      message: 'down',
+    });
+    await cleared;
+    expect(c.errors[0]).toBeInstanceOf(ServerRejectedError);
+  });
+
+  it('resolves clear() and reports it when the delete gets no answer', async () => {
+    const c = client({ ackTimeoutMs: 100 });
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    await conn.next('delete');
+    await cleared;
+    expect(c.errors[0]?.message).toMatch(/no answer to delete/);
+    expect(c.store.getState().activeProject).toBeNull();
+  });
+
+  it('reports malformed server messages and invalid remote states without applying them', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    conn.sendRaw('not json');
+    conn.send({ type: 'mystery' });
+    conn.send({ type: 'state', state: { version: 1 }, revision: 1, savedAt: 1, origin: 'x' });
+    await waitUntil(() => c.errors.length === 3);
+    expect(c.errors.every((e) => e instanceof InvalidPersistedStateError)).toBe(true);
+    expect(c.store.getState().activeProject).toBeNull();
+  });
+
+  it('reports an error message that answers no request', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    conn.send({ type: 'error', status: 400, error: 'invalid_request', message: 'bad frame' });
+    await waitUntil(() => c.errors.length === 1);
+    expect(status(c)).toBe('error');
+  });
+
+  it('closes and reconnects when ready does not come in time', async () => {
+    const c = client({ readyTimeoutMs: 100 });
+    const first = await server.connection(0);
+    await first.next('auth');
+    const second = await server.connection(1, 3000);
+    await second.next('auth');
+    second.send({ type: 'ready', revision: 0 });
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
+  });
+
+  it('goes offline when the socket drops, reconnects with a fresh token and pushes what changed', async () => {
+    const c = client();
+    const first = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    first.close(1001, 'going away');
+    await waitUntil(() => status(c) === 'offline' || status(c) === 'connecting');
+    c.store.getState().setActiveProject('while-offline');
+    const second = await server.connection(1, 3000);
+    expect(await second.next('auth')).toEqual({ type: 'auth', token: 'token-2' });
+    second.send({ type: 'ready', revision: 0 });
+    const save = await second.next('save');
+    expect(save).toMatchObject({ state: { activeProject: 'while-offline' } });
+    c.engine.flush();
+    expect(c.storage.envelope('protocol')?.state.activeProject).toBe('while-offline');
+  });
+
+  it('reports a refused token (4401) as an error', async () => {
+    const c = client();
+    const conn = await server.connection(0);
+    await conn.next('auth');
+    conn.close(4401, 'invalid token');
+    await waitUntil(() =>
+      c.errors.some((e) => e instanceof ServerRejectedError && e.status === 401),
+    );
+    expect(status(c)).toBe('error');
+  });
+
+  it('reports a failing getToken and retries', async () => {
+    let calls = 0;
+    const c = client({
+      getToken: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('session expired');
+        return 'good-token';
+      },
+    });
+    await waitUntil(() => c.errors.length === 1);
+    expect(c.errors[0]).toBeInstanceOf(TokenError);
+    const conn = await server.connection(0, 3000);
+    expect(await conn.next('auth')).toEqual({ type: 'auth', token: 'good-token' });
+  });
+
+  it('reports a socket that cannot be created and retries', async () => {
+    let calls = 0;
+    const c = client({
+      createWebSocket: (url) => {
+        calls += 1;
+        if (calls === 1) throw new Error('blocked by CSP');
+        return new WebSocket(url);
+      },
+    });
+    await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
+  });
+
+  it('reconnects at once when the browser comes back online', async () => {
+    const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const first = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    first.socket.terminate();
+    await waitUntil(() => status(c) === 'offline');
+    c.lifecycle.window.online();
+    await server.ready(1);
+    await waitUntil(() => status(c) === 'synced');
+  });
+
+  it('sends the pending save on pagehide and on stop', async () => {
+    const c = client({ saveDebounceMs: 5000 });
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('closing');
+    c.lifecycle.window.pagehide();
+    const save = await conn.next('save', 0, 1000);
+    expect(save).toMatchObject({ state: { activeProject: 'closing' } });
+    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('stopping');
+    c.engine.stop();
+    c.engine.stop();
+    expect(await conn.next('save', 1, 1000)).toMatchObject({
+      state: { activeProject: 'stopping' },
+    });
+  });
+
+  describe('on ready', () => {
+    it('pulls when the server has a newer revision and adopts it over an unchanged local state', async () => {
+      server.getAnswer = {
+        status: 200,
+        body: {
+          state: makeState({ activeProject: 'pulled', timestamp: Date.now() - 60_000 }),
+          revision: 3,
+          savedAt: 1,
+        },
+      };
+      const c = client();
+      await server.ready(0, 3);
+      await waitUntil(() => c.store.getState().activeProject === 'pulled');
+      await waitUntil(() => status(c) === 'synced');
+      expect(server.lastAuthorization).toBe('Bearer token-2');
+    });
+
+    it('pushes a non-empty local state when the server lost its copy', async () => {
+      const storage = new SpyStorage();
+      storage.setItem(
+        'protocol',
+        JSON.stringify({
+          format: 1,
+          state: makeState({ activeProject: 'kept' }),
+          savedAt: Date.now(),
+          revision: 9,
+        }),
+      );
+      const c = client({}, { storage });
+      const conn = await server.ready(0, 2);
+      const save = await conn.next('save');
+      expect(save).toMatchObject({ state: { activeProject: 'kept' } });
+      conn.send({ type: 'saved', id: save.id, revision: 3, savedAt: 1 });
+      await waitUntil(() => status(c) === 'synced');
+    });
+
+    it('does nothing when the stored revision matches and nothing changed', async () => {
+      const storage = new SpyStorage();
+      storage.setItem(
+        'protocol',
+        JSON.stringify({
+          format: 1,
+          state: makeState({ activeProject: 'same' }),
+          savedAt: Date.now(),
+          revision: 4,
+        }),
+      );
+      const c = client({}, { storage });
+      const conn = await server.ready(0, 4);
+      await waitUntil(() => status(c) === 'synced');
+      await sleep(200);
+      expect(conn.count('save')).toBe(0);
+      expect(server.getRequests).toBe(0);
+    });
+
+    it('reports a failed pull, shows error and retries it', async () => {
+      server.getAnswer = { status: 500, body: { error: 'internal_error', message: 'boom' } };
+      const c = client();
+      await server.ready(0, 3);
+      await waitUntil(() => status(c) === 'error');
+      expect((c.errors[0] as ServerRejectedError).status).toBe(500);
+      server.getAnswer = {
+        status: 200,
+        body: { state: makeState({ activeProject: 'later' }), revision: 3, savedAt: 1 },
+      };
+      await waitUntil(() => c.store.getState().activeProject === 'later', 3000);
+      await waitUntil(() => status(c) === 'synced');
+    });
+
+    it('reports a pull answer that is not a stored state', async () => {
+      server.getAnswer = { status: 200, body: { state: { version: 1 }, revision: 3, savedAt: 1 } };
+      const c = client();
+      await server.ready(0, 3);
+      await waitUntil(() => c.errors.length > 0);
+      expect(c.errors[0]).toBeInstanceOf(InvalidPersistedStateError);
+    });
+
+    it('reports a pull that cannot reach the server', async () => {
+      const c = client({
+        fetch: () => Promise.reject(new TypeError('fetch failed')),
+      });
+      await server.ready(0, 3);
+      await waitUntil(() => c.errors.length > 0);
+      expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
+    });
+  });
+});

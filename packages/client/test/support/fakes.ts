@@ -1,0 +1,111 @@
+// Test doubles that behave like the real thing, including the ways it fails.
+import type { Lifecycle, StateStorage, VisibilitySource, WindowEvents } from '../../src/index.js';
+
+/** In-memory Web Storage that records every call. */
+export class SpyStorage implements StateStorage {
+  readonly data = new Map<string, string>();
+  readonly writes: Array<{ key: string; value: string }> = [];
+  readonly removes: string[] = [];
+
+  getItem(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.writes.push({ key, value });
+    this.data.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.removes.push(key);
+    this.data.delete(key);
+  }
+  /** The parsed envelope under `key`, or null. */
+  envelope(key: string): {
+    state: { timestamp: number } & Record<string, unknown>;
+    savedAt: number;
+    revision?: number;
+  } | null {
+    const raw = this.data.get(key);
+    return raw === undefined ? null : JSON.parse(raw);
+  }
+}
+
+/**
+ * Storage with a byte quota, throwing the DOMException browsers throw when it is full
+ * (name QuotaExceededError, legacy code 22).
+ */
+export class QuotaStorage extends SpyStorage {
+  constructor(public quotaChars: number) {
+    super();
+  }
+  override setItem(key: string, value: string): void {
+    let used = 0;
+    for (const [k, v] of this.data) if (k !== key) used += k.length + v.length;
+    if (used + key.length + value.length > this.quotaChars) {
+      throw new DOMException(
+        `Setting the value of '${key}' exceeded the quota.`,
+        'QuotaExceededError',
+      );
+    }
+    super.setItem(key, value);
+  }
+}
+
+/** Storage whose every call throws, as in Safari private mode with storage blocked. */
+export class BrokenStorage implements StateStorage {
+  getItem(): string | null {
+    throw new DOMException('The operation is insecure.', 'SecurityError');
+  }
+  setItem(): void {
+    throw new DOMException('The operation is insecure.', 'SecurityError');
+  }
+  removeItem(): void {
+    throw new DOMException('The operation is insecure.', 'SecurityError');
+  }
+}
+
+export class FakeDocument extends EventTarget implements VisibilitySource {
+  visibilityState: 'visible' | 'hidden' = 'visible';
+  hide(): void {
+    this.visibilityState = 'hidden';
+    this.dispatchEvent(new Event('visibilitychange'));
+  }
+  show(): void {
+    this.visibilityState = 'visible';
+    this.dispatchEvent(new Event('visibilitychange'));
+  }
+}
+
+export class FakeWindow extends EventTarget implements WindowEvents {
+  pagehide(): void {
+    this.dispatchEvent(new Event('pagehide'));
+  }
+  online(): void {
+    this.dispatchEvent(new Event('online'));
+  }
+}
+
+export function fakeLifecycle(): Lifecycle & { window: FakeWindow; document: FakeDocument } {
+  return { window: new FakeWindow(), document: new FakeDocument() };
+}
+
+let counter = 0;
+/** A storage key and channel name no other test uses, so parallel files never cross. */
+export function uniqueNames(label: string): { storageKey: string; channelName: string } {
+  counter += 1;
+  const id = `${label}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+  return { storageKey: `test-key-${id}`, channelName: `test-channel-${id}` };
+}
+
+/** Polls until `check` returns true, at most `timeoutMs` (real timers). */
+export async function waitUntil(
+  check: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

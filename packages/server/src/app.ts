@@ -1,0 +1,55 @@
+// The Fastify application: the state API plugin, health probes, the optional dev
+// sign-in and, when built, the web app at `/`. Not listening yet: startServer does that.
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { registerDevTokenRoute } from './http/dev-token-route.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/plugin.js';
+import type { StatePersistenceService } from './service/state-persistence-service.js';
+
+export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {
+  service: StatePersistenceService;
+  /** HS256 secret of the bearer tokens. */
+  authSecret: string;
+  /** Registers POST /api/dev/token (tokens for anyone: demos and development only). @default false */
+  devAuth?: boolean;
+  /** Folder of a built web app to serve at `/` (with index.html as the SPA fallback). */
+  staticDir?: string;
+  /** The pino logger Fastify logs through (request ids, structured context). */
+  logger: FastifyBaseLogger;
+}
+
+const VERBOSE_LEVELS = new Set(['debug', 'trace']);
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const { service, authSecret, devAuth = false, staticDir, logger, ...pluginOptions } = options;
+  const verbose = VERBOSE_LEVELS.has(logger.level);
+  const app = Fastify({
+    loggerInstance: logger,
+    // A pino child per request (for its reqId) costs on every save; our error logs carry
+    // the reqId themselves, and at debug level every request gets its child again.
+    childLoggerFactory: (parent, bindings, childOptions) =>
+      verbose ? parent.child(bindings, childOptions) : parent,
+    // A line per request costs throughput on the save path; it is there at debug level.
+    logController: new LogController({ disableRequestLogging: !verbose }),
+    return503OnClosing: true,
+  });
+  app.register(dashboardStatePlugin, { service, authSecret, ...pluginOptions });
+  registerHealthRoutes(app, service);
+  if (devAuth) registerDevTokenRoute(app, authSecret);
+  if (staticDir) {
+    app.register(fastifyStatic, { root: staticDir, prefix: '/' });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage =
+      staticDir !== undefined &&
+      request.method === 'GET' &&
+      !request.url.startsWith('/api/') &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (wantsPage) return reply.sendFile('index.html');
+    return reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
+  });
+  return app;
+}

@@ -1,0 +1,55 @@
+// Verifies bearer tokens with a bounded cache: signature checks are the costliest step
+// of a save, and an HTTP client sends the same token on every request. A cached token
+// is still refused once its `exp` has passed.
+import { AuthError } from '../errors.js';
+import { type Identity, secretKey, verifyToken } from './token.js';
+
+export interface TokenVerifierOptions {
+  /** Verified tokens remembered (oldest dropped first). @default 10000 */
+  cacheSize?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export class TokenVerifier {
+  private readonly key: Uint8Array;
+  private readonly cache = new Map<string, Identity>();
+  private readonly cacheSize: number;
+  private readonly now: () => number;
+
+  constructor(secret: string, options: TokenVerifierOptions = {}) {
+    this.key = secretKey(secret);
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The identity of an `Authorization: Bearer <token>` header value. */
+  verifyHeader(header: string | undefined): Promise<Identity> {
+    if (!header) return Promise.reject(new AuthError('missing Authorization: Bearer token'));
+    const match = BEARER.exec(header);
+    if (!match?.[1]) return Promise.reject(new AuthError('Authorization must be "Bearer <token>"'));
+    return this.verify(match[1]);
+  }
+
+  async verify(token: string): Promise<Identity> {
+    const cached = this.cache.get(token);
+    if (cached) {
+      if (cached.expiresAt === undefined || cached.expiresAt > this.now()) return cached;
+      this.cache.delete(token);
+      throw new AuthError('token expired');
+    }
+    const identity = await verifyToken(token, this.key);
+    if (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+    this.cache.set(token, identity);
+    return identity;
+  }
+
+  get cachedTokens(): number {
+    return this.cache.size;
+  }
+}

@@ -1,0 +1,112 @@
+// Reads the environment once, validates it, and returns the server's options.
+// Every variable is documented in the README's configuration table.
+import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+import type { ServerOptions } from './server.js';
+
+/** A variable that is missing or malformed; the message says which and what is expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`);
+  }
+}
+
+export interface ServerConfig extends ServerOptions {
+  port: number;
+  host: string;
+  ttlSeconds: number;
+  logLevel: string;
+  devAuth: boolean;
+  rateLimit: RateLimitOptions | false;
+  nodeEnv: string;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** Shortest AUTH_SECRET accepted in production (HS256 wants at least 256 bits of key). */
+export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+function set(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(
+  env: Environment,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = set(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function flag(env: Environment, name: string): boolean | undefined {
+  const raw = set(env, name)?.toLowerCase();
+  if (raw === undefined) return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+function rateLimit(env: Environment): RateLimitOptions | false {
+  const savesPerSecond = integer(
+    env,
+    'RATE_LIMIT_SAVES_PER_SECOND',
+    DEFAULT_RATE_LIMIT.savesPerSecond,
+    0,
+    1_000_000,
+  );
+  if (savesPerSecond === 0) return false;
+  const burst = integer(env, 'RATE_LIMIT_BURST', Math.max(savesPerSecond * 2, 1), 1, 1_000_000);
+  return { savesPerSecond, burst };
+}
+
+/** The server's options from environment variables. Throws ConfigError on a bad value. */
+export function loadConfig(env: Environment = process.env): ServerConfig {
+  const nodeEnv = set(env, 'NODE_ENV') ?? 'development';
+  const production = nodeEnv === 'production';
+  const authSecret = set(env, 'AUTH_SECRET');
+  if (production && authSecret === undefined) {
+    throw new ConfigError('AUTH_SECRET', 'is required when NODE_ENV=production');
+  }
+  if (production && authSecret !== undefined && authSecret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+    throw new ConfigError(
+      'AUTH_SECRET',
+      `must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production`,
+    );
+  }
+  const logLevel = set(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const redisUrl = set(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  }
+  const instanceId = set(env, 'INSTANCE_ID');
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65_535),
+    host: set(env, 'HOST') ?? '127.0.0.1',
+    ttlSeconds: integer(env, 'STATE_TTL_SECONDS', STATE_TTL_SECONDS, 1, 365 * 86_400),
+    logLevel,
+    // Dev sign-in only when nobody configured a secret (outside production), unless asked for.
+    devAuth: flag(env, 'DEV_AUTH') ?? authSecret === undefined,
+    rateLimit: rateLimit(env),
+    nodeEnv,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(authSecret === undefined ? {} : { authSecret }),
+    ...(instanceId === undefined ? {} : { instanceId }),
+  };
+}

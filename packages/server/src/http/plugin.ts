@@ -1,0 +1,123 @@
+// The state API as a Fastify plugin, so any Fastify server can mount it:
+//   app.register(dashboardStatePlugin, { service, authSecret })
+// It serves the HTTP routes and the subscribe WebSocket, decorates `dashboardState`
+// with the service, and on close says 1001 to its sockets and waits for their saves.
+// It never closes the service: whoever created it does.
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { TokenVerifier } from '../auth/token-verifier.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions, SaveRateLimiter } from '../rate-limiter.js';
+import type { StatePersistenceService } from '../service/state-persistence-service.js';
+import { sendApiError } from './error-handler.js';
+import { registerStateRoutes, STATE_PATH } from './state-routes.js';
+import { CloseCode, StateSocket } from './state-socket.js';
+
+export interface DashboardStatePluginOptions {
+  service: StatePersistenceService;
+  /** HS256 secret the bearer tokens are signed with. */
+  authSecret: string;
+  /** Per-user save limit (HTTP and WebSocket together); false disables it. @default 20/s, burst 40 */
+  rateLimit?: RateLimitOptions | false;
+  /** Time for a WebSocket's first `auth` message (without an Authorization header). @default 5000 */
+  authTimeoutMs?: number;
+  /** WebSocket ping interval; a socket that misses one pong is dropped. @default 30000 */
+  heartbeatIntervalMs?: number;
+  /** Send buffer beyond which a slow WebSocket consumer is dropped. @default 8 MiB */
+  maxBufferedBytes?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The persistence service behind the dashboard state API. */
+    dashboardState: StatePersistenceService;
+  }
+}
+
+/** Extra room above the state limit, so an oversized state still reaches us and gets our 413. */
+export const BODY_LIMIT_MARGIN_BYTES = 512 * 1024;
+export const SUBSCRIBE_PATH = `${STATE_PATH}/subscribe`;
+
+async function dashboardState(
+  fastify: FastifyInstance,
+  options: DashboardStatePluginOptions,
+): Promise<void> {
+  const { service } = options;
+  const settings = {
+    rateLimit: DEFAULT_RATE_LIMIT,
+    authTimeoutMs: 5000,
+    heartbeatIntervalMs: 30_000,
+    maxBufferedBytes: 8 * 1024 * 1024,
+    ...options,
+  };
+  const verifier = new TokenVerifier(options.authSecret);
+  const limiter = settings.rateLimit ? new SaveRateLimiter(settings.rateLimit) : undefined;
+  const bodyLimit = service.maxStateBytes + BODY_LIMIT_MARGIN_BYTES;
+  const sockets = new Set<StateSocket>();
+  const inFlight = new Set<Promise<void>>();
+
+  const closeSockets = (): void => {
+    for (const socket of sockets) socket.close(CloseCode.goingAway, 'server shutting down');
+  };
+  fastify.decorate('dashboardState', service);
+
+  const heartbeat = setInterval(() => {
+    for (const socket of sockets) socket.heartbeat();
+  }, settings.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  fastify.addHook('preClose', (done) => {
+    clearInterval(heartbeat);
+    closeSockets();
+    done();
+  });
+  fastify.addHook('onClose', async () => {
+    // Flush: saves that arrived over a socket before the shutdown still reach the store.
+    await Promise.allSettled(inFlight);
+  });
+
+  // Encapsulated children: our error handler applies to our routes only, and the
+  // WebSocket plugin's per-request hooks stay off the HTTP save path.
+  await fastify.register(async (routes) => {
+    routes.setErrorHandler((error, request, reply) =>
+      sendApiError(reply, request, error, service.maxStateBytes),
+    );
+    registerStateRoutes(routes, { service, verifier, limiter, bodyLimit });
+  });
+  await fastify.register(async (subscribe) => {
+    if (!subscribe.hasDecorator('websocketServer')) {
+      await subscribe.register(websocket, {
+        options: { maxPayload: bodyLimit },
+        preClose(done) {
+          closeSockets();
+          this.websocketServer.close();
+          done();
+        },
+      });
+    }
+    subscribe.get(SUBSCRIBE_PATH, { websocket: true }, (socket, request) => {
+      const session = new StateSocket(socket, {
+        service,
+        verifier,
+        limiter,
+        logger: request.log,
+        authTimeoutMs: settings.authTimeoutMs,
+        maxBufferedBytes: settings.maxBufferedBytes,
+        track(operation) {
+          inFlight.add(operation);
+          void operation.finally(() => inFlight.delete(operation));
+        },
+        onClosed(closed) {
+          sockets.delete(closed);
+        },
+      });
+      sockets.add(session);
+      session.start(request.headers.authorization);
+    });
+  });
+}
+
+export const dashboardStatePlugin = fp(dashboardState, {
+  fastify: '5.x',
+  name: '@hyvve/dashboard-state',
+});

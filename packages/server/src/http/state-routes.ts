@@ -1,0 +1,78 @@
+// HTTP routes of the state API. Workspace and user come from the verified token only;
+// the body carries nothing but the state (and an optional origin).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import { InvalidRequestError, StateNotFoundError } from '../errors.js';
+import type { SaveRateLimiter } from '../rate-limiter.js';
+import type { StatePersistenceService } from '../service/state-persistence-service.js';
+import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
+
+export const STATE_PATH = '/api/dashboard/state';
+
+export interface StateRouteDependencies {
+  service: StatePersistenceService;
+  verifier: TokenVerifier;
+  limiter: SaveRateLimiter | undefined;
+  /** Request body limit of saves: a little above the state limit, so oversize gets our 413. */
+  bodyLimit: number;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const HTTP_ORIGIN = 'http';
+
+interface SaveBody {
+  state: unknown;
+  origin: string | undefined;
+}
+
+function readSaveBody(body: unknown): SaveBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('state' in body)) {
+    throw new InvalidRequestError('body must be a JSON object { "state": <DashboardState> }');
+  }
+  const origin = 'origin' in body ? body.origin : undefined;
+  if (
+    origin !== undefined &&
+    (typeof origin !== 'string' || origin.length === 0 || origin.length > 128)
+  ) {
+    throw new InvalidRequestError('origin must be a string of 1 to 128 characters');
+  }
+  return { state: body.state, origin };
+}
+
+export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDependencies): void {
+  const { service, verifier, limiter, bodyLimit } = deps;
+
+  app.get(STATE_PATH, async (request, reply) => {
+    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    const loaded = await service.loadJson(scope);
+    if (!loaded) throw new StateNotFoundError();
+    reply.header('etag', etagOf(loaded.revision)).header('cache-control', 'no-cache');
+    if (matchesIfNoneMatch(request.headers['if-none-match'], loaded.revision)) {
+      return reply.code(304).send();
+    }
+    return reply.type(JSON_TYPE).send(loaded.json);
+  });
+
+  const save = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    limiter?.take(scope.stateKey);
+    const { state, origin } = readSaveBody(request.body);
+    const ifMatch = parseIfMatch(request.headers['if-match']);
+    const result = await service.save(scope, state, {
+      origin: origin ?? HTTP_ORIGIN,
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+    });
+    return reply
+      .header('etag', etagOf(result.revision))
+      .type(JSON_TYPE)
+      .send(`{"revision":${result.revision},"savedAt":${result.savedAt}}`);
+  };
+  app.post(STATE_PATH, { bodyLimit }, save);
+  app.put(STATE_PATH, { bodyLimit }, save);
+
+  app.delete(STATE_PATH, async (request, reply) => {
+    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    await service.delete(scope, { origin: HTTP_ORIGIN });
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,288 @@
+// One subscriber WebSocket: authenticates (upgrade header, or a first `auth` message
+// within the timeout), joins the user's channel, says `ready`, then forwards every
+// change and answers `save` / `delete` with the same outcomes as HTTP.
+import {
+  type ClientMessage,
+  clientMessageSchema,
+  formatPath,
+  type ServerMessage,
+} from '@hyvve/schema';
+import type { FastifyBaseLogger } from 'fastify';
+import { type RawData, WebSocket } from 'ws';
+import type { Identity } from '../auth/token.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import { AuthError, InvalidRequestError, toApiError } from '../errors.js';
+import type { SaveRateLimiter } from '../rate-limiter.js';
+import type { StatePersistenceService } from '../service/state-persistence-service.js';
+import type { ChannelEvent } from '../store/channel-event.js';
+import type { Subscription } from '../store/state-store.js';
+
+/** Close codes a client can act on. */
+export const CloseCode = {
+  /** Server shutdown: reconnect (to another instance). */
+  goingAway: 1001,
+  /** Unexpected server failure. */
+  internalError: 1011,
+  /** The store is unavailable: reconnect later. */
+  tryAgainLater: 1013,
+  /** Missing, late or invalid authentication: do not retry with the same token. */
+  unauthorized: 4401,
+} as const;
+
+export interface StateSocketOptions {
+  service: StatePersistenceService;
+  verifier: TokenVerifier;
+  limiter: SaveRateLimiter | undefined;
+  logger: FastifyBaseLogger;
+  /** Time allowed for the first `auth` message when the upgrade had no Authorization header. */
+  authTimeoutMs: number;
+  /** A socket whose send buffer grows beyond this is dropped (slow consumer). */
+  maxBufferedBytes: number;
+  /** Registers a save/delete in flight, so shutdown can wait for it. */
+  track(operation: Promise<void>): void;
+  onClosed(socket: StateSocket): void;
+}
+
+const WS_ORIGIN = 'ws';
+
+/** The `id` of a message that failed validation, so the error can still name it. */
+function idOf(decoded: unknown): string | undefined {
+  if (typeof decoded !== 'object' || decoded === null || !('id' in decoded)) return undefined;
+  return typeof decoded.id === 'string' ? decoded.id : undefined;
+}
+
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+export class StateSocket {
+  /** Cleared by each heartbeat ping, set again by the pong. */
+  alive = true;
+  private identity: Promise<Identity> | undefined;
+  private subscription: Subscription | undefined;
+  /** Revision sent in `ready`; events before it are held back, older ones dropped. */
+  private readyRevision: number | undefined;
+  private early: ChannelEvent[] = [];
+  private authTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private logger: FastifyBaseLogger;
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly options: StateSocketOptions,
+  ) {
+    this.logger = options.logger;
+    socket.on('message', (data) => this.onMessage(textOf(data)));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Starts authentication: with the upgrade's Authorization header, or by waiting for `auth`. */
+  start(authorization: string | undefined): void {
+    if (authorization !== undefined) {
+      this.authenticate(this.options.verifier.verifyHeader(authorization));
+      return;
+    }
+    this.authTimer = setTimeout(
+      () => this.refuse(new AuthError('no auth message within the time allowed')),
+      this.options.authTimeoutMs,
+    );
+  }
+
+  /** Closes the socket with a code and reason (e.g. 1001 on shutdown). */
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code, reason);
+  }
+
+  /** Heartbeat: terminates a socket that did not answer the previous ping. */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.logger.info('dropping a WebSocket that missed a heartbeat');
+      this.socket.terminate();
+      return;
+    }
+    this.alive = false;
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+
+  private authenticate(verifying: Promise<Identity>): void {
+    clearTimeout(this.authTimer);
+    this.identity = verifying;
+    verifying
+      .then(
+        (identity) => this.join(identity),
+        (error: unknown) => this.refuse(error),
+      )
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'joining the channel failed');
+        this.close(CloseCode.internalError, 'internal error');
+      });
+  }
+
+  private refuse(error: unknown): void {
+    const reason = error instanceof AuthError ? error.message : 'authentication failed';
+    this.logger.info({ reason }, 'WebSocket authentication refused');
+    this.close(CloseCode.unauthorized, reason.slice(0, 120));
+  }
+
+  private async join(identity: Identity): Promise<void> {
+    this.logger = this.logger.child({
+      workspaceId: identity.workspaceId,
+      userId: identity.userId,
+    });
+    let subscription: Subscription;
+    try {
+      subscription = await this.options.service.subscribeChannel(identity.scope, (event) =>
+        this.onEvent(event),
+      );
+    } catch (error) {
+      this.sendError(error);
+      this.close(CloseCode.tryAgainLater, 'state store unavailable');
+      return;
+    }
+    if (this.closed) {
+      await this.unsubscribe(subscription);
+      return;
+    }
+    this.subscription = subscription;
+    this.readyRevision = subscription.revision;
+    this.send({ type: 'ready', revision: subscription.revision });
+    this.logger.debug({ revision: subscription.revision }, 'WebSocket subscriber ready');
+    const early = this.early;
+    this.early = [];
+    for (const event of early) if (event.revision > subscription.revision) this.forward(event);
+  }
+
+  private onEvent(event: ChannelEvent): void {
+    if (this.readyRevision === undefined) this.early.push(event);
+    else this.forward(event);
+  }
+
+  private onMessage(text: string): void {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(text);
+    } catch {
+      decoded = undefined;
+    }
+    const parsed = clientMessageSchema.safeParse(decoded);
+    if (!this.identity) {
+      if (parsed.success && parsed.data.type === 'auth') {
+        this.authenticate(this.options.verifier.verify(parsed.data.token));
+      } else {
+        this.refuse(new AuthError('first message must be { type: "auth", token }'));
+      }
+    } else if (decoded === undefined) {
+      this.sendError(new InvalidRequestError('message is not valid JSON'));
+    } else if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue ? `${formatPath(issue.path)}: ${issue.message}` : 'unknown shape';
+      this.sendError(new InvalidRequestError(`invalid message at ${where}`), idOf(decoded));
+    } else if (parsed.data.type === 'auth') {
+      this.sendError(new InvalidRequestError('already authenticated'));
+    } else {
+      this.dispatch(this.identity, parsed.data);
+    }
+  }
+
+  private dispatch(
+    identity: Promise<Identity>,
+    message: Exclude<ClientMessage, { type: 'auth' }>,
+  ): void {
+    const operation = identity.then(
+      (verified) =>
+        message.type === 'save' ? this.save(verified, message) : this.delete(verified, message),
+      // Authentication failed: the socket is being closed with 4401 already.
+      () => {},
+    );
+    this.options.track(operation);
+  }
+
+  private async save(
+    identity: Identity,
+    message: Extract<ClientMessage, { type: 'save' }>,
+  ): Promise<void> {
+    try {
+      this.options.limiter?.take(identity.scope.stateKey);
+      const result = await this.options.service.save(identity.scope, message.state, {
+        origin: message.origin ?? WS_ORIGIN,
+        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
+      });
+      this.send({
+        type: 'saved',
+        id: message.id,
+        revision: result.revision,
+        savedAt: result.savedAt,
+      });
+    } catch (error) {
+      this.sendError(error, message.id);
+    }
+  }
+
+  private async delete(
+    identity: Identity,
+    message: Extract<ClientMessage, { type: 'delete' }>,
+  ): Promise<void> {
+    try {
+      const result = await this.options.service.delete(identity.scope, {
+        origin: message.origin ?? WS_ORIGIN,
+      });
+      this.send({ type: 'delete-ack', id: message.id, revision: result.revision });
+    } catch (error) {
+      this.sendError(error, message.id);
+    }
+  }
+
+  private sendError(error: unknown, id?: string): void {
+    const { status, body } = toApiError(error);
+    if (status >= 500) {
+      this.logger.warn({ status, code: body.error, err: error }, 'WebSocket request failed');
+    }
+    this.send({ type: 'error', ...(id === undefined ? {} : { id }), status, ...body });
+  }
+
+  private send(message: ServerMessage): void {
+    this.write(JSON.stringify(message));
+  }
+
+  private forward(event: ChannelEvent): void {
+    this.write(event.bytes());
+  }
+
+  private write(data: string | Buffer): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
+      // A consumer this far behind would only fall further behind: drop it, it resyncs on reconnect.
+      this.logger.warn(
+        { bufferedAmount: this.socket.bufferedAmount, limit: this.options.maxBufferedBytes },
+        'dropping a slow WebSocket consumer',
+      );
+      this.socket.terminate();
+      return;
+    }
+    this.socket.send(data, { binary: false });
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    this.early = [];
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    if (subscription) void this.unsubscribe(subscription);
+    this.options.onClosed(this);
+  }
+
+  private async unsubscribe(subscription: Subscription): Promise<void> {
+    try {
+      await subscription.unsubscribe();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'leaving the channel failed');
+    }
+  }
+}

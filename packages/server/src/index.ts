@@ -1,0 +1,68 @@
+export type { AppOptions } from './app.js';
+export { buildApp } from './app.js';
+export type { Identity, SignTokenOptions } from './auth/token.js';
+export { signToken, verifyToken } from './auth/token.js';
+export type { TokenVerifierOptions } from './auth/token-verifier.js';
+export { TokenVerifier } from './auth/token-verifier.js';
+export type { Environment, ServerConfig } from './config.js';
+export { ConfigError, loadConfig } from './config.js';
+export type { ApiError } from './errors.js';
+export {
+  AuthError,
+  InvalidIdError,
+  InvalidRequestError,
+  InvalidStateError,
+  PersistenceError,
+  RateLimitedError,
+  StaleRevisionError,
+  StateConflictError,
+  StateNotFoundError,
+  StateTooLargeError,
+  StoreUnavailableError,
+  statusOf,
+  toApiError,
+} from './errors.js';
+export type { DashboardStatePluginOptions } from './http/plugin.js';
+export { dashboardStatePlugin, SUBSCRIBE_PATH } from './http/plugin.js';
+export { STATE_PATH } from './http/state-routes.js';
+export { CloseCode } from './http/state-socket.js';
+export type { StateOwner, StateScope } from './keys.js';
+export { isValidId, stateScope } from './keys.js';
+export type { Logger } from './logger.js';
+export type { RateLimitOptions } from './rate-limiter.js';
+export { DEFAULT_RATE_LIMIT, SaveRateLimiter } from './rate-limiter.js';
+export type { RunningServer, ServerOptions } from './server.js';
+export { startServer } from './server.js';
+export {
+  closeStatePersistence,
+  configureStatePersistence,
+  deleteState,
+  getStatePersistenceService,
+  loadState,
+  saveState,
+  subscribeToState,
+} from './service/default-service.js';
+export type {
+  DeleteResult,
+  SaveOptions,
+  SaveResult,
+  StateListener,
+  StatePersistenceServiceOptions,
+  StateSubscription,
+} from './service/state-persistence-service.js';
+export { StatePersistenceService } from './service/state-persistence-service.js';
+export type { ChannelEvent } from './store/channel-event.js';
+export type { MemoryStateStoreOptions } from './store/memory-store.js';
+export { MemoryStateStore } from './store/memory-store.js';
+export type { RedisStateStoreOptions } from './store/redis-store.js';
+export { RedisStateStore } from './store/redis-store.js';
+export type {
+  ChannelListener,
+  DeleteOutcome,
+  DeleteRequest,
+  SaveOutcome,
+  SaveRequest,
+  StateStore,
+  StoredRecord,
+  Subscription,
+} from './store/state-store.js';

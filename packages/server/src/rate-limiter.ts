@@ -1,0 +1,71 @@
+// Per-user token bucket for saves, shared by HTTP and WebSocket so neither is a way
+// around the other. In-process: each instance limits what reaches it.
+import { RateLimitedError } from './errors.js';
+
+export interface RateLimitOptions {
+  /** Sustained saves per second per user. */
+  savesPerSecond: number;
+  /** Saves allowed in a burst (bucket size). */
+  burst: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = { savesPerSecond: 20, burst: 40 };
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+export class SaveRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly options: RateLimitOptions,
+    private readonly now: () => number = Date.now,
+    /** Users tracked before idle (full) buckets are dropped. */
+    private readonly maxUsers = 100_000,
+  ) {
+    if (!(options.savesPerSecond > 0) || !(options.burst >= 1)) {
+      throw new RangeError('rate limit needs savesPerSecond > 0 and burst >= 1');
+    }
+  }
+
+  /** Spends one save for `user`; throws RateLimitedError (with retryAfterMs) when none is left. */
+  take(user: string): void {
+    const now = this.now();
+    const bucket = this.buckets.get(user);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxUsers) this.dropIdle(now);
+      this.buckets.set(user, { tokens: this.options.burst - 1, updatedAt: now });
+      return;
+    }
+    const tokens = this.refilled(bucket, now);
+    if (tokens < 1) {
+      bucket.tokens = tokens;
+      bucket.updatedAt = now;
+      throw new RateLimitedError(Math.ceil(((1 - tokens) / this.options.savesPerSecond) * 1000));
+    }
+    bucket.tokens = tokens - 1;
+    bucket.updatedAt = now;
+  }
+
+  get trackedUsers(): number {
+    return this.buckets.size;
+  }
+
+  private refilled(bucket: Bucket, now: number): number {
+    const elapsed = Math.max(0, now - bucket.updatedAt) / 1000;
+    return Math.min(this.options.burst, bucket.tokens + elapsed * this.options.savesPerSecond);
+  }
+
+  private dropIdle(now: number): void {
+    for (const [user, bucket] of this.buckets) {
+      if (this.refilled(bucket, now) >= this.options.burst) this.buckets.delete(user);
+    }
+    // Everyone is busy: forget the oldest rather than grow without bound.
+    if (this.buckets.size >= this.maxUsers) {
+      const oldest = this.buckets.keys().next();
+      if (!oldest.done) this.buckets.delete(oldest.value);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// Starts a complete server: store (Redis when a URL is given, else in-process memory),
+// service, Fastify app, listening socket, and a close() that shuts it all down once.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import type { RateLimitOptions } from './rate-limiter.js';
+import { StatePersistenceService } from './service/state-persistence-service.js';
+import { MemoryStateStore } from './store/memory-store.js';
+import { RedisStateStore } from './store/redis-store.js';
+import type { StateStore } from './store/state-store.js';
+
+export interface ServerOptions {
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Redis to persist in and publish through; absent = in-process memory store (one instance only). */
+  redisUrl?: string;
+  /** HS256 secret of the bearer tokens; absent = a random per-process secret with dev auth on. */
+  authSecret?: string;
+  /** Enables POST /api/dev/token. @default true exactly when no authSecret is given */
+  devAuth?: boolean;
+  /** @default 86400 */
+  ttlSeconds?: number;
+  /** Folder of a built web app served at `/`. */
+  staticDir?: string;
+  /** pino level. @default 'info' */
+  logLevel?: string;
+  /** Per-user saves (HTTP + WebSocket); false disables. @default { savesPerSecond: 20, burst: 40 } */
+  rateLimit?: RateLimitOptions | false;
+  /** Names this instance in logs and in Redis CLIENT LIST. @default random */
+  instanceId?: string;
+  /** @default 5000 */
+  authTimeoutMs?: number;
+  /** @default 30000 */
+  heartbeatIntervalMs?: number;
+  /** Send buffer beyond which a slow WebSocket consumer is dropped. @default 8 MiB */
+  maxBufferedBytes?: number;
+  /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
+  redisConnectTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  service: StatePersistenceService;
+  /** The secret tokens must be signed with (the random one when none was configured). */
+  authSecret: string;
+  /** Closes sockets (1001), waits for saves in flight, closes the store. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A Redis URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://(unparsable url)';
+  }
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const instanceId = options.instanceId ?? randomBytes(4).toString('hex');
+  const logger = pino({
+    level: options.logLevel ?? 'info',
+    base: { instance: instanceId },
+    redact: ['req.headers.authorization', 'headers.authorization'],
+  });
+  const authSecret = options.authSecret ?? randomBytes(32).toString('base64url');
+  const devAuth = options.devAuth ?? options.authSecret === undefined;
+
+  let store: StateStore;
+  if (options.redisUrl) {
+    const redis = new RedisStateStore({
+      url: options.redisUrl,
+      connectionName: `hyvve:${instanceId}`,
+      logger,
+    });
+    store = redis;
+    logger.info({ store: 'redis', url: redactUrl(options.redisUrl) }, 'state store: Redis');
+    if (!(await redis.waitUntilReady(options.redisConnectTimeoutMs ?? 3000))) {
+      logger.warn('Redis is not reachable yet: serving 503 for state requests until it is');
+    }
+  } else {
+    store = new MemoryStateStore({ logger });
+    logger.warn(
+      { store: 'memory' },
+      'REDIS_URL is not set: state is kept IN THIS PROCESS ONLY (lost on restart, one instance only)',
+    );
+  }
+  const service = new StatePersistenceService({
+    store,
+    logger,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+  });
+  if (devAuth) {
+    logger.warn(
+      {
+        devAuth: true,
+        secret: options.authSecret === undefined ? 'random per process' : 'configured',
+      },
+      'DEV AUTH IS ON: POST /api/dev/token gives a token for any user (set AUTH_SECRET to turn it off)',
+    );
+  }
+
+  const app = buildApp({
+    service,
+    authSecret,
+    devAuth,
+    logger,
+    ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.maxBufferedBytes === undefined
+      ? {}
+      : { maxBufferedBytes: options.maxBufferedBytes }),
+  });
+  try {
+    await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, store: store.kind, devAuth }, 'dashboard state server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    app,
+    service,
+    authSecret,
+    close() {
+      closing ??= (async () => {
+        try {
+          await app.close();
+        } finally {
+          await service.close();
+          logger.info('dashboard state server closed');
+        }
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,275 @@
+// Dashboard state persistence for any workspace + user, over a StateStore. Knows nothing
+// of HTTP: the Fastify plugin, the module-level functions and other servers call it.
+// A save validates once, strips transient parts, serialises once, checks the size on
+// that text and hands it to the store's single atomic step.
+import {
+  type ChannelMessage,
+  type DashboardState,
+  MAX_STATE_SIZE_BYTES,
+  migrateDashboardState,
+  STATE_TTL_SECONDS,
+  STATE_VERSION,
+  type StoredState,
+  toPersistableState,
+  validateDashboardState,
+} from '@hyvve/schema';
+import {
+  InvalidStateError,
+  StaleRevisionError,
+  StateConflictError,
+  StateTooLargeError,
+} from '../errors.js';
+import { type StateOwner, type StateScope, toScope } from '../keys.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type {
+  ChannelListener,
+  StateStore,
+  StoredRecord,
+  Subscription,
+} from '../store/state-store.js';
+
+export interface StatePersistenceServiceOptions {
+  store: StateStore;
+  /** Time to live of a stored state, refreshed by every save. @default STATE_TTL_SECONDS (86400) */
+  ttlSeconds?: number;
+  /** Largest persistable state, in UTF-8 bytes of its JSON. @default MAX_STATE_SIZE_BYTES (1 MiB) */
+  maxStateBytes?: number;
+  /** Origin of saves and deletes that do not name one. @default 'server' */
+  defaultOrigin?: string;
+  /** @default silent */
+  logger?: Logger;
+  /** Clock for `savedAt`. @default Date.now */
+  now?: () => number;
+}
+
+export interface SaveOptions {
+  /** Save only if this is still the stored revision (`If-Match`), else StaleRevisionError. */
+  ifMatch?: number;
+  /** Id of the writer, published with the change so it can ignore its own echo. */
+  origin?: string;
+}
+
+export interface SaveResult {
+  revision: number;
+  savedAt: number;
+}
+
+export interface DeleteResult {
+  /** False when nothing was stored. */
+  deleted: boolean;
+  revision: number;
+}
+
+export type StateListener = (message: ChannelMessage) => void;
+
+export interface StateSubscription {
+  /** Revision when the subscription started (0 when nothing was ever stored). */
+  readonly revision: number;
+  unsubscribe(): Promise<void>;
+}
+
+export class StatePersistenceService {
+  readonly ttlSeconds: number;
+  readonly maxStateBytes: number;
+  private readonly store: StateStore;
+  private readonly defaultOrigin: string;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  /** Subscriptions made through `subscribe`, so `unsubscribe(owner)` can end them. */
+  private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
+
+  constructor(options: StatePersistenceServiceOptions) {
+    this.store = options.store;
+    this.ttlSeconds = options.ttlSeconds ?? STATE_TTL_SECONDS;
+    this.maxStateBytes = options.maxStateBytes ?? MAX_STATE_SIZE_BYTES;
+    this.defaultOrigin = options.defaultOrigin ?? 'server';
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) {
+      throw new RangeError('ttlSeconds must be a positive integer');
+    }
+  }
+
+  /** `redis` or `memory`. */
+  get storeKind(): StateStore['kind'] {
+    return this.store.kind;
+  }
+
+  /**
+   * Validates, strips transient parts and stores the state atomically (newer wins,
+   * optional If-Match), then publishes it. Throws InvalidStateError, StateTooLargeError,
+   * StaleRevisionError, StateConflictError or StoreUnavailableError.
+   */
+  async save(owner: StateOwner, input: unknown, options: SaveOptions = {}): Promise<SaveResult> {
+    const scope = toScope(owner);
+    const validated = validateDashboardState(input);
+    if (!validated.success) {
+      throw new InvalidStateError(validated.error.path, validated.error.message);
+    }
+    const state = toPersistableState(validated.data);
+    const stateJson = JSON.stringify(state);
+    const size = Buffer.byteLength(stateJson, 'utf8');
+    if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes);
+    const savedAt = this.now();
+    const outcome = await this.store.save(scope, {
+      stateJson,
+      timestamp: state.timestamp,
+      version: state.version,
+      savedAt,
+      origin: options.origin ?? this.defaultOrigin,
+      ttlSeconds: this.ttlSeconds,
+      ...(options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch }),
+    });
+    switch (outcome.status) {
+      case 'saved':
+        this.logger.debug(
+          {
+            workspaceId: scope.workspaceId,
+            userId: scope.userId,
+            revision: outcome.revision,
+            size,
+          },
+          'state saved',
+        );
+        return { revision: outcome.revision, savedAt: outcome.savedAt };
+      case 'stale':
+        throw new StaleRevisionError(options.ifMatch ?? -1, outcome.revision);
+      case 'conflict': {
+        const current = this.decode(scope, outcome.current);
+        if (!current) throw new InvalidStateError('(stored)', 'the stored state is unreadable');
+        throw new StateConflictError(current);
+      }
+    }
+  }
+
+  /** The stored state (migrated to the current version), or null when none is stored. */
+  async load(owner: StateOwner): Promise<StoredState | null> {
+    const scope = toScope(owner);
+    const record = await this.store.load(scope);
+    return record ? this.decode(scope, record) : null;
+  }
+
+  /**
+   * The stored `{ state, revision, savedAt }` as JSON text, for HTTP: a current-version
+   * state is spliced in as stored, never decoded and re-encoded.
+   */
+  async loadJson(owner: StateOwner): Promise<{ json: string; revision: number } | null> {
+    const scope = toScope(owner);
+    const record = await this.store.load(scope);
+    if (!record) return null;
+    if (record.version === STATE_VERSION) {
+      const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt}}`;
+      return { json, revision: record.revision };
+    }
+    const decoded = this.decode(scope, record);
+    return decoded ? { json: JSON.stringify(decoded), revision: decoded.revision } : null;
+  }
+
+  /** The current revision (it survives a delete); 0 when nothing is known. */
+  revision(owner: StateOwner): Promise<number> {
+    return this.store.revision(toScope(owner));
+  }
+
+  /** Removes the state; publishes `deleted` with a bumped revision if something was stored. */
+  async delete(owner: StateOwner, options: { origin?: string } = {}): Promise<DeleteResult> {
+    const scope = toScope(owner);
+    const result = await this.store.delete(scope, {
+      ttlSeconds: this.ttlSeconds,
+      origin: options.origin ?? this.defaultOrigin,
+    });
+    this.logger.debug(
+      { workspaceId: scope.workspaceId, userId: scope.userId, revision: result.revision },
+      result.deleted ? 'state deleted' : 'delete: nothing was stored',
+    );
+    return result;
+  }
+
+  /** Calls `listener` with every change of the user's state (saves and deletes). */
+  async subscribe(owner: StateOwner, listener: StateListener): Promise<StateSubscription> {
+    const scope = toScope(owner);
+    const subscription = await this.store.subscribe(scope, (event) => listener(event.message()));
+    let byListener = this.listeners.get(scope.channel);
+    if (!byListener) {
+      byListener = new Map();
+      this.listeners.set(scope.channel, byListener);
+    }
+    byListener.set(listener, subscription);
+    const forget = (): void => {
+      if (byListener.get(listener) === subscription) byListener.delete(listener);
+      if (byListener.size === 0 && this.listeners.get(scope.channel) === byListener) {
+        this.listeners.delete(scope.channel);
+      }
+    };
+    return {
+      revision: subscription.revision,
+      unsubscribe: async () => {
+        forget();
+        await subscription.unsubscribe();
+      },
+    };
+  }
+
+  /** Ends `listener`'s subscription to the user's state, or all of them without a listener. */
+  async unsubscribe(owner: StateOwner, listener?: StateListener): Promise<void> {
+    const scope = toScope(owner);
+    const byListener = this.listeners.get(scope.channel);
+    if (!byListener) return;
+    const ending = listener ? [listener] : [...byListener.keys()];
+    const subscriptions: Subscription[] = [];
+    for (const key of ending) {
+      const subscription = byListener.get(key);
+      if (subscription) subscriptions.push(subscription);
+      byListener.delete(key);
+    }
+    if (byListener.size === 0) this.listeners.delete(scope.channel);
+    await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
+  }
+
+  /**
+   * Raw channel events (the published JSON text) for transports that forward them as is,
+   * like the WebSocket route: one store subscription per user channel is shared.
+   */
+  subscribeChannel(owner: StateOwner, listener: ChannelListener): Promise<Subscription> {
+    return this.store.subscribe(toScope(owner), listener);
+  }
+
+  /** True when the store answers. */
+  ready(): Promise<boolean> {
+    return this.store.ready();
+  }
+
+  /** Closes the store. Safe to call twice. */
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.store.close();
+  }
+
+  private decode(scope: StateScope, record: StoredRecord): StoredState | null {
+    const { revision, savedAt } = record;
+    if (record.version === STATE_VERSION) {
+      // Validated when it was saved; decoding it again would only cost time.
+      const state: DashboardState = JSON.parse(record.stateJson);
+      return { state, revision, savedAt };
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(record.stateJson);
+    } catch {
+      raw = undefined;
+    }
+    const migrated = migrateDashboardState(raw);
+    if (!migrated.success) {
+      this.logger.warn(
+        {
+          workspaceId: scope.workspaceId,
+          userId: scope.userId,
+          revision,
+          reason: migrated.error.message,
+        },
+        'stored state cannot be read or migrated; treating it as absent',
+      );
+      return null;
+    }
+    return { state: migrated.data, revision, savedAt };
+  }
+}

@@ -1,0 +1,79 @@
+// The storage contract the persistence service runs on. Two implementations share its
+// semantics (TTL, revisions that only grow, atomic conditional saves, pub/sub) and one
+// behavioural test suite: RedisStateStore (multi-instance) and MemoryStateStore (embedded).
+import type { StateScope } from '../keys.js';
+import type { ChannelEvent } from './channel-event.js';
+
+/** A stored state, kept as the JSON text it was saved as (it is sent on as is). */
+export interface StoredRecord {
+  /** JSON of the persistable state, validated when it was saved. */
+  stateJson: string;
+  revision: number;
+  /** Server time of the save, ms since epoch. */
+  savedAt: number;
+  /** `version` of the stored state: anything but STATE_VERSION needs a migration on read. */
+  version: number;
+  /** Origin the save was made with (an engine id, `http`, ...). */
+  origin: string;
+}
+
+export interface SaveRequest {
+  /** JSON of the validated, persistable state: serialised once, sent to the store once. */
+  stateJson: string;
+  /** `state.timestamp`: an older one than stored loses (newer wins). */
+  timestamp: number;
+  version: number;
+  savedAt: number;
+  origin: string;
+  ttlSeconds: number;
+  /** Save only if the current revision equals this one (`If-Match` / `baseRevision`). */
+  ifMatch?: number;
+}
+
+export type SaveOutcome =
+  | { status: 'saved'; revision: number; savedAt: number }
+  /** `ifMatch` did not match; `revision` is the current one. */
+  | { status: 'stale'; revision: number }
+  /** A newer state is stored; it is returned so the caller can adopt it. */
+  | { status: 'conflict'; current: StoredRecord };
+
+export interface DeleteRequest {
+  ttlSeconds: number;
+  origin?: string;
+}
+
+export interface DeleteOutcome {
+  /** False when nothing was stored (then nothing was published either). */
+  deleted: boolean;
+  /** The revision after the delete (the bumped one, or the current one if nothing was stored). */
+  revision: number;
+}
+
+export type ChannelListener = (event: ChannelEvent) => void;
+
+export interface Subscription {
+  /**
+   * Revision of the channel when the listener was attached: every later change reaches
+   * the listener. 0 when nothing was ever stored (or everything expired).
+   */
+  readonly revision: number;
+  unsubscribe(): Promise<void>;
+}
+
+export interface StateStore {
+  /** `redis` or `memory`, for logs and `/readyz`. */
+  readonly kind: 'redis' | 'memory';
+  load(scope: StateScope): Promise<StoredRecord | null>;
+  /** The current revision counter (it survives a delete); 0 when nothing is known. */
+  revision(scope: StateScope): Promise<number>;
+  /** One atomic step: If-Match check, newer-wins check, revision bump, write with TTL, publish. */
+  save(scope: StateScope, request: SaveRequest): Promise<SaveOutcome>;
+  /** Removes the state, bumps the revision and publishes `deleted` (if something was stored). */
+  delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome>;
+  /** Attaches a listener to the user's channel; one store subscription per channel is shared. */
+  subscribe(scope: StateScope, listener: ChannelListener): Promise<Subscription>;
+  /** True when the store answers right now. */
+  ready(): Promise<boolean>;
+  /** Closes connections and timers. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,120 @@
+// Tokens: signing checks ids, verification checks signature, algorithm, expiry and
+// claims, and the verifier caches a verified token only until it expires.
+import { SignJWT } from 'jose';
+import { describe, expect, it, vi } from 'vitest';
+import { secretKey } from '../src/auth/token.js';
+import { AuthError, InvalidIdError, signToken, TokenVerifier, verifyToken } from '../src/index.js';
+
+const SECRET = 'unit-test-secret-unit-test-secret';
+
+describe('signToken', () => {
+  it('signs sub = userId and wid = workspaceId with HS256, expiring in 24 h by default', async () => {
+    const token = await signToken({ userId: 'alice', workspaceId: 'acme', secret: SECRET });
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    expect(header).toMatchObject({ alg: 'HS256' });
+    expect(payload).toMatchObject({ sub: 'alice', wid: 'acme' });
+    expect(payload.exp - payload.iat).toBe(86_400);
+  });
+
+  it('honours expiresInSeconds and refuses nonsense', async () => {
+    const token = await signToken({
+      userId: 'a',
+      workspaceId: 'b',
+      secret: SECRET,
+      expiresInSeconds: 60,
+    });
+    const identity = await verifyToken(token, secretKey(SECRET));
+    expect((identity.expiresAt ?? 0) - Date.now()).toBeLessThanOrEqual(60_000);
+    await expect(
+      signToken({ userId: 'a', workspaceId: 'b', secret: SECRET, expiresInSeconds: 0 }),
+    ).rejects.toThrow(RangeError);
+    await expect(signToken({ userId: 'a', workspaceId: 'b', secret: '' })).rejects.toThrow(
+      TypeError,
+    );
+  });
+
+  it('refuses ids that do not match the id pattern', async () => {
+    await expect(signToken({ userId: 'a:b', workspaceId: 'acme', secret: SECRET })).rejects.toThrow(
+      InvalidIdError,
+    );
+    await expect(
+      signToken({ userId: 'a', workspaceId: 'x'.repeat(129), secret: SECRET }),
+    ).rejects.toThrow(InvalidIdError);
+  });
+});
+
+describe('verifyToken', () => {
+  it('returns the identity with its state scope', async () => {
+    const token = await signToken({ userId: 'alice', workspaceId: 'acme', secret: SECRET });
+    const identity = await verifyToken(token, secretKey(SECRET));
+    expect(identity).toMatchObject({ userId: 'alice', workspaceId: 'acme' });
+    expect(identity.scope.stateKey).toBe('dashboard:state:acme:alice');
+  });
+
+  it('refuses another algorithm even with the right secret', async () => {
+    const token = await new SignJWT({ wid: 'acme' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('alice')
+      .sign(secretKey(SECRET));
+    await expect(verifyToken(token, secretKey(SECRET))).rejects.toThrow('invalid token');
+  });
+
+  it('accepts a token without expiry', async () => {
+    const token = await new SignJWT({ wid: 'acme' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .sign(secretKey(SECRET));
+    expect((await verifyToken(token, secretKey(SECRET))).expiresAt).toBeUndefined();
+  });
+});
+
+describe('TokenVerifier', () => {
+  it('verifies a token once and answers later requests from its cache', async () => {
+    const verifier = new TokenVerifier(SECRET);
+    const token = await signToken({ userId: 'alice', workspaceId: 'acme', secret: SECRET });
+    const first = await verifier.verifyHeader(`Bearer ${token}`);
+    const second = await verifier.verify(token);
+    expect(second).toBe(first);
+    expect(verifier.cachedTokens).toBe(1);
+  });
+
+  it('refuses a cached token once its expiry has passed', async () => {
+    let now = Date.now();
+    const verifier = new TokenVerifier(SECRET, { now: () => now });
+    const token = await signToken({
+      userId: 'a',
+      workspaceId: 'b',
+      secret: SECRET,
+      expiresInSeconds: 5,
+    });
+    await verifier.verify(token);
+    now += 10_000;
+    await expect(verifier.verify(token)).rejects.toThrow('token expired');
+    expect(verifier.cachedTokens).toBe(0);
+  });
+
+  it('keeps at most cacheSize tokens, dropping the oldest', async () => {
+    const verifier = new TokenVerifier(SECRET, { cacheSize: 2 });
+    for (const user of ['u1', 'u2', 'u3']) {
+      await verifier.verify(await signToken({ userId: user, workspaceId: 'w', secret: SECRET }));
+    }
+    expect(verifier.cachedTokens).toBe(2);
+  });
+
+  it('refuses a missing or non-Bearer Authorization header with AuthError', async () => {
+    const verifier = new TokenVerifier(SECRET);
+    await expect(verifier.verifyHeader(undefined)).rejects.toBeInstanceOf(AuthError);
+    await expect(verifier.verifyHeader('Token abc')).rejects.toThrow('Bearer');
+  });
+
+  it('does not cache a token that failed', async () => {
+    const verifier = new TokenVerifier(SECRET);
+    const spy = vi.spyOn(verifier, 'verify');
+    await expect(verifier.verify('a.b.c')).rejects.toBeInstanceOf(AuthError);
+    expect(verifier.cachedTokens).toBe(0);
+    expect(spy).toHaveBeenCalledOnce();
+  });
+});

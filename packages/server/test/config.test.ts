@@ -1,0 +1,81 @@
+// loadConfig: defaults, every variable, and a clear ConfigError for a bad value.
+import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_RATE_LIMIT, loadConfig } from '../src/index.js';
+
+const SECRET = 'x'.repeat(40);
+
+describe('loadConfig', () => {
+  it('defaults to port 3000 on 127.0.0.1, the memory store and dev auth', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      ttlSeconds: STATE_TTL_SECONDS,
+      logLevel: 'info',
+      devAuth: true,
+      rateLimit: DEFAULT_RATE_LIMIT,
+      nodeEnv: 'development',
+    });
+  });
+
+  it('reads every documented variable', () => {
+    expect(
+      loadConfig({
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        REDIS_URL: 'redis://cache:6379/2',
+        AUTH_SECRET: SECRET,
+        STATE_TTL_SECONDS: '600',
+        LOG_LEVEL: 'debug',
+        NODE_ENV: 'production',
+        RATE_LIMIT_SAVES_PER_SECOND: '5',
+        RATE_LIMIT_BURST: '8',
+        INSTANCE_ID: 'web-1',
+      }),
+    ).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: 'redis://cache:6379/2',
+      authSecret: SECRET,
+      ttlSeconds: 600,
+      logLevel: 'debug',
+      devAuth: false,
+      rateLimit: { savesPerSecond: 5, burst: 8 },
+      nodeEnv: 'production',
+      instanceId: 'web-1',
+    });
+  });
+
+  it('turns dev auth off once a secret is configured, unless DEV_AUTH asks for it', () => {
+    expect(loadConfig({ AUTH_SECRET: 'short-dev-secret' }).devAuth).toBe(false);
+    expect(loadConfig({ AUTH_SECRET: 'short-dev-secret', DEV_AUTH: 'true' }).devAuth).toBe(true);
+    expect(loadConfig({ DEV_AUTH: 'off' }).devAuth).toBe(false);
+  });
+
+  it('disables the rate limit with RATE_LIMIT_SAVES_PER_SECOND=0 and derives the burst', () => {
+    expect(loadConfig({ RATE_LIMIT_SAVES_PER_SECOND: '0' }).rateLimit).toBe(false);
+    expect(loadConfig({ RATE_LIMIT_SAVES_PER_SECOND: '3' }).rateLimit).toEqual({
+      savesPerSecond: 3,
+      burst: 6,
+    });
+  });
+
+  it('ignores blank variables', () => {
+    expect(loadConfig({ PORT: ' ', REDIS_URL: '' }).port).toBe(3000);
+    expect(loadConfig({ REDIS_URL: '' })).not.toHaveProperty('redisUrl');
+  });
+
+  it.each([
+    [{ NODE_ENV: 'production' }, 'AUTH_SECRET is required when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', AUTH_SECRET: 'short' }, 'AUTH_SECRET must be at least 32'],
+    [{ PORT: 'eighty' }, 'PORT must be an integer from 0 to 65535'],
+    [{ PORT: '70000' }, 'PORT must be an integer'],
+    [{ STATE_TTL_SECONDS: '0' }, 'STATE_TTL_SECONDS must be an integer from 1'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],
+    [{ DEV_AUTH: 'maybe' }, 'DEV_AUTH must be true or false'],
+  ])('refuses %o with a ConfigError saying what is wrong', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

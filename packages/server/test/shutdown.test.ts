@@ -1,0 +1,45 @@
+// Graceful shutdown: a save that is in flight when close() starts still reaches Redis
+// before the connections are quit.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeState } from '../../../test-support/fixtures.js';
+import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import { CloseCode } from '../src/index.js';
+import { testServer, tokenFor, wsUrl } from './support/servers.js';
+import { TestSocket } from './support/test-socket.js';
+import { waitFor } from './support/wait-for.js';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startTestRedis();
+});
+afterAll(() => redis.close());
+
+describe('graceful shutdown', () => {
+  it('finishes a socket save in flight before closing the store, then says 1001', async () => {
+    const server = await testServer({ redisUrl: redis.url });
+    const token = await tokenFor('flush-user');
+    const { socket } = await TestSocket.ready(wsUrl(server), token);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const save = server.service.save.bind(server.service);
+    const spy = vi.spyOn(server.service, 'save').mockImplementation(async (...args) => {
+      await gate;
+      return save(...args);
+    });
+    socket.send({ type: 'save', id: 'last-words', state: makeState() });
+    await waitFor(() => spy.mock.calls.length === 1, { what: 'the save to be in flight' });
+    const closing = server.close();
+    expect((await socket.waitClosed()).code).toBe(CloseCode.goingAway);
+    release();
+    await closing;
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.hget('dashboard:state:acme:flush-user', 'revision')).toBe('1');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
