@@ -29,7 +29,11 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'schema', include: ['packages/schema/test/**/*.test.ts'], restoreMocks: true },
+        test: {
+          name: 'schema',
+          include: ['packages/schema/test/**/*.test.ts'],
+          restoreMocks: true,
+        },
       },
       {
         resolve: { alias },
