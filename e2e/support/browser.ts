@@ -1,22 +1,8 @@
-// Debian's Chromium through playwright-core (never a downloaded browser), with the
-// flags every e2e file shares.
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+// Chromium for the e2e tests: the shared launch (test-support/chromium.ts) and fresh
+// "devices" with the timeouts every e2e file shares.
+import type { Browser, BrowserContext } from 'playwright-core';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
-}
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from '../../test-support/chromium.js';
 
 /** A fresh "device": its own localStorage, BroadcastChannel scope and cookies. */
 export async function newDevice(

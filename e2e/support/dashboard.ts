@@ -53,29 +53,27 @@ export async function alertTitles(page: Page): Promise<string[]> {
   return page.locator(`${tid('alert-item')} .alert-title`).allTextContents();
 }
 
-/** Waits until the page shows exactly `count` open alerts. */
-export async function waitForAlertCount(
+/** Waits until the page shows exactly `count` elements with this test id. */
+export async function waitForTestIdCount(
   page: Page,
+  testId: string,
   count: number,
   timeout = 10_000,
 ): Promise<void> {
   await page.waitForFunction(
     ({ selector, count }) => document.querySelectorAll(selector).length === count,
-    { selector: tid('alert-item'), count },
+    { selector: tid(testId), count },
     { timeout, polling: 50 },
   );
 }
 
-export async function waitForActivityCount(
-  page: Page,
-  count: number,
-  timeout = 10_000,
-): Promise<void> {
-  await page.waitForFunction(
-    ({ selector, count }) => document.querySelectorAll(selector).length === count,
-    { selector: tid('activity-item'), count },
-    { timeout, polling: 50 },
-  );
+/** Waits until the page shows exactly `count` open alerts. */
+export function waitForAlertCount(page: Page, count: number, timeout = 10_000): Promise<void> {
+  return waitForTestIdCount(page, 'alert-item', count, timeout);
+}
+
+export function waitForActivityCount(page: Page, count: number, timeout = 10_000): Promise<void> {
+  return waitForTestIdCount(page, 'activity-item', count, timeout);
 }
 
 const RELATIVE_TIME = /(\d+ (s|min|h|d) ago|just now)/g;

@@ -1,5 +1,7 @@
+export * from './canonical-json.js';
 export * from './constants.js';
 export * from './dashboard-state.js';
+export * from './fast-validate.js';
 export * from './initial-state.js';
 export * from './migrations.js';
 export * from './persistable.js';

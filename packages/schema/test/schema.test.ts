@@ -3,6 +3,7 @@ import { makeState } from '../../../test-support/fixtures.js';
 import {
   createInitialDashboardState,
   exceedsMaxStateSize,
+  isPersistableAsIs,
   MAX_ACTIVITIES,
   MAX_ALERTS,
   MAX_STATE_SIZE_BYTES,
@@ -96,6 +97,23 @@ describe('toPersistableState', () => {
     expect(persisted.errors).toEqual({});
     expect(persisted.widgets).toBe(state.widgets);
     expect(state.errors).toEqual({ 'agent-1': 'boom' });
+  });
+});
+
+describe('isPersistableAsIs', () => {
+  it('is true only when loading is idle with no agents or start and errors are empty', () => {
+    expect(isPersistableAsIs(makeState())).toBe(true);
+    const cases: [keyof ReturnType<typeof makeState>, unknown][] = [
+      ['loading', { isLoading: true, loadingAgents: [] }],
+      ['loading', { isLoading: false, loadingAgents: ['agent-1'] }],
+      ['loading', { isLoading: false, loadingAgents: [], startedAt: 5 }],
+      ['errors', { 'agent-1': 'boom' }],
+    ];
+    for (const [key, value] of cases) {
+      const state = { ...makeState(), [key]: value } as ReturnType<typeof makeState>;
+      expect(isPersistableAsIs(state)).toBe(false);
+      expect(isPersistableAsIs(toPersistableState(state))).toBe(true);
+    }
   });
 });
 

@@ -110,6 +110,26 @@ describe('TokenVerifier', () => {
     await expect(verifier.verifyHeader('Token abc')).rejects.toThrow('Bearer');
   });
 
+  it('answers cachedHeader synchronously for a cached, unexpired token only', async () => {
+    let now = Date.now();
+    const verifier = new TokenVerifier(SECRET, { now: () => now });
+    const token = await signToken({
+      userId: 'a',
+      workspaceId: 'b',
+      secret: SECRET,
+      expiresInSeconds: 5,
+    });
+    expect(verifier.cachedHeader(`Bearer ${token}`)).toBeUndefined();
+    const identity = await verifier.verifyHeader(`Bearer ${token}`);
+    expect(verifier.cachedHeader(`Bearer ${token}`)).toBe(identity);
+    expect(verifier.cachedHeader(undefined)).toBeUndefined();
+    expect(verifier.cachedHeader(`Token ${token}`)).toBeUndefined();
+    now += 10_000;
+    // Expired: no answer here, and verifyHeader then refuses it.
+    expect(verifier.cachedHeader(`Bearer ${token}`)).toBeUndefined();
+    await expect(verifier.verifyHeader(`Bearer ${token}`)).rejects.toThrow('token expired');
+  });
+
   it('does not cache a token that failed', async () => {
     const verifier = new TokenVerifier(SECRET);
     const spy = vi.spyOn(verifier, 'verify');

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { InvalidRequestError, StateNotFoundError } from '../errors.js';
 import type { SaveRateLimiter } from '../rate-limiter.js';
-import type { StatePersistenceService } from '../service/state-persistence-service.js';
+import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
 
 export const STATE_PATH = '/api/dashboard/state';
@@ -19,6 +19,44 @@ export interface StateRouteDependencies {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const HTTP_ORIGIN = 'http';
+/** A body that starts so has the state's value at this index (no whitespace before it). */
+const STATE_FIRST = '{"state":';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * On the state routes: a save body as received (text decoded from UTF-8 that
+     * JSON.parse accepted) when it starts with the state, else ''. Lets the service
+     * store the state's text as is when it is already canonical JSON.
+     */
+    stateBodyText: string;
+  }
+}
+
+/**
+ * Fastify's own JSON parser (same prototype-poisoning rules, same errors), keeping the
+ * text of bodies that start with the state. Only for the routes registered here.
+ */
+function keepStateBodyText(app: FastifyInstance): void {
+  const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = app.initialConfig;
+  const parse = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning);
+  // A decoration, not a WeakMap: one slot in the request's shape, nothing for the GC.
+  app.decorateRequest('stateBodyText', '');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (request: FastifyRequest, body: string, done) => {
+      if (body.startsWith(STATE_FIRST)) request.stateBodyText = body;
+      parse(request, body, done);
+    },
+  );
+}
+
+function stateSource(request: FastifyRequest): StateSource | undefined {
+  const text = request.stateBodyText;
+  return text === '' ? undefined : { text, start: STATE_FIRST.length };
+}
 
 interface SaveBody {
   state: unknown;
@@ -41,6 +79,7 @@ function readSaveBody(body: unknown): SaveBody {
 
 export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDependencies): void {
   const { service, verifier, limiter, bodyLimit } = deps;
+  keepStateBodyText(app);
 
   app.get(STATE_PATH, async (request, reply) => {
     const { scope } = await verifier.verifyHeader(request.headers.authorization);
@@ -54,13 +93,17 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   });
 
   const save = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    const { authorization } = request.headers;
+    const { scope } =
+      verifier.cachedHeader(authorization) ?? (await verifier.verifyHeader(authorization));
     limiter?.take(scope.stateKey);
     const { state, origin } = readSaveBody(request.body);
     const ifMatch = parseIfMatch(request.headers['if-match']);
+    const source = stateSource(request);
     const result = await service.save(scope, state, {
       origin: origin ?? HTTP_ORIGIN,
       ...(ifMatch === undefined ? {} : { ifMatch }),
+      ...(source === undefined ? {} : { source }),
     });
     return reply
       .header('etag', etagOf(result.revision))

@@ -16,6 +16,7 @@ import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { Subscription } from '../store/state-store.js';
+import { channelFrame, type FrameWriter, frameWriter } from './ws-frame.js';
 
 /** Close codes a client can act on. */
 export const CloseCode = {
@@ -68,12 +69,15 @@ export class StateSocket {
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
+  /** Writes the shared pre-encoded frame of each change; `send` when the socket cannot take it. */
+  private readonly frames: FrameWriter | undefined;
 
   constructor(
     readonly socket: WebSocket,
     private readonly options: StateSocketOptions,
   ) {
     this.logger = options.logger;
+    this.frames = frameWriter(socket);
     socket.on('message', (data) => this.onMessage(textOf(data)));
     socket.on('pong', () => {
       this.alive = true;
@@ -246,15 +250,18 @@ export class StateSocket {
   }
 
   private send(message: ServerMessage): void {
-    this.write(JSON.stringify(message));
+    if (this.writable()) this.socket.send(JSON.stringify(message), { binary: false });
   }
 
   private forward(event: ChannelEvent): void {
-    this.write(event.bytes());
+    if (!this.writable()) return;
+    if (this.frames) this.frames(channelFrame(event));
+    else this.socket.send(event.bytes(), { binary: false });
   }
 
-  private write(data: string | Buffer): void {
-    if (this.socket.readyState !== WebSocket.OPEN) return;
+  /** False when the socket is closing, or was just dropped for falling too far behind. */
+  private writable(): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
       // A consumer this far behind would only fall further behind: drop it, it resyncs on reconnect.
       this.logger.warn(
@@ -262,9 +269,9 @@ export class StateSocket {
         'dropping a slow WebSocket consumer',
       );
       this.socket.terminate();
-      return;
+      return false;
     }
-    this.socket.send(data, { binary: false });
+    return true;
   }
 
   private onClose(): void {

@@ -1,10 +1,15 @@
 // Dashboard state persistence for any workspace + user, over a StateStore. Knows nothing
 // of HTTP: the Fastify plugin, the module-level functions and other servers call it.
 // A save validates once, strips transient parts, serialises once, checks the size on
-// that text and hands it to the store's single atomic step.
+// that text and hands it to the store's single atomic step. On the common path (a
+// complete state with idle transient parts, sent as canonical JSON) it copies nothing:
+// the input is checked in place and its received text is stored as is.
 import {
   type ChannelMessage,
+  canonicalJsonEnd,
   type DashboardState,
+  isCompleteDashboardState,
+  isPersistableAsIs,
   MAX_STATE_SIZE_BYTES,
   migrateDashboardState,
   STATE_TTL_SECONDS,
@@ -47,6 +52,19 @@ export interface SaveOptions {
   ifMatch?: number;
   /** Id of the writer, published with the change so it can ignore its own echo. */
   origin?: string;
+  /**
+   * The JSON text the state was parsed from, if the caller has it: stored as is when it
+   * is exactly what serialising the validated state would write (else ignored).
+   */
+  source?: StateSource;
+}
+
+/** Where a state's JSON may be found in a received text (e.g. a request body). */
+export interface StateSource {
+  /** A JSON text JSON.parse accepted, decoded from UTF-8. */
+  text: string;
+  /** Index where the state's value begins in `text`. */
+  start: number;
 }
 
 export interface SaveResult {
@@ -102,13 +120,11 @@ export class StatePersistenceService {
    */
   async save(owner: StateOwner, input: unknown, options: SaveOptions = {}): Promise<SaveResult> {
     const scope = toScope(owner);
-    const validated = validateDashboardState(input);
-    if (!validated.success) {
-      throw new InvalidStateError(validated.error.path, validated.error.message);
-    }
-    const state = toPersistableState(validated.data);
-    const stateJson = JSON.stringify(state);
-    const size = Buffer.byteLength(stateJson, 'utf8');
+    const state = this.persistable(input);
+    const stateJson = serialise(state, state === input ? options.source : undefined);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: short texts cannot exceed the limit.
+    const size =
+      stateJson.length * 3 <= this.maxStateBytes ? -1 : Buffer.byteLength(stateJson, 'utf8');
     if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes);
     const savedAt = this.now();
     const outcome = await this.store.save(scope, {
@@ -127,7 +143,7 @@ export class StatePersistenceService {
             workspaceId: scope.workspaceId,
             userId: scope.userId,
             revision: outcome.revision,
-            size,
+            chars: stateJson.length,
           },
           'state saved',
         );
@@ -244,6 +260,23 @@ export class StatePersistenceService {
     await this.store.close();
   }
 
+  /** The state as it will be stored: validated, defaults applied, transient parts reset. */
+  private persistable(input: unknown): DashboardState {
+    // Checked in place first: Zod's validated copy is garbage on the hot path, so it is
+    // built only when defaults must be applied or keys stripped, or to name a failure.
+    let state: DashboardState;
+    if (isCompleteDashboardState(input)) {
+      state = input;
+    } else {
+      const validated = validateDashboardState(input);
+      if (!validated.success) {
+        throw new InvalidStateError(validated.error.path, validated.error.message);
+      }
+      state = validated.data;
+    }
+    return isPersistableAsIs(state) ? state : toPersistableState(state);
+  }
+
   private decode(scope: StateScope, record: StoredRecord): StoredState | null {
     const { revision, savedAt } = record;
     if (record.version === STATE_VERSION) {
@@ -272,4 +305,13 @@ export class StatePersistenceService {
     }
     return { state: migrated.data, revision, savedAt };
   }
+}
+
+/** The state's JSON: the received text when it is exactly canonical, else serialised. */
+function serialise(state: DashboardState, source: StateSource | undefined): string {
+  if (source) {
+    const end = canonicalJsonEnd(state, source.text, source.start);
+    if (end > 0) return source.text.slice(source.start, end);
+  }
+  return JSON.stringify(state);
 }

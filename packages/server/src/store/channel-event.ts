@@ -5,11 +5,14 @@ import { type ChannelMessage, channelMessageSchema } from '@hyvve/schema';
 export interface ChannelEvent {
   readonly type: ChannelMessage['type'];
   readonly revision: number;
-  /** JSON text as published; it is also a valid `ServerMessage`, so sockets get it as is. */
+  /**
+   * JSON text as published; it is also a valid `ServerMessage`, so sockets get it as is.
+   * Decoded on first read when the event was made from bytes (sockets never need it).
+   */
   readonly raw: string;
   /** The parsed message, decoded on first use only. */
   message(): ChannelMessage;
-  /** UTF-8 bytes of `raw`, encoded on first use only and shared by every socket. */
+  /** UTF-8 bytes of `raw`, encoded on first use only (or as received) and shared by every socket. */
   bytes(): Buffer;
 }
 
@@ -41,26 +44,48 @@ export function createChannelEvent(
   raw: string,
   parsed?: ChannelMessage,
 ): ChannelEvent {
-  let message = parsed;
-  let bytes: Buffer | undefined;
-  return {
-    type,
-    revision,
-    raw,
-    message() {
-      if (message === undefined) {
-        // Our own messages are built from states validated on save, so they are trusted
-        // here; foreign ones were checked with the schema before this event was made.
-        const decoded: ChannelMessage = JSON.parse(raw);
-        message = decoded;
-      }
-      return message;
-    },
-    bytes() {
-      bytes ??= Buffer.from(raw, 'utf8');
-      return bytes;
-    },
-  };
+  return new LazyChannelEvent(type, revision, raw, undefined, parsed);
+}
+
+/** An event from the UTF-8 bytes received (e.g. from Redis): no text is decoded to forward it. */
+export function createChannelEventFromBytes(
+  type: ChannelMessage['type'],
+  revision: number,
+  bytes: Buffer,
+): ChannelEvent {
+  return new LazyChannelEvent(type, revision, undefined, bytes, undefined);
+}
+
+// Holds whichever of text and bytes it was made from and derives the other on first use:
+// fan-out only ever needs the bytes, a resync or a test the text.
+class LazyChannelEvent implements ChannelEvent {
+  constructor(
+    readonly type: ChannelMessage['type'],
+    readonly revision: number,
+    private text: string | undefined,
+    private encoded: Buffer | undefined,
+    private parsed: ChannelMessage | undefined,
+  ) {}
+
+  get raw(): string {
+    this.text ??= this.encoded?.toString('utf8') ?? '';
+    return this.text;
+  }
+
+  message(): ChannelMessage {
+    // Our own messages are built from states validated on save, so they are trusted
+    // here; foreign ones were checked with the schema before this event was made.
+    if (this.parsed === undefined) {
+      const decoded: ChannelMessage = JSON.parse(this.raw);
+      this.parsed = decoded;
+    }
+    return this.parsed;
+  }
+
+  bytes(): Buffer {
+    this.encoded ??= Buffer.from(this.raw, 'utf8');
+    return this.encoded;
+  }
 }
 
 // Messages built by stateMessageText/deletedMessageText (and the Lua scripts) start like
@@ -70,10 +95,34 @@ const OWN_PREFIX = /^\{"type":"(state|deleted)","revision":(\d+)[,}]/;
 /** Parses a message received on a channel; `null` when it is not a channel message. */
 export function parseChannelEvent(raw: string): ChannelEvent | null {
   const own = OWN_PREFIX.exec(raw);
-  if (own) {
-    const type = own[1] === 'state' ? 'state' : 'deleted';
-    return createChannelEvent(type, Number(own[2]), raw);
-  }
+  if (own) return createChannelEvent(ownType(own), Number(own[2]), raw);
+  return parseForeign(raw, (type, revision) => createChannelEvent(type, revision, raw));
+}
+
+// Long enough for the prefix of every own message with a revision of up to 16 digits;
+// a longer one (never assigned in practice) takes the full parse, which still accepts it.
+const PREFIX_BYTES = 48;
+
+/**
+ * Same as `parseChannelEvent` for the bytes received from Redis: an own message is
+ * recognised from its ASCII prefix and forwarded without decoding the rest.
+ */
+export function parseChannelEventBytes(bytes: Buffer): ChannelEvent | null {
+  const own = OWN_PREFIX.exec(bytes.toString('latin1', 0, PREFIX_BYTES));
+  if (own) return createChannelEventFromBytes(ownType(own), Number(own[2]), bytes);
+  return parseForeign(bytes.toString('utf8'), (type, revision) =>
+    createChannelEventFromBytes(type, revision, bytes),
+  );
+}
+
+function ownType(match: RegExpExecArray): ChannelMessage['type'] {
+  return match[1] === 'state' ? 'state' : 'deleted';
+}
+
+function parseForeign(
+  raw: string,
+  make: (type: ChannelMessage['type'], revision: number) => ChannelEvent,
+): ChannelEvent | null {
   let decoded: unknown;
   try {
     decoded = JSON.parse(raw);
@@ -82,6 +131,5 @@ export function parseChannelEvent(raw: string): ChannelEvent | null {
   }
   const result = channelMessageSchema.safeParse(decoded);
   if (!result.success) return null;
-  const { type, revision } = result.data;
-  return createChannelEvent(type, revision, raw);
+  return make(result.data.type, result.data.revision);
 }

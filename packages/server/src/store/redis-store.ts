@@ -11,7 +11,7 @@ import {
   createChannelEvent,
   deletedMessageText,
   deletedOriginField,
-  parseChannelEvent,
+  parseChannelEventBytes,
   stateMessageText,
 } from './channel-event.js';
 import { DELETE_SCRIPT, type LuaScript, SAVE_SCRIPT } from './redis-scripts.js';
@@ -102,7 +102,11 @@ export class RedisStateStore implements StateStore {
     );
     this.watch(this.redis, 'command', () => this.onCommandReady());
     this.watch(this.subscriber, 'subscriber', () => void this.onSubscriberReady());
-    this.subscriber.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+    // The Buffer variant: ioredis then skips decoding each message to a string (up to 1 MB),
+    // and the bytes go to the sockets as received.
+    this.subscriber.on('messageBuffer', (channel: Buffer, raw: Buffer) =>
+      this.onMessage(channel.toString(), raw),
+    );
   }
 
   /** Resolves true once both connections are ready, false if that takes longer than `timeoutMs`. */
@@ -231,8 +235,8 @@ export class RedisStateStore implements StateStore {
     await this.resync();
   }
 
-  private onMessage(channel: string, raw: string): void {
-    const event = parseChannelEvent(raw);
+  private onMessage(channel: string, raw: Buffer): void {
+    const event = parseChannelEventBytes(raw);
     if (!event) {
       this.logger.warn({ channel }, 'ignored a malformed channel message');
       return;

@@ -1,0 +1,94 @@
+// Pre-encoded fan-out frames: the header ws's Receiver (and every browser) expects for
+// each payload size, one frame per event shared by all sockets, and the writer that
+// sends frames through ws's sender and coalesces a socket's writes of one turn.
+import { describe, expect, it, vi } from 'vitest';
+import { channelFrame, frameWriter, textFrame } from '../src/http/ws-frame.js';
+import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
+
+/** Reads a server frame as RFC 6455 §5.2 defines it (real clients are covered in websocket.test.ts). */
+function decode(frame: Buffer): { fin: boolean; opcode: number; masked: boolean; payload: Buffer } {
+  const short = (frame[1] ?? 0) & 0x7f;
+  const [length, offset] =
+    short === 126
+      ? [frame.readUInt16BE(2), 4]
+      : short === 127
+        ? [Number(frame.readBigUInt64BE(2)), 10]
+        : [short, 2];
+  expect(frame.length).toBe(offset + length);
+  return {
+    fin: ((frame[0] ?? 0) & 0x80) !== 0,
+    opcode: (frame[0] ?? 0) & 0x0f,
+    masked: ((frame[1] ?? 0) & 0x80) !== 0,
+    payload: frame.subarray(offset),
+  };
+}
+
+const payloadOf = (length: number) => Buffer.from('é'.repeat(length >> 1) + 'x'.repeat(length & 1));
+
+describe('textFrame', () => {
+  it.each([
+    [0, 2],
+    [125, 2],
+    [126, 4],
+    [65_535, 4],
+    [65_536, 10],
+    [1_100_000, 10],
+  ])('frames a %i-byte payload with a %i-byte header', (length, header) => {
+    const payload = payloadOf(length);
+    const frame = textFrame(payload);
+    expect(frame.length).toBe(header + length);
+    expect(decode(frame)).toEqual({ fin: true, opcode: 1, masked: false, payload });
+  });
+});
+
+describe('channelFrame', () => {
+  it('frames an event once and hands every socket the same buffer', () => {
+    const event = createChannelEvent('state', 3, stateMessageText('{"version":1}', 3, 1, 'a'));
+    const first = channelFrame(event);
+    expect(channelFrame(event)).toBe(first);
+    expect(first.subarray(2).toString('utf8')).toBe(event.raw);
+  });
+});
+
+function fakeSocket(extensions = '') {
+  const stream = { cork: vi.fn(), uncork: vi.fn() };
+  const sendFrame = vi.fn((_list: Buffer[]) => {});
+  return { extensions, _sender: { sendFrame, _socket: stream }, stream, sendFrame };
+}
+
+describe('frameWriter', () => {
+  it('is not offered when the socket negotiated an extension (frames could overtake compression)', () => {
+    expect(frameWriter(fakeSocket('permessage-deflate'))).toBeUndefined();
+  });
+
+  it('is not offered when ws has no frame sender to keep the order with', () => {
+    const withoutSender = { extensions: '' };
+    const withOtherSender = { extensions: '', _sender: { send: () => {} } };
+    expect(frameWriter(withoutSender)).toBeUndefined();
+    expect(frameWriter(withOtherSender)).toBeUndefined();
+  });
+
+  it('writes through ws sender, corking the socket once per turn and uncorking after it', async () => {
+    const socket = fakeSocket();
+    const write = frameWriter(socket);
+    const frame = textFrame(Buffer.from('{}'));
+    write?.(frame);
+    write?.(frame);
+    expect(socket.sendFrame).toHaveBeenCalledTimes(2);
+    expect(socket.sendFrame).toHaveBeenLastCalledWith([frame]);
+    expect(socket.stream.cork).toHaveBeenCalledOnce();
+    expect(socket.stream.uncork).not.toHaveBeenCalled();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(socket.stream.uncork).toHaveBeenCalledOnce();
+    write?.(frame);
+    expect(socket.stream.cork).toHaveBeenCalledTimes(2);
+  });
+
+  it('writes without corking when the sender has no corkable socket', () => {
+    const sendFrame = vi.fn((_list: Buffer[]) => {});
+    const socket = { extensions: '', _sender: { sendFrame } };
+    const write = frameWriter(socket);
+    write?.(textFrame(Buffer.from('{}')));
+    expect(sendFrame).toHaveBeenCalledOnce();
+  });
+});
