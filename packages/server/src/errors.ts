@@ -1,6 +1,6 @@
 // One class per failure a caller can act on, and the single place where each is
 // mapped to an HTTP status and a JSON body (HTTP routes and WebSocket replies both use it).
-import type { ApiErrorBody, ApiErrorCode, StoredState } from '@hyvve/schema';
+import { type ApiErrorBody, type ApiErrorCode, ID_PATTERN, type StoredState } from '@hyvve/schema';
 
 /** Base of every error the persistence layer raises on purpose. */
 export abstract class PersistenceError extends Error {
@@ -25,7 +25,7 @@ export class InvalidIdError extends InvalidRequestError {
     readonly field: 'workspaceId' | 'userId',
     readonly value: string,
   ) {
-    super(`${field} must match ^[A-Za-z0-9_-]{1,128}$`);
+    super(`${field} must match ${ID_PATTERN.source}`);
   }
   override details(): Partial<ApiErrorBody> {
     return { path: this.field };

@@ -1,5 +1,6 @@
 // HS256 JWTs whose claims name the key a request may touch: `sub` = userId, `wid` =
 // workspaceId. Both are checked against ID_PATTERN when signing and when verifying.
+import { ID_PATTERN } from '@hyvve/schema';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AuthError } from '../errors.js';
 import { isValidId, type StateScope, stateScope } from '../keys.js';
@@ -57,7 +58,7 @@ export async function verifyToken(token: string, key: Uint8Array): Promise<Ident
   const { sub, wid, exp } = payload;
   // Checked before any key is built: a `:` or `*` in a claim must never reach Redis.
   if (!isValidId(sub) || !isValidId(wid)) {
-    throw new AuthError('token claims sub and wid must be ids matching ^[A-Za-z0-9_-]{1,128}$');
+    throw new AuthError(`token claims sub and wid must be ids matching ${ID_PATTERN.source}`);
   }
   return {
     workspaceId: wid,

@@ -1,6 +1,7 @@
 // `npm run token -- --user <id> --workspace <id> [--expires <seconds>]`: prints a token
 // signed with AUTH_SECRET, for curl, scripts and agents.
 import { parseArgs } from 'node:util';
+import { ID_PATTERN } from '@hyvve/schema';
 import { signToken } from '../auth/token.js';
 import { isValidId } from '../keys.js';
 
@@ -37,8 +38,8 @@ async function main(): Promise<void> {
     );
   }
   const { user, workspace } = values;
-  if (!isValidId(user)) fail('--user must be an id matching ^[A-Za-z0-9_-]{1,128}$');
-  if (!isValidId(workspace)) fail('--workspace must be an id matching ^[A-Za-z0-9_-]{1,128}$');
+  if (!isValidId(user)) fail(`--user must be an id matching ${ID_PATTERN.source}`);
+  if (!isValidId(workspace)) fail(`--workspace must be an id matching ${ID_PATTERN.source}`);
   let expiresInSeconds: number | undefined;
   if (values.expires !== undefined) {
     expiresInSeconds = Number(values.expires);

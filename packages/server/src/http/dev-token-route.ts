@@ -1,6 +1,7 @@
 // POST /api/dev/token { user, workspace } -> { token }: a sign-in for demos and local
 // development. Registered only when dev auth is on (no AUTH_SECRET configured outside
 // production, or DEV_AUTH=1): it hands a token for any user to anyone who asks.
+import { ID_PATTERN } from '@hyvve/schema';
 import type { FastifyInstance } from 'fastify';
 import { signToken } from '../auth/token.js';
 import { InvalidRequestError, toApiError } from '../errors.js';
@@ -17,7 +18,7 @@ export function registerDevTokenRoute(app: FastifyInstance, secret: string): voi
       typeof body === 'object' && body !== null && 'workspace' in body ? body.workspace : undefined;
     if (!isValidId(user) || !isValidId(workspace)) {
       const { status, body: error } = toApiError(
-        new InvalidRequestError('user and workspace must be ids matching ^[A-Za-z0-9_-]{1,128}$'),
+        new InvalidRequestError(`user and workspace must be ids matching ${ID_PATTERN.source}`),
       );
       return reply.code(status).send(error);
     }
