@@ -6,5 +6,6 @@ export * from './initial-state.js';
 export * from './migrations.js';
 export * from './persistable.js';
 export * from './size.js';
+export * from './state-patch.js';
 export * from './validate.js';
 export * from './wire.js';

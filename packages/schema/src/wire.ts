@@ -3,6 +3,7 @@
 // once with `validateDashboardState`, so a save is never validated twice.
 import { z } from 'zod';
 import type { DashboardState } from './dashboard-state.js';
+import { type StatePatch, statePatchSchema } from './state-patch.js';
 
 const revision = z.number().int().nonnegative();
 
@@ -68,6 +69,19 @@ export type ServerMessage =
   | { type: 'ready'; revision: number }
   | { type: 'state'; state: DashboardState; revision: number; savedAt: number; origin: string }
   | { type: 'deleted'; revision: number; origin?: string }
+  /**
+   * Only to sockets that subscribed with `?patches=1`: the state at `revision` is the one
+   * at `baseRevision` with `patch` applied. A client holding another revision asks for the
+   * full state instead (GET), so a patch is never applied to the wrong base.
+   */
+  | {
+      type: 'patch';
+      revision: number;
+      baseRevision: number;
+      savedAt: number;
+      origin: string;
+      patch: StatePatch;
+    }
   | { type: 'saved'; id: string; revision: number; savedAt: number }
   | { type: 'delete-ack'; id: string; revision: number }
   | {
@@ -90,6 +104,14 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     origin: z.string(),
   }),
   z.object({ type: z.literal('deleted'), revision, origin: z.string().optional() }),
+  z.object({
+    type: z.literal('patch'),
+    revision,
+    baseRevision: revision,
+    savedAt: z.number(),
+    origin: z.string(),
+    patch: statePatchSchema,
+  }),
   z.object({ type: z.literal('saved'), id: z.string(), revision, savedAt: z.number() }),
   z.object({ type: z.literal('delete-ack'), id: z.string(), revision }),
   z.object({
