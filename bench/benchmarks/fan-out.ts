@@ -7,6 +7,7 @@ import { readRssBytes, startCpuAccount } from '../lib/proc-status.js';
 import type { Figure } from '../lib/results.js';
 import { median } from '../lib/stats.js';
 import { signTokenPool } from '../lib/tokens.js';
+import type { SubscriberProtocol } from '../load/subscriber-connection.js';
 import type {
   ConnectResult,
   SubscriberSpec,
@@ -46,8 +47,25 @@ export function subscriberSpecs(shape: FanOutShape, tokens: string[]): Subscribe
   return specs;
 }
 
+/**
+ * `ours`: our server with subscribers that ask for patches, as our browser client does;
+ * `ours-full`: the same server sending every subscriber the whole state (shown for scale).
+ */
+type FanOutSystem = 'ours' | 'ours-full' | 'socketio';
+
+const PROTOCOL: Record<FanOutSystem, SubscriberProtocol> = {
+  ours: 'hyvve-patches',
+  'ours-full': 'hyvve',
+  socketio: 'socketio',
+};
+const SERVER: Record<FanOutSystem, ServerKind> = {
+  ours: 'ours',
+  'ours-full': 'ours',
+  socketio: 'socketio',
+};
+
 interface SystemResult {
-  system: ServerKind;
+  system: FanOutSystem;
   connect: ConnectResult;
   writer: WriterResult;
   window: WindowResult;
@@ -91,14 +109,14 @@ async function watchServers(
 
 async function runSystem(
   context: BenchContext,
-  system: 'ours' | 'socketio',
+  system: FanOutSystem,
   specs: SubscriberSpec[],
   writerConfig: Omit<WriterConfig, 'urls'>,
 ): Promise<SystemResult> {
   await context.flushRedis();
   const servers = [
-    await startServer(context, system, { instance: 'a', openFiles: 20_000 }),
-    await startServer(context, system, { instance: 'b', openFiles: 20_000 }),
+    await startServer(context, SERVER[system], { instance: 'a', openFiles: 20_000 }),
+    await startServer(context, SERVER[system], { instance: 'b', openFiles: 20_000 }),
   ];
   const stopAll: BenchChild[] = [...servers];
   try {
@@ -114,7 +132,7 @@ async function runSystem(
     const connect = (await command(
       {
         command: 'connect',
-        protocol: system === 'ours' ? 'hyvve' : 'socketio',
+        protocol: PROTOCOL[system],
         urls,
         subscribers: specs,
         concurrency: 50,
@@ -263,10 +281,14 @@ export const fanOut: Benchmark = async (context) => {
     maxSaves: context.quick ? 20_000 : 100_000,
     stateBytes: STATE_BYTES,
   };
-  const results: Record<'ours' | 'socketio', SystemResult[]> = { ours: [], socketio: [] };
-  const errors: Partial<Record<'ours' | 'socketio', string>> = {};
+  const results: Record<FanOutSystem, SystemResult[]> = {
+    ours: [],
+    'ours-full': [],
+    socketio: [],
+  };
+  const errors: Partial<Record<FanOutSystem, string>> = {};
   for (let round = 1; round <= context.rounds; round++) {
-    for (const system of ['ours', 'socketio'] as const) {
+    for (const system of ['ours', 'ours-full', 'socketio'] as const) {
       context.log(`fan-out: round ${round}, ${system}`);
       try {
         results[system].push(await runSystem(context, system, specs, writerConfig));
@@ -278,6 +300,7 @@ export const fanOut: Benchmark = async (context) => {
     }
   }
   const ours = summarizeSystem(results.ours, errors.ours, specs.length);
+  const oursFull = summarizeSystem(results['ours-full'], errors['ours-full'], specs.length);
   const socketio = summarizeSystem(results.socketio, errors.socketio, specs.length);
   const invalid = [
     ours.invalid && `ours: ${ours.invalid}`,
@@ -318,6 +341,25 @@ export const fanOut: Benchmark = async (context) => {
     },
     {
       ...common,
+      ...(oursFull.invalid ? { invalid: `ours, whole states: ${oursFull.invalid}` } : {}),
+      label: 'Fan-out delivered messages, ours sending whole states (no patches)',
+      unit: 'msg/s',
+      ours: oursFull.deliveredPerSec,
+      baseline: socketio.deliveredPerSec,
+      target: { kind: 'info' },
+      note: `subscribers that do not ask for patches get every change as the whole state, as Socket.IO's do; CPU busy: servers ${percent(oursFull.serverCpu)}, subscriber process ${percent(oursFull.subscriberCpu)}`,
+    },
+    {
+      ...common,
+      ...(oursFull.invalid ? { invalid: `ours, whole states: ${oursFull.invalid}` } : {}),
+      label: 'Fan-out save→receive p99, ours sending whole states',
+      unit: 'ms',
+      ours: oursFull.p99Ms,
+      baseline: socketio.p99Ms,
+      target: { kind: 'info' },
+    },
+    {
+      ...common,
       label: 'Fan-out saves accepted',
       unit: 'saves/s',
       ours: ours.savesPerSec,
@@ -332,7 +374,7 @@ export const fanOut: Benchmark = async (context) => {
       writer: { ...writerConfig, hotToken: undefined, coldTokens: coldTokens.length },
       results,
       errors,
-      medians: { ours, socketio },
+      medians: { ours, oursFull, socketio },
     },
   };
 };

@@ -3,7 +3,8 @@
 // Messages are handed over as raw Buffers: nothing is parsed per message.
 import WebSocket from 'ws';
 
-export type SubscriberProtocol = 'hyvve' | 'socketio';
+/** `hyvve-patches` asks our server for patches (`?patches=1`), as our browser client does. */
+export type SubscriberProtocol = 'hyvve' | 'hyvve-patches' | 'socketio';
 
 export interface SubscriberConnection {
   close(): void;
@@ -32,8 +33,10 @@ function connectHyvve(
   baseUrl: string,
   token: string,
   onMessage: (data: Buffer) => void,
+  patches: boolean,
 ): Promise<SubscriberConnection> {
-  const url = `${baseUrl.replace(/^http/, 'ws')}/api/dashboard/state/subscribe`;
+  const query = patches ? '?patches=1' : '';
+  const url = `${baseUrl.replace(/^http/, 'ws')}/api/dashboard/state/subscribe${query}`;
   const socket = new WebSocket(url, {
     headers: { authorization: `Bearer ${token}` },
     ...CLIENT_OPTIONS,
@@ -118,7 +121,7 @@ export function connectSubscriber(
   token: string,
   onMessage: (data: Buffer) => void,
 ): Promise<SubscriberConnection> {
-  return protocol === 'hyvve'
-    ? connectHyvve(baseUrl, token, onMessage)
-    : connectSocketIo(baseUrl, token, onMessage);
+  return protocol === 'socketio'
+    ? connectSocketIo(baseUrl, token, onMessage)
+    : connectHyvve(baseUrl, token, onMessage, protocol === 'hyvve-patches');
 }

@@ -18,7 +18,15 @@ export interface StoredState {
 
 /** Published on `dashboard:state:channel:{workspaceId}:{userId}`. */
 export type ChannelMessage =
-  | { type: 'state'; state: DashboardState; revision: number; savedAt: number; origin: string }
+  | {
+      type: 'state';
+      state: DashboardState;
+      revision: number;
+      savedAt: number;
+      /** `state.timestamp`, repeated in the head (our server always sends it). */
+      timestamp?: number;
+      origin: string;
+    }
   | { type: 'deleted'; revision: number; origin?: string };
 
 export const channelMessageSchema = z.discriminatedUnion('type', [
@@ -27,6 +35,7 @@ export const channelMessageSchema = z.discriminatedUnion('type', [
     state: z.unknown(),
     revision,
     savedAt: z.number(),
+    timestamp: z.number().optional(),
     origin: z.string(),
   }),
   z.object({ type: z.literal('deleted'), revision, origin: z.string().optional() }),
@@ -67,7 +76,7 @@ export type ApiErrorCode =
 /** Server → browser over the subscribe WebSocket. */
 export type ServerMessage =
   | { type: 'ready'; revision: number }
-  | { type: 'state'; state: DashboardState; revision: number; savedAt: number; origin: string }
+  | Extract<ChannelMessage, { type: 'state' }>
   | { type: 'deleted'; revision: number; origin?: string }
   /**
    * Only to sockets that subscribed with `?patches=1`: the state at `revision` is the one
@@ -101,6 +110,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     state: z.unknown(),
     revision,
     savedAt: z.number(),
+    timestamp: z.number().optional(),
     origin: z.string(),
   }),
   z.object({ type: z.literal('deleted'), revision, origin: z.string().optional() }),

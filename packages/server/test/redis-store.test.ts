@@ -59,19 +59,20 @@ function save(overrides: Partial<SaveRequest> = {}): SaveRequest {
 }
 
 describe('Redis layout', () => {
-  it('stores a hash under dashboard:state:{workspaceId}:{userId} with the TTL', async () => {
+  it('stores the published state message under dashboard:state:{workspaceId}:{userId} with the TTL', async () => {
     const store = await openStore();
     const user = scope();
     const request = save({ timestamp: 42 });
     await store.save(user, request);
     expect(user.stateKey).toBe(`dashboard:state:acme:${user.userId}`);
-    expect(await client.hgetall(user.stateKey)).toEqual({
-      state: request.stateJson,
-      revision: '1',
-      savedAt: String(request.savedAt),
-      timestamp: '42',
-      version: '1',
+    expect(await client.type(user.stateKey)).toBe('string');
+    expect(JSON.parse((await client.get(user.stateKey)) ?? '')).toEqual({
+      type: 'state',
+      revision: 1,
+      savedAt: request.savedAt,
+      timestamp: 42,
       origin: 'tab-9',
+      state: JSON.parse(request.stateJson),
     });
     const ttl = await client.ttl(user.stateKey);
     expect(ttl).toBeGreaterThan(110);
@@ -107,6 +108,7 @@ describe('Redis layout', () => {
         state: { version: 1, timestamp: 7 },
         revision: 1,
         savedAt: request.savedAt,
+        timestamp: 7,
         origin: 'tab-9',
       });
       expect(JSON.parse(received[1] ?? '')).toEqual({

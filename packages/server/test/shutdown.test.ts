@@ -37,7 +37,8 @@ describe('graceful shutdown', () => {
     await closing;
     const client = new Redis(redis.url);
     try {
-      expect(await client.hget('dashboard:state:acme:flush-user', 'revision')).toBe('1');
+      const stored = JSON.parse((await client.get('dashboard:state:acme:flush-user')) ?? '{}');
+      expect(stored.revision).toBe(1);
     } finally {
       client.disconnect();
     }

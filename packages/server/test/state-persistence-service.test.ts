@@ -62,7 +62,14 @@ describe('StatePersistenceService.save', () => {
     const state = makeState({ alerts: 2 });
     const { revision, savedAt } = await service.save(who, state, { origin: 'tab-a' });
     await waitFor(() => received.length === 1);
-    expect(received[0]).toEqual({ type: 'state', state, revision, savedAt, origin: 'tab-a' });
+    expect(received[0]).toEqual({
+      type: 'state',
+      state,
+      revision,
+      savedAt,
+      timestamp: state.timestamp,
+      origin: 'tab-a',
+    });
     await subscription.unsubscribe();
   });
 

@@ -185,6 +185,7 @@ describe.each(factories)('%s state store', (_kind, create) => {
       type: 'state',
       revision: 1,
       savedAt: save.savedAt,
+      timestamp: save.timestamp,
       origin: 'tab-1',
       state: JSON.parse(save.stateJson),
     });

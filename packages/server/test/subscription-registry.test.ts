@@ -3,7 +3,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { stateScope } from '../src/index.js';
 import { silentLogger } from '../src/logger.js';
-import { createChannelEvent } from '../src/store/channel-event.js';
+import {
+  type ChannelEvent,
+  createChannelEvent,
+  stateMessageText,
+} from '../src/store/channel-event.js';
 import { type ChannelHooks, SubscriptionRegistry } from '../src/store/subscription-registry.js';
 
 function deferred<T>() {
@@ -19,6 +23,8 @@ function deferred<T>() {
 const scope = stateScope('acme', 'registry-user');
 const event = (revision: number) =>
   createChannelEvent('deleted', revision, `{"type":"deleted","revision":${revision}}`);
+const stateEvent = (revision: number) =>
+  createChannelEvent('state', revision, stateMessageText('{"version":1}', revision, 1, 'test'));
 
 describe('SubscriptionRegistry', () => {
   it('opens a channel once for listeners that join while it is opening', async () => {
@@ -110,5 +116,86 @@ describe('SubscriptionRegistry', () => {
     await subscription.unsubscribe();
     expect(debug).toHaveBeenCalledOnce();
     expect(registry.scopes()).toEqual([]);
+  });
+});
+
+describe('SubscriptionRegistry patch bases', () => {
+  /**
+   * A registry with one listener that records the base each event had when it ran and,
+   * as a socket taking patches does, asks to keep each event (unless `keep` is false).
+   */
+  async function openRegistry(keep = true) {
+    const registry = new SubscriptionRegistry(
+      { open: async () => 0, close: async () => {} },
+      silentLogger,
+    );
+    const bases = new Map<ChannelEvent, ChannelEvent | undefined>();
+    await registry.add(scope, (e) => {
+      bases.set(e, e.base);
+      e.keepAsBase = keep;
+    });
+    return { registry, bases };
+  }
+
+  it('links each state to the state delivered before it while listeners run', async () => {
+    const { registry, bases } = await openRegistry();
+    const [first, second, third] = [stateEvent(1), stateEvent(2), stateEvent(3)];
+    for (const e of [first, second, third]) registry.deliver(scope.channel, e);
+    expect([...bases.values()]).toEqual([undefined, first, second]);
+  });
+
+  it('cuts the link once listeners have run, so a channel keeps one event in memory', async () => {
+    const { registry, bases } = await openRegistry();
+    const [first, second] = [stateEvent(1), stateEvent(2)];
+    registry.deliver(scope.channel, first);
+    registry.deliver(scope.channel, second);
+    expect(bases.get(second)).toBe(first);
+    expect(second.base).toBeUndefined();
+  });
+
+  it('keeps no event for a channel whose listeners take full states', async () => {
+    const { registry, bases } = await openRegistry(false);
+    for (const e of [stateEvent(1), stateEvent(2)]) registry.deliver(scope.channel, e);
+    expect([...bases.values()]).toEqual([undefined, undefined]);
+  });
+
+  it('gives no base to a deletion, nor to the state after one', async () => {
+    const { registry, bases } = await openRegistry();
+    const [saved, deleted, next] = [stateEvent(1), event(2), stateEvent(3)];
+    for (const e of [saved, deleted, next]) registry.deliver(scope.channel, e);
+    expect([...bases.values()]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('does not link an event it does not deliver (not newer than the last one)', async () => {
+    const { registry, bases } = await openRegistry();
+    const [first, again, next] = [stateEvent(1), stateEvent(1), stateEvent(2)];
+    registry.deliver(scope.channel, first);
+    expect(registry.deliver(scope.channel, again)).toBe(false);
+    registry.deliver(scope.channel, next);
+    expect([...bases.entries()]).toEqual([
+      [first, undefined],
+      [next, first],
+    ]);
+  });
+
+  it('pushes a resync whole, and links the next change to it', async () => {
+    const { registry, bases } = await openRegistry();
+    registry.deliver(scope.channel, stateEvent(1));
+    const pushed = stateEvent(4);
+    expect(registry.reconcile(scope.channel, 4, pushed)).toBe('pushed');
+    expect(bases.get(pushed)).toBeUndefined();
+    const next = stateEvent(5);
+    registry.deliver(scope.channel, next);
+    expect(bases.get(next)).toBe(pushed);
+  });
+
+  it('forgets the last state when a resync finds nothing to push', async () => {
+    const { registry, bases } = await openRegistry();
+    registry.deliver(scope.channel, stateEvent(1));
+    registry.deliver(scope.channel, stateEvent(5));
+    expect(registry.reconcile(scope.channel, 2, null)).toBe('reset');
+    const next = stateEvent(3);
+    registry.deliver(scope.channel, next);
+    expect(bases.get(next)).toBeUndefined();
   });
 });

@@ -87,6 +87,7 @@ describe('change delivery', () => {
       state,
       revision: 1,
       savedAt: (res.body as { savedAt: number }).savedAt,
+      timestamp: state.timestamp,
       origin: 'tab-1',
     });
   });

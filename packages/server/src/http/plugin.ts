@@ -38,6 +38,11 @@ declare module 'fastify' {
 export const BODY_LIMIT_MARGIN_BYTES = 512 * 1024;
 export const SUBSCRIBE_PATH = `${STATE_PATH}/subscribe`;
 
+/** `?patches=1` asks for `patch` messages; any other value, or none, keeps full `state` messages. */
+function wantsPatches(query: unknown): boolean {
+  return typeof query === 'object' && query !== null && 'patches' in query && query.patches === '1';
+}
+
 async function dashboardState(
   fastify: FastifyInstance,
   options: DashboardStatePluginOptions,
@@ -103,6 +108,7 @@ async function dashboardState(
         logger: request.log,
         authTimeoutMs: settings.authTimeoutMs,
         maxBufferedBytes: settings.maxBufferedBytes,
+        patches: wantsPatches(request.query),
         track(operation) {
           inFlight.add(operation);
           void operation.finally(() => inFlight.delete(operation));

@@ -16,6 +16,7 @@ import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { Subscription } from '../store/state-store.js';
+import { type PatchContext, patchFrame, patchPayload } from './patch-frame.js';
 import { channelFrame, type FrameWriter, frameWriter } from './ws-frame.js';
 
 /** Close codes a client can act on. */
@@ -39,6 +40,11 @@ export interface StateSocketOptions {
   authTimeoutMs: number;
   /** A socket whose send buffer grows beyond this is dropped (slow consumer). */
   maxBufferedBytes: number;
+  /**
+   * The client asked for `patch` messages (`?patches=1`): a change is sent as a patch
+   * against the previous one where that is worth it, else as the full `state`.
+   */
+  patches: boolean;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
@@ -71,6 +77,8 @@ export class StateSocket {
   private logger: FastifyBaseLogger;
   /** Writes the shared pre-encoded frame of each change; `send` when the socket cannot take it. */
   private readonly frames: FrameWriter | undefined;
+  /** Set on joining when the socket asked for patches: where a failed diff is reported. */
+  private patchContext: PatchContext | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -153,6 +161,9 @@ export class StateSocket {
       return;
     }
     this.subscription = subscription;
+    if (this.options.patches) {
+      this.patchContext = { logger: this.logger, channel: identity.scope.channel };
+    }
     this.readyRevision = subscription.revision;
     this.send({ type: 'ready', revision: subscription.revision });
     this.logger.debug({ revision: subscription.revision }, 'WebSocket subscriber ready');
@@ -255,8 +266,15 @@ export class StateSocket {
 
   private forward(event: ChannelEvent): void {
     if (!this.writable()) return;
-    if (this.frames) this.frames(channelFrame(event));
-    else this.socket.send(event.bytes(), { binary: false });
+    const patches = this.patchContext;
+    if (patches) {
+      if (this.frames) this.frames(patchFrame(event, patches));
+      else this.socket.send(patchPayload(event, patches), { binary: false });
+    } else if (this.frames) {
+      this.frames(channelFrame(event));
+    } else {
+      this.socket.send(event.bytes(), { binary: false });
+    }
   }
 
   /** False when the socket is closing, or was just dropped for falling too far behind. */

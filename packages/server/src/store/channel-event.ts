@@ -14,19 +14,35 @@ export interface ChannelEvent {
   message(): ChannelMessage;
   /** UTF-8 bytes of `raw`, encoded on first use only (or as received) and shared by every socket. */
   bytes(): Buffer;
+  /**
+   * The `state` event this instance delivered on the same channel just before this one,
+   * when both are `state` events and that one was kept (see `keepAsBase`): what the patch
+   * for sockets that asked for patches is computed against. Set by the subscription
+   * registry while the listeners run, cleared after; never set on a resync push.
+   */
+  base: ChannelEvent | undefined;
+  /**
+   * Set by a listener that will want the next change as a patch against this one (a
+   * socket that asked for patches forwarded it): the registry then keeps this event as
+   * the channel's base. A channel whose sockets all take full states keeps no event.
+   */
+  keepAsBase: boolean;
 }
 
 /**
  * Text of a `state` message. The state JSON is spliced in as is: it was validated and
- * serialised once by the save, and the Redis script builds the same text the same way.
+ * serialised once by the save. With `timestamp` (the state's own, repeated in the head)
+ * this is also the stored form of a Redis record (store/stored-message.ts).
  */
 export function stateMessageText(
   stateJson: string,
   revision: number,
   savedAt: number,
   origin: string,
+  timestamp?: number,
 ): string {
-  return `{"type":"state","revision":${revision},"savedAt":${savedAt},"origin":${JSON.stringify(origin)},"state":${stateJson}}`;
+  const stamp = timestamp === undefined ? '' : `,"timestamp":${timestamp}`;
+  return `{"type":"state","revision":${revision},"savedAt":${savedAt}${stamp},"origin":${JSON.stringify(origin)},"state":${stateJson}}`;
 }
 
 /** The `,"origin":...` tail of a `deleted` message (empty without an origin). */
@@ -59,6 +75,9 @@ export function createChannelEventFromBytes(
 // Holds whichever of text and bytes it was made from and derives the other on first use:
 // fan-out only ever needs the bytes, a resync or a test the text.
 class LazyChannelEvent implements ChannelEvent {
+  base: ChannelEvent | undefined = undefined;
+  keepAsBase = false;
+
   constructor(
     readonly type: ChannelMessage['type'],
     readonly revision: number,

@@ -95,7 +95,13 @@ export class MemoryStateStore implements StateStore {
       timestamp: request.timestamp,
       expiresAt,
     });
-    const text = stateMessageText(request.stateJson, revision, request.savedAt, request.origin);
+    const text = stateMessageText(
+      request.stateJson,
+      revision,
+      request.savedAt,
+      request.origin,
+      request.timestamp,
+    );
     this.publish(scope.channel, createChannelEvent('state', revision, text));
     return { status: 'saved', revision, savedAt: request.savedAt };
   }

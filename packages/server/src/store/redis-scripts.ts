@@ -1,6 +1,9 @@
-// Lua run atomically by Redis. The state JSON travels to Redis once (ARGV[1]) and the
-// stored hash and the published message are built from it by concatenation, so the
-// script never decodes a state: the hash keeps `timestamp` beside it for newer-wins.
+// Lua run atomically by Redis. A state's Redis value is the `state` message published
+// for its revision (store/stored-message.ts), built once by the server with the revision
+// it expects and sent once: when the expectation holds (it nearly always does: the server
+// remembers each channel's revision and If-Match states it), Redis stores and publishes
+// that very string, so a save costs Redis what a bare SET + PUBLISH costs. Only a wrong
+// guess makes the script splice the real revision in (one copy of the state).
 import { createHash } from 'node:crypto';
 
 export interface LuaScript {
@@ -12,49 +15,89 @@ function lua(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+// Revision and timestamp from the head of a stored message (STORED_HEAD_BYTES of it).
+const READ_HEAD = `
+local function readHead(key)
+  local head = redis.pcall('GETRANGE', key, 0, 255)
+  if type(head) == 'table' then
+    -- WRONGTYPE: a hash written before values became messages (fields state revision savedAt timestamp version origin).
+    local fields = redis.call('HMGET', key, 'revision', 'timestamp')
+    return 'legacy', tonumber(fields[1]), tonumber(fields[2])
+  end
+  if head == '' then return 'none' end
+  local revision, timestamp = string.match(head, '^{"type":"state","revision":(%d+),"savedAt":[^,]+,"timestamp":([^,]+),')
+  if not revision then return 'unreadable' end
+  return 'message', tonumber(revision), tonumber(timestamp)
+end
+`;
+
 /**
- * KEYS: 1 state hash, 2 revision counter.
- * ARGV: 1 state JSON, 2 state timestamp, 3 savedAt, 4 TTL seconds, 5 If-Match revision or '',
- *       6 origin, 7 origin as a JSON string, 8 state version, 9 channel.
- * Returns {'saved', revision} | {'stale', current revision}
- *       | {'conflict', state, revision, savedAt, version, origin} (the stored, newer state).
- * While the hash exists its `revision` is the counter; the counter key only matters after
- * a delete (which writes it), so a save reads it only when there is no hash.
+ * KEYS: 1 state key, 2 revision counter.
+ * ARGV: 1 the message to store and publish, made with revision ARGV[2];
+ *       2 the expected new revision; 3 1-based offset of ARGV[1]'s text after its revision;
+ *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel.
+ * Returns {'saved', revision, replaced} (replaced = 1 when an unreadable value was
+ *         overwritten) | {'stale', current revision}
+ *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
+ *         (the stored, newer state).
+ * While a state is stored its revision is the counter; the counter key only matters after
+ * a delete (which writes it), so a save reads it only when nothing is stored.
  */
-export const SAVE_SCRIPT = lua(`
-local stored = redis.call('HMGET', KEYS[1], 'timestamp', 'revision')
-local current = tonumber(stored[2])
+export const SAVE_SCRIPT = lua(`${READ_HEAD}
+local kind, current, storedTimestamp = readHead(KEYS[1])
 if not current then current = tonumber(redis.call('GET', KEYS[2])) or 0 end
-if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= current then
+if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= current then
   return {'stale', current}
 end
-local storedTimestamp = tonumber(stored[1])
-if storedTimestamp and tonumber(ARGV[2]) < storedTimestamp then
-  local winner = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
-  return {'conflict', winner[1], winner[2], winner[3], winner[4], winner[5]}
+if storedTimestamp and tonumber(ARGV[4]) < storedTimestamp then
+  if kind == 'legacy' then
+    local w = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
+    return {'conflict-legacy', w[1], w[2], w[3], w[4], w[5]}
+  end
+  return {'conflict', redis.call('GET', KEYS[1])}
 end
 local revision = current + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'revision', revision, 'savedAt', ARGV[3],
-  'timestamp', ARGV[2], 'version', ARGV[8], 'origin', ARGV[6])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[9], '{"type":"state","revision":' .. revision .. ',"savedAt":' ..
-  ARGV[3] .. ',"origin":' .. ARGV[7] .. ',"state":' .. ARGV[1] .. '}')
-return {'saved', revision}
+local message = ARGV[1]
+if revision ~= tonumber(ARGV[2]) then
+  message = '{"type":"state","revision":' .. revision .. string.sub(ARGV[1], tonumber(ARGV[3]))
+end
+redis.call('SET', KEYS[1], message, 'EX', ARGV[5])
+redis.call('PUBLISH', ARGV[7], message)
+return {'saved', revision, kind == 'unreadable' and 1 or 0}
 `);
 
 /**
- * KEYS: 1 state hash, 2 revision counter.
+ * KEYS: 1 state key, 2 revision counter.
  * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or ''.
  * Returns {1, new revision} after a delete, {0, current revision} when nothing was stored.
  */
-export const DELETE_SCRIPT = lua(`
+export const DELETE_SCRIPT = lua(`${READ_HEAD}
 local current = tonumber(redis.call('GET', KEYS[2])) or 0
-local storedRevision = tonumber(redis.call('HGET', KEYS[1], 'revision'))
-if not storedRevision then return {0, current} end
-if storedRevision > current then current = storedRevision end
+local kind, storedRevision = readHead(KEYS[1])
+if kind == 'none' then return {0, current} end
+if storedRevision and storedRevision > current then current = storedRevision end
 local revision = current + 1
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], revision, 'EX', ARGV[1])
 redis.call('PUBLISH', ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 return {1, revision}
+`);
+
+/**
+ * KEYS: 1 state key, 2 revision counter. ARGV: 1 'full' (the stored value) or 'head'
+ * (only its first bytes, for the revision).
+ * Returns {'message', text, counter} | {'legacy', state, revision, savedAt, version, origin, counter}
+ *       | {'none', counter}.
+ */
+export const READ_SCRIPT = lua(`
+local counter = redis.call('GET', KEYS[2])
+local value
+if ARGV[1] == 'head' then value = redis.pcall('GETRANGE', KEYS[1], 0, 255)
+else value = redis.pcall('GET', KEYS[1]) end
+if type(value) == 'table' then
+  local f = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
+  return {'legacy', f[1], f[2], f[3], f[4], f[5], counter}
+end
+if not value or value == '' then return {'none', counter} end
+return {'message', value, counter}
 `);

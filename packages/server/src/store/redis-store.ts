@@ -14,7 +14,7 @@ import {
   parseChannelEventBytes,
   stateMessageText,
 } from './channel-event.js';
-import { DELETE_SCRIPT, type LuaScript, SAVE_SCRIPT } from './redis-scripts.js';
+import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
 import type {
   ChannelListener,
   DeleteOutcome,
@@ -25,6 +25,7 @@ import type {
   StoredRecord,
   Subscription,
 } from './state-store.js';
+import { afterRevisionOffset, parseStoredMessage } from './stored-message.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 
 export interface RedisStateStoreOptions {
@@ -49,6 +50,9 @@ const DEFAULTS = {
   maxReconnectDelayMs: 2000,
 } as const;
 
+/** Channels whose last revision is remembered to guess a save's revision; cleared past this. */
+const MAX_KNOWN_REVISIONS = 100_000;
+
 /** Reads the snapshot a re-subscribed channel is compared against. */
 interface ChannelSnapshot {
   scope: StateScope;
@@ -71,6 +75,12 @@ export class RedisStateStore implements StateStore {
   /** Connections that are down, so an outage is logged once, not on every retry. */
   private readonly down = new Set<'command' | 'subscriber'>();
   private closing: Promise<void> | undefined;
+  /**
+   * Last revision seen per channel (saves, deletes, channel messages). A save builds its
+   * stored message with the next one, so Redis stores and publishes it without a copy;
+   * a stale entry only costs that copy (the script puts the right revision in).
+   */
+  private readonly knownRevisions = new Map<string, number>();
 
   constructor(options: RedisStateStoreOptions) {
     const settings = { ...DEFAULTS, ...options };
@@ -120,35 +130,53 @@ export class RedisStateStore implements StateStore {
   }
 
   async load(scope: StateScope): Promise<StoredRecord | null> {
-    const [stateJson, revision, savedAt, version, origin] = await this.command('load', () =>
-      this.redis.hmget(scope.stateKey, 'state', 'revision', 'savedAt', 'version', 'origin'),
-    );
-    if (stateJson == null || revision == null) return null;
-    return toRecord(stateJson, revision, savedAt ?? null, version ?? null, origin ?? null);
+    const read = parseReadReply(await this.runScript(READ_SCRIPT, scope, ['full']));
+    if (read.kind === 'unreadable') {
+      this.logger.warn(
+        { workspaceId: scope.workspaceId, userId: scope.userId },
+        'stored state is not a state message; treating it as absent until the next save',
+      );
+    }
+    return read.record;
   }
 
   async revision(scope: StateScope): Promise<number> {
-    const [counter, stored] = await this.command('revision', () =>
-      this.pipelined((pipeline) =>
-        pipeline.get(scope.revisionKey).hget(scope.stateKey, 'revision'),
-      ),
-    );
-    return Math.max(toNumber(counter), toNumber(stored));
+    const read = parseReadReply(await this.runScript(READ_SCRIPT, scope, ['head']));
+    return Math.max(read.counter, read.revision);
   }
 
   // The save path is the hot one: one EVALSHA, no extra awaits around it.
   save(scope: StateScope, request: SaveRequest): Promise<SaveOutcome> {
-    return this.runScript(SAVE_SCRIPT, scope, [
+    const expected =
+      request.ifMatch === undefined
+        ? (this.knownRevisions.get(scope.channel) ?? 0) + 1
+        : request.ifMatch + 1;
+    const message = stateMessageText(
       request.stateJson,
+      expected,
+      request.savedAt,
+      request.origin,
+      request.timestamp,
+    );
+    return this.runScript(SAVE_SCRIPT, scope, [
+      message,
+      String(expected),
+      String(afterRevisionOffset(expected)),
       String(request.timestamp),
-      String(request.savedAt),
       String(request.ttlSeconds),
       request.ifMatch === undefined ? '' : String(request.ifMatch),
-      request.origin,
-      JSON.stringify(request.origin),
-      String(request.version),
       scope.channel,
-    ]).then((reply) => parseSaveReply(reply, request.savedAt));
+    ]).then((reply) => {
+      const outcome = parseSaveReply(reply, request.savedAt);
+      if (outcome.replacedUnreadable) {
+        this.logger.warn(
+          { workspaceId: scope.workspaceId, userId: scope.userId, revision: outcome.revision },
+          'a save replaced a stored value that was not a state message',
+        );
+      }
+      this.remember(scope.channel, outcome.revision);
+      return outcome.result;
+    });
   }
 
   async delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome> {
@@ -158,7 +186,9 @@ export class RedisStateStore implements StateStore {
       deletedOriginField(request.origin),
     ]);
     if (!Array.isArray(reply)) throw unexpectedReply('delete', reply);
-    return { deleted: reply[0] === 1, revision: toNumber(reply[1]) };
+    const revision = toNumber(reply[1]);
+    this.remember(scope.channel, revision);
+    return { deleted: reply[0] === 1, revision };
   }
 
   subscribe(scope: StateScope, listener: ChannelListener): Promise<Subscription> {
@@ -184,6 +214,11 @@ export class RedisStateStore implements StateStore {
       await Promise.all([quit(this.redis), quit(this.subscriber)]);
     })();
     return this.closing;
+  }
+
+  private remember(channel: string, revision: number): void {
+    if (this.knownRevisions.size >= MAX_KNOWN_REVISIONS) this.knownRevisions.clear();
+    this.knownRevisions.set(channel, revision);
   }
 
   private reconnectDelay(attempt: number): number | null {
@@ -212,7 +247,7 @@ export class RedisStateStore implements StateStore {
 
   private onCommandReady(): void {
     // Loaded once per connection so saves run EVALSHA without a NOSCRIPT round trip.
-    for (const script of [SAVE_SCRIPT, DELETE_SCRIPT]) {
+    for (const script of [SAVE_SCRIPT, DELETE_SCRIPT, READ_SCRIPT]) {
       this.redis.script('LOAD', script.source).catch((error: unknown) => {
         this.logger.warn({ err: errorMessage(error) }, 'loading a Lua script failed');
       });
@@ -241,6 +276,7 @@ export class RedisStateStore implements StateStore {
       this.logger.warn({ channel }, 'ignored a malformed channel message');
       return;
     }
+    this.remember(channel, event.revision);
     this.registry.deliver(channel, event);
   }
 
@@ -328,23 +364,17 @@ export class RedisStateStore implements StateStore {
   private async readSnapshots(scopes: StateScope[]): Promise<ChannelSnapshot[]> {
     const replies = await this.pipelined((pipeline) => {
       for (const scope of scopes) {
-        pipeline
-          .hmget(scope.stateKey, 'state', 'revision', 'savedAt', 'version', 'origin')
-          .get(scope.revisionKey);
+        pipeline.evalsha(READ_SCRIPT.sha, 2, scope.stateKey, scope.revisionKey, 'full');
       }
       return pipeline;
     });
     return scopes.map((scope, index) => {
-      const fields = replies[index * 2];
-      const counter = toNumber(replies[index * 2 + 1]);
-      if (Array.isArray(fields) && typeof fields[0] === 'string' && fields[1] != null) {
-        const record = toRecord(fields[0], fields[1], fields[2], fields[3], fields[4]);
-        const text = stateMessageText(
-          record.stateJson,
-          record.revision,
-          record.savedAt,
-          record.origin,
-        );
+      const { record, counter, text: storedText } = parseReadReply(replies[index]);
+      if (record) {
+        // A stored message is what was published; a legacy hash's is rebuilt.
+        const text =
+          storedText ??
+          stateMessageText(record.stateJson, record.revision, record.savedAt, record.origin);
         return {
           scope,
           revision: record.revision,
@@ -425,13 +455,72 @@ function unexpectedReply(operation: string, reply: unknown): Error {
   return new Error(`unexpected reply to ${operation}: ${typeof reply}`);
 }
 
-function parseSaveReply(reply: unknown, savedAt: number): SaveOutcome {
+interface ReadResult {
+  kind: 'message' | 'legacy' | 'none' | 'unreadable';
+  record: StoredRecord | null;
+  /** Revision of the stored value (0 when none). */
+  revision: number;
+  /** The revision counter key (written by deletes). */
+  counter: number;
+  /** The stored message as read (a full read of the current layout only). */
+  text?: string;
+}
+
+/** A READ_SCRIPT reply; a `head` read gives the revision but no record. */
+function parseReadReply(reply: unknown): ReadResult {
+  if (!Array.isArray(reply)) throw unexpectedReply('read', reply);
+  const [kind] = reply;
+  if (kind === 'none') return { kind, record: null, revision: 0, counter: toNumber(reply[1]) };
+  if (kind === 'legacy') {
+    const counter = toNumber(reply[6]);
+    if (typeof reply[1] !== 'string' || reply[2] == null) {
+      return { kind, record: null, revision: toNumber(reply[2]), counter };
+    }
+    const record = toRecord(reply[1], reply[2], reply[3], reply[4], reply[5]);
+    return { kind, record, revision: record.revision, counter };
+  }
+  if (kind === 'message' && typeof reply[1] === 'string') {
+    const counter = toNumber(reply[2]);
+    const record = parseStoredMessage(reply[1]);
+    if (record) return { kind, record, revision: record.revision, counter, text: reply[1] };
+    // A `head` read holds only the first bytes: its revision is all that is wanted.
+    const head = /^\{"type":"state","revision":(\d+)[,}]/.exec(reply[1]);
+    if (head) return { kind, record: null, revision: Number(head[1]), counter };
+    return { kind: 'unreadable', record: null, revision: 0, counter };
+  }
+  throw unexpectedReply('read', reply);
+}
+
+interface ParsedSave {
+  result: SaveOutcome;
+  /** The revision the key is at now (the new one, or the stored one that won). */
+  revision: number;
+  replacedUnreadable: boolean;
+}
+
+function parseSaveReply(reply: unknown, savedAt: number): ParsedSave {
   if (!Array.isArray(reply)) throw unexpectedReply('save', reply);
   const [status] = reply;
-  if (status === 'saved') return { status, revision: toNumber(reply[1]), savedAt };
-  if (status === 'stale') return { status, revision: toNumber(reply[1]) };
-  if (status === 'conflict' && typeof reply[1] === 'string') {
-    return { status, current: toRecord(reply[1], reply[2], reply[3], reply[4], reply[5]) };
+  if (status === 'saved') {
+    const revision = toNumber(reply[1]);
+    return { result: { status, revision, savedAt }, revision, replacedUnreadable: reply[2] === 1 };
+  }
+  if (status === 'stale') {
+    const revision = toNumber(reply[1]);
+    return { result: { status, revision }, revision, replacedUnreadable: false };
+  }
+  const current =
+    status === 'conflict' && typeof reply[1] === 'string'
+      ? parseStoredMessage(reply[1])
+      : status === 'conflict-legacy' && typeof reply[1] === 'string'
+        ? toRecord(reply[1], reply[2], reply[3], reply[4], reply[5])
+        : null;
+  if (current) {
+    return {
+      result: { status: 'conflict', current },
+      revision: current.revision,
+      replacedUnreadable: false,
+    };
   }
   throw unexpectedReply('save', reply);
 }

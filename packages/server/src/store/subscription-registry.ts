@@ -1,7 +1,9 @@
 // Reference-counted channel subscriptions shared by every local listener of a user:
 // the store subscribes once per channel (on the first listener) and unsubscribes when
 // the last one leaves. It also remembers the last revision delivered per channel, which
-// de-duplicates messages and lets a store find what a pub/sub gap made it miss.
+// de-duplicates messages and lets a store find what a pub/sub gap made it miss. For
+// sockets that take patches it keeps the last `state` delivered per channel, the base
+// the next one is diffed against (see `ChannelEvent.base` and `keepAsBase`).
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChannelEvent } from './channel-event.js';
@@ -21,6 +23,11 @@ interface ChannelEntry {
   waiting: number;
   /** Highest revision delivered (or known at subscribe time) on this channel. */
   revision: number;
+  /**
+   * The `state` delivered last (a resync push included) when a listener asked to keep it;
+   * undefined after a deletion, when what listeners hold is unknown, or nobody takes patches.
+   */
+  base: ChannelEvent | undefined;
   readonly opened: Promise<void>;
 }
 
@@ -59,7 +66,12 @@ export class SubscriptionRegistry {
     const entry = this.entries.get(channel);
     if (!entry || event.revision <= entry.revision) return false;
     entry.revision = event.revision;
+    if (event.type === 'state') event.base = entry.base;
     this.notify(entry, event);
+    // Listeners forward (and build a patch) synchronously: from here on the link would
+    // only hold a second state per channel in memory. A socket still joining sends it whole.
+    event.base = undefined;
+    this.keep(entry, event);
     return true;
   }
 
@@ -78,7 +90,13 @@ export class SubscriptionRegistry {
     if (!entry || revision === entry.revision) return 'same';
     const lost = revision < entry.revision;
     entry.revision = revision;
-    if (event) this.notify(entry, event);
+    // A resync push goes out whole, as a catch-up always has; the next change can be a
+    // patch against it. Without one, what the listeners hold is unknown: no base.
+    if (event) {
+      event.base = undefined;
+      this.notify(entry, event);
+    }
+    this.keep(entry, event);
     return lost ? 'reset' : 'pushed';
   }
 
@@ -116,6 +134,7 @@ export class SubscriptionRegistry {
       listeners: new Set(),
       waiting: 0,
       revision: 0,
+      base: undefined,
       opened: revision.then((current) => {
         // An event may already have arrived between SUBSCRIBE and the revision read.
         entry.revision = Math.max(entry.revision, current);
@@ -143,6 +162,11 @@ export class SubscriptionRegistry {
         'unsubscribe failed; the channel is no longer wanted',
       );
     }
+  }
+
+  /** Keeps `event` as the base of the channel's next change, if a listener asked for it. */
+  private keep(entry: ChannelEntry, event: ChannelEvent | null): void {
+    entry.base = event?.type === 'state' && event.keepAsBase ? event : undefined;
   }
 
   private notify(entry: ChannelEntry, event: ChannelEvent): void {

@@ -1,0 +1,69 @@
+// What a socket that asked for patches (`?patches=1`) is sent for a change: the `patch`
+// message when one is worth sending, else the full message every other socket gets.
+// Built once per event per instance, by the first such socket that forwards it, and
+// shared (payload and frame) by all the others, as `channelFrame` is.
+import { errorMessage, type Logger } from '../logger.js';
+import type { ChannelEvent } from '../store/channel-event.js';
+import { channelPatchBytes } from '../store/channel-patch.js';
+import { channelFrame, textFrame } from './ws-frame.js';
+
+interface PatchMessage {
+  readonly payload: Buffer;
+  /** Framed on first use: a socket with an extension sends the payload instead. */
+  frame: Buffer | undefined;
+}
+
+/** Where a failed diff is reported: the socket's logger and its channel. */
+export interface PatchContext {
+  readonly logger: Logger;
+  readonly channel: string;
+}
+
+// Keyed by the event, so a patch lives exactly as long as its event; `null` records that
+// the full message goes instead, so a failed or oversized diff is not tried again.
+const patches = new WeakMap<ChannelEvent, PatchMessage | null>();
+
+function patchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
+  // This socket will want the next change as a patch against this one.
+  event.keepAsBase = true;
+  const cached = patches.get(event);
+  if (cached !== undefined) return cached;
+  // Without a base (a first change, a resync push, the change after a delete) there is
+  // nothing to build, and nothing worth a cache entry.
+  if (event.base === undefined) return null;
+  const message = buildPatchMessage(event, context);
+  patches.set(event, message);
+  return message;
+}
+
+function buildPatchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
+  try {
+    const payload = channelPatchBytes(event);
+    return payload === null ? null : { payload, frame: undefined };
+  } catch (error) {
+    // The change still goes out, whole: a patch is only ever an optimisation.
+    context.logger.warn(
+      {
+        channel: context.channel,
+        revision: event.revision,
+        baseRevision: event.base?.revision,
+        err: errorMessage(error),
+      },
+      'diffing a state for a patch failed; sending the full state',
+    );
+    return null;
+  }
+}
+
+/** The payload a patch socket is sent for `event` (for sockets that cannot take frames). */
+export function patchPayload(event: ChannelEvent, context: PatchContext): Buffer {
+  return patchMessage(event, context)?.payload ?? event.bytes();
+}
+
+/** The pre-encoded frame a patch socket is sent for `event`. */
+export function patchFrame(event: ChannelEvent, context: PatchContext): Buffer {
+  const message = patchMessage(event, context);
+  if (message === null) return channelFrame(event);
+  message.frame ??= textFrame(message.payload);
+  return message.frame;
+}
