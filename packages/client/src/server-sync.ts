@@ -7,6 +7,11 @@
 // Saves are debounced (100 ms, max wait 1 s), one in flight at a time, and always send
 // the latest state. While offline the engine keeps persisting locally; `ready` after a
 // reconnect pushes whatever changed meanwhile.
+//
+// The socket asks for `patch` messages (server-url.ts): a change arrives as a delta against
+// the previous revision. To apply it the client holds one copy of the server state (from a
+// received or patched `state`, a GET, or the ack of its own save) and its revision; a patch
+// for another base, or one that does not apply, is answered with a GET of the full state.
 import {
   type DashboardState,
   type MigrationTable,
@@ -33,6 +38,7 @@ import {
   type IncomingServerMessage,
   type SocketFactory,
 } from './server-connection.js';
+import { applyServerPatch, type ServerCopy } from './server-patch.js';
 import { resolveServerEndpoints } from './server-url.js';
 
 export type SyncStatus = 'local-only' | 'connecting' | 'synced' | 'offline' | 'error';
@@ -115,17 +121,29 @@ export function createServerSync(
   let syncedRevision: number | undefined;
   /** Latest revision the server announced (ready, or any message). */
   let serverRevision: number | undefined;
-  let inFlight: { id: string; refs: ContentRefs; timer: ReturnType<typeof setTimeout> } | null =
-    null;
+  /** The base for server patches: one state, the last known to be stored, never a history. */
+  let serverCopy: ServerCopy | null = null;
+  let inFlight: {
+    id: string;
+    refs: ContentRefs;
+    /** What was sent: once acknowledged, the server's copy at the ack's revision. */
+    state: DashboardState;
+    timer: ReturnType<typeof setTimeout>;
+  } | null = null;
   let rejected: ContentRefs | null = null;
   let seq = 0;
   // Bumped by stop and deleteRemote: a pull that resolves afterwards is dropped.
   let epoch = 0;
+  // One GET at a time; a request made meanwhile runs once after it (the answer in flight
+  // may predate the change that asked).
+  let pulling = false;
+  let pullQueued = false;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let retryAttempt = 0;
   let failureReported = false;
   const pendingDeletes = new Map<string, (ok: boolean) => void>();
 
+  let stopped = false;
   const unsynced = (): boolean => !sameContent(host.current().refs, synced);
 
   const succeed = (): void => {
@@ -172,7 +190,7 @@ export function createServerSync(
       );
     }, ackTimeoutMs);
     if (inFlight) clearTimeout(inFlight.timer);
-    inFlight = { id, refs, timer };
+    inFlight = { id, refs, state, timer };
     logger.debug('server.save_sent', { id, timestamp: state.timestamp });
   };
 
@@ -248,6 +266,16 @@ export function createServerSync(
       return;
     }
     if (myEpoch !== epoch || !connection.isReady()) return;
+    if (remote && serverCopy && remote.revision < serverCopy.revision) {
+      // Served before a change the socket has delivered since: applying it would go back.
+      logger.debug('server.pull_stale', {
+        revision: remote.revision,
+        heldRevision: serverCopy.revision,
+      });
+      if (!inFlight) succeed();
+      return;
+    }
+    serverCopy = remote && { state: remote.state, revision: remote.revision };
     if (remote === null) {
       // The server holds nothing (first use, expiry, or its store lost data): restore it
       // from here unless there is nothing worth storing.
@@ -260,11 +288,56 @@ export function createServerSync(
     if (!inFlight) succeed();
   };
 
+  const requestPull = (): void => {
+    if (pulling) {
+      pullQueued = true;
+      return;
+    }
+    pulling = true;
+    void pull().finally(() => {
+      pulling = false;
+      if (!pullQueued || stopped) return;
+      pullQueued = false;
+      requestPull();
+    });
+  };
+
+  /** A full state the server stored at `remote.revision` (broadcast, patched or 409). */
+  const receiveState = (remote: FetchedState, remoteOrigin: string): void => {
+    serverCopy = { state: remote.state, revision: remote.revision };
+    if (!consider(remote, remoteOrigin) && unsynced()) saveDebounce.schedule();
+  };
+
+  const receivePatch = (message: Extract<IncomingServerMessage, { type: 'patch' }>): void => {
+    const { revision, baseRevision } = message;
+    // An echo or a duplicate of what is already known (or superseded by it).
+    if (serverRevision !== undefined && revision <= serverRevision) {
+      logger.debug('server.patch_ignored', { revision, knownRevision: serverRevision });
+      return;
+    }
+    serverRevision = revision;
+    // Our own save, echoed: its ack holds the copy at this revision, as it does for a `state`.
+    if (message.origin === origin) return;
+    const heldRevision = serverCopy?.revision;
+    const outcome = applyServerPatch(serverCopy, message, context.migrations);
+    if (outcome.kind === 'applied') {
+      logger.debug('server.patch_applied', { revision, baseRevision });
+      receiveState({ state: outcome.state, revision, savedAt: message.savedAt }, message.origin);
+      return;
+    }
+    const event = { revision, baseRevision, heldRevision, reason: outcome.reason };
+    // Another base happens (e.g. a change that raced the last GET); a patch that does not
+    // apply to its own base means the copies differ, which is worth seeing.
+    if (outcome.kind === 'no-base') logger.debug('server.patch_refetch', event);
+    else logger.warn('server.patch_failed_refetch', event);
+    requestPull();
+  };
+
   /** After `ready` or a retry: decide between nothing, pull and push. */
   function reconcile(): void {
     if (!connection.isReady()) return;
     if ((serverRevision ?? 0) !== (syncedRevision ?? 0)) {
-      void pull();
+      requestPull();
       return;
     }
     if (unsynced()) sendSave();
@@ -279,6 +352,7 @@ export function createServerSync(
         clearTimeout(inFlight.timer);
         synced = inFlight.refs;
         syncedRevision = message.revision;
+        serverCopy = { state: inFlight.state, revision: message.revision };
         inFlight = null;
         host.saved(message.savedAt);
         succeed();
@@ -298,6 +372,7 @@ export function createServerSync(
           serverRevision = Math.max(serverRevision ?? 0, current.revision);
           const state = checkState(current.state, 'server conflict');
           if (!state) return;
+          serverCopy = { state, revision: current.revision };
           // 409 means the server holds something newer than what we sent; we may have
           // changed again since, so the rule decides, not the status code.
           if (
@@ -323,19 +398,18 @@ export function createServerSync(
         if (message.origin === origin) return; // our own save, echoed
         const state = checkState(message.state, 'server broadcast');
         if (!state) return;
-        if (
-          !consider(
-            { state, revision: message.revision, savedAt: message.savedAt },
-            message.origin,
-          ) &&
-          unsynced()
-        ) {
-          saveDebounce.schedule();
-        }
+        receiveState(
+          { state, revision: message.revision, savedAt: message.savedAt },
+          message.origin,
+        );
         return;
       }
+      case 'patch':
+        receivePatch(message);
+        return;
       case 'deleted': {
         serverRevision = message.revision;
+        serverCopy = null;
         if (message.origin === origin) return;
         synced = host.remoteDeleted();
         syncedRevision = message.revision;
@@ -344,6 +418,7 @@ export function createServerSync(
       case 'delete-ack': {
         serverRevision = message.revision;
         syncedRevision = message.revision;
+        serverCopy = null;
         pendingDeletes.get(message.id)?.(true);
         pendingDeletes.delete(message.id);
         return;
@@ -371,6 +446,8 @@ export function createServerSync(
     handlers: {
       onReady(revision) {
         serverRevision = revision;
+        // Revisions went back: the server's store lost its data, the copy is of the past.
+        if (serverCopy && revision < serverCopy.revision) serverCopy = null;
         host.status('connecting');
         reconcile();
       },
@@ -379,7 +456,6 @@ export function createServerSync(
     },
   });
 
-  let stopped = false;
   return {
     start: () => connection.start(),
     stop() {
@@ -388,6 +464,8 @@ export function createServerSync(
       sendPendingNow();
       saveDebounce.cancel();
       epoch += 1;
+      pullQueued = false;
+      serverCopy = null;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (inFlight) clearTimeout(inFlight.timer);
       inFlight = null;
@@ -406,6 +484,8 @@ export function createServerSync(
     revisionFor: (refs) => (sameContent(refs, synced) ? syncedRevision : undefined),
     deleteRemote() {
       epoch += 1;
+      pullQueued = false;
+      serverCopy = null;
       saveDebounce.cancel();
       synced = host.current().refs;
       if (!connection.isReady()) return Promise.resolve(false);

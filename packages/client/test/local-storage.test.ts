@@ -103,20 +103,20 @@ describe('server endpoints', () => {
   it('derives http and ws URLs from an http base', () => {
     expect(resolveServerEndpoints('http://127.0.0.1:3000')).toEqual({
       stateUrl: 'http://127.0.0.1:3000/api/dashboard/state',
-      subscribeUrl: 'ws://127.0.0.1:3000/api/dashboard/state/subscribe',
+      subscribeUrl: 'ws://127.0.0.1:3000/api/dashboard/state/subscribe?patches=1',
     });
   });
 
   it('keeps a base path and uses wss for https', () => {
     expect(resolveServerEndpoints('https://example.com/app/')).toEqual({
       stateUrl: 'https://example.com/app/api/dashboard/state',
-      subscribeUrl: 'wss://example.com/app/api/dashboard/state/subscribe',
+      subscribeUrl: 'wss://example.com/app/api/dashboard/state/subscribe?patches=1',
     });
   });
 
   it('resolves a relative URL against the page', () => {
     expect(resolveServerEndpoints('/', 'https://dash.example.com/board').subscribeUrl).toBe(
-      'wss://dash.example.com/api/dashboard/state/subscribe',
+      'wss://dash.example.com/api/dashboard/state/subscribe?patches=1',
     );
   });
 });

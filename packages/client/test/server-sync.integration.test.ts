@@ -64,6 +64,8 @@ function device(
     storage?: SpyStorage;
     fetch?: FetchLike;
     token?: () => Promise<string>;
+    /** Receives the `type` of every message the device's socket gets. */
+    frames?: string[];
   } & StatePersistenceOptions = {},
 ): Device {
   const store = createDashboardStore();
@@ -78,7 +80,7 @@ function device(
     statuses,
     tokenRequests: 0,
   };
-  const { fetch, token, storage: _s, ...engineOptions } = options;
+  const { fetch, token, frames, storage: _s, ...engineOptions } = options;
   self.engine = createStatePersistence(store, {
     storageKey: 'integration',
     storage,
@@ -93,7 +95,13 @@ function device(
         self.tokenRequests += 1;
         return token ? token() : signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
       },
-      createWebSocket: (url) => new WebSocket(url),
+      createWebSocket: (url) => {
+        const socket = new WebSocket(url);
+        socket.addEventListener('message', (event) => {
+          frames?.push((JSON.parse(String(event.data)) as { type: string }).type);
+        });
+        return socket;
+      },
       reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
       ...(fetch ? { fetch } : {}),
     },
@@ -141,6 +149,45 @@ describe('server sync against the real server and Redis', () => {
       () => b.storage.envelope('integration')?.state.activeProject === 'from-a',
       5000,
     );
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+  });
+
+  it('converges two devices through patch messages, without refetching', async () => {
+    const user = newUser();
+    let gets = 0;
+    const countingFetch: FetchLike = (url, init) => {
+      gets += 1;
+      return fetch(url, init);
+    };
+    const frames: string[] = [];
+    const a = device(user);
+    const b = device(user, { fetch: countingFetch, frames });
+    await waitUntil(synced(a), 10_000, 'device a synced');
+    await waitUntil(synced(b), 10_000, 'device b synced');
+    // The first change has no base on the server: it arrives whole, and b holds it.
+    a.store.getState().setMetrics(makeState({ metrics: 20 }).widgets.metrics);
+    await waitUntil(() => b.store.getState().widgets.metrics !== null, 10_000, 'first change');
+    const first = frames.length;
+    for (const value of [101, 102, 103]) {
+      const metrics = a.store.getState().widgets.metrics;
+      if (!metrics) throw new Error('metrics vanished');
+      a.store.getState().setMetrics({
+        ...metrics,
+        metrics: metrics.metrics.map((m, i) => (i === 7 ? { ...m, value } : m)),
+      });
+      await waitUntil(
+        () => b.store.getState().widgets.metrics?.metrics[7]?.value === value,
+        10_000,
+        `b to get metric value ${value}`,
+      );
+    }
+    expect(frames.slice(first)).toEqual(['patch', 'patch', 'patch']);
+    expect(b.store.getState().widgets).toEqual(a.store.getState().widgets);
+    expect(gets).toBe(0);
+    // And back: a change made on b's patched state reaches a.
+    b.store.getState().setActiveProject('from-b');
+    await waitUntil(() => a.store.getState().activeProject === 'from-b', 10_000, 'a gets b’s');
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
   });

@@ -6,8 +6,10 @@ import {
   createDashboardStore,
   createStatePersistence,
   type DashboardStoreApi,
+  type FetchLike,
   InvalidPersistedStateError,
   type PersistenceError,
+  type PersistenceLogger,
   ServerRejectedError,
   type ServerSyncOptions,
   ServerUnreachableError,
@@ -16,7 +18,7 @@ import {
   TokenError,
 } from '../src/index.js';
 import { fakeLifecycle, SpyStorage, waitUntil } from './support/fakes.js';
-import { ScriptedServer } from './support/scripted-server.js';
+import { ScriptedServer, type ScriptedSocket } from './support/scripted-server.js';
 
 let server: ScriptedServer;
 const running: StatePersistence[] = [];
@@ -82,6 +84,7 @@ describe('server sync protocol', () => {
     const c = client();
     expect(status(c)).toBe('connecting');
     const conn = await server.connection(0);
+    expect(conn.requestUrl).toBe('/api/dashboard/state/subscribe?patches=1');
     expect(await conn.next('auth')).toEqual({ type: 'auth', token: 'token-1' });
     conn.send({ type: 'ready', revision: 0 });
     await waitUntil(() => status(c) === 'synced');
@@ -505,5 +508,303 @@ describe('server sync protocol', () => {
       await waitUntil(() => c.errors.length > 0);
       expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
     });
+  });
+});
+/** A fetch that counts the GETs the client makes. */
+function countingFetch(): { fetch: FetchLike; readonly calls: number } {
+  const counter = {
+    calls: 0,
+    fetch: ((url, init) => {
+      counter.calls += 1;
+      return fetch(url, init);
+    }) as FetchLike,
+  };
+  return counter;
+}
+
+/** A logger that records event names by level. */
+function recordingLogger(): PersistenceLogger & { events: Record<'debug' | 'warn', string[]> } {
+  const events = { debug: [] as string[], warn: [] as string[] };
+  return {
+    events,
+    debug: (event) => events.debug.push(event),
+    warn: (event) => events.warn.push(event),
+    error() {},
+  };
+}
+
+function sendState(
+  conn: ScriptedSocket,
+  revision: number,
+  state: ReturnType<typeof makeState>,
+  origin = 'other-device',
+): void {
+  conn.send({ type: 'state', state, revision, savedAt: revision, origin });
+}
+
+function sendPatch(
+  conn: ScriptedSocket,
+  revision: number,
+  baseRevision: number,
+  patch: Array<Record<string, unknown>>,
+  origin = 'other-device',
+): void {
+  conn.send({ type: 'patch', revision, baseRevision, savedAt: revision, origin, patch });
+}
+
+/** The patch a change of the active project at `timestamp` produces on the server. */
+const projectChange = (activeProject: string, timestamp: number) => [
+  { op: 'replace', path: '/timestamp', value: timestamp },
+  { op: 'replace', path: '/activeProject', value: activeProject },
+];
+
+describe('server patches', () => {
+  const t0 = Date.now() + 60_000;
+  const project = (c: Client) => c.store.getState().activeProject;
+
+  it('applies a patch to the state it holds at the base revision, and the next to the result', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
+    sendPatch(conn, 2, 1, projectChange('two', t0 + 1));
+    await waitUntil(() => project(c) === 'two');
+    sendPatch(conn, 3, 2, [
+      { op: 'replace', path: '/timestamp', value: t0 + 2 },
+      { op: 'replace', path: '/widgets/metrics/metrics/0/value', value: 99 },
+    ]);
+    await waitUntil(() => c.store.getState().widgets.metrics?.metrics[0]?.value === 99);
+    expect(project(c)).toBe('two');
+    expect(c.store.getState().timestamp).toBe(t0 + 2);
+    expect(gets.calls).toBe(0);
+    expect(c.errors).toEqual([]);
+    await waitUntil(() => c.storage.envelope('protocol')?.revision === 3, 3000);
+  });
+
+  it('fetches the full state once when a patch names another base, then builds on it', async () => {
+    const gets = countingFetch();
+    const log = recordingLogger();
+    const c = client({ fetch: gets.fetch }, { debug: log });
+    const conn = await server.ready(0);
+    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
+    await waitUntil(() => project(c) === 'one');
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'fetched', timestamp: t0 + 5 }),
+        revision: 5,
+        savedAt: 5,
+      },
+    };
+    sendPatch(conn, 5, 4, projectChange('never-applied', t0 + 5));
+    await waitUntil(() => project(c) === 'fetched');
+    expect(gets.calls).toBe(1);
+    expect(log.events.debug).toContain('server.patch_refetch');
+    sendPatch(conn, 6, 5, projectChange('six', t0 + 6));
+    await waitUntil(() => project(c) === 'six');
+    expect(gets.calls).toBe(1);
+    expect(c.errors).toEqual([]);
+  });
+
+  it.each([
+    ['does not apply to its base', [{ op: 'remove', path: '/widgets/missing' }]],
+    [
+      'yields an invalid state',
+      [{ op: 'replace', path: '/widgets/metrics', value: 'not a widget' }],
+    ],
+  ])('fetches the full state when a patch %s', async (_, patch) => {
+    const gets = countingFetch();
+    const log = recordingLogger();
+    const c = client({ fetch: gets.fetch }, { debug: log });
+    const conn = await server.ready(0);
+    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
+    await waitUntil(() => project(c) === 'one');
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'fetched', timestamp: t0 + 1 }),
+        revision: 2,
+        savedAt: 2,
+      },
+    };
+    sendPatch(conn, 2, 1, patch);
+    await waitUntil(() => project(c) === 'fetched');
+    expect(gets.calls).toBe(1);
+    expect(log.events.warn).toEqual(['server.patch_failed_refetch']);
+    // A bad patch is the sync layer's problem, solved by the GET: nothing for the app.
+    expect(c.errors).toEqual([]);
+  });
+
+  it('ignores the echo of its own save sent as a patch, and builds on the save’s ack', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    // The echo may come before the ack. It would need a base the client does not hold.
+    sendPatch(conn, 1, 0, projectChange('echo', t0), 'client-origin');
+    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    sendPatch(conn, 2, 1, [
+      { op: 'replace', path: '/timestamp', value: t0 + 1 },
+      {
+        op: 'add',
+        path: '/widgets/alerts/0',
+        value: { id: 'a1', type: 'info', title: 'T', message: 'M', timestamp: 1 },
+      },
+    ]);
+    await waitUntil(() => c.store.getState().widgets.alerts.length === 1);
+    expect(project(c)).toBe('mine');
+    expect(gets.calls).toBe(0);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('ignores a patch for a revision it already knows', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const conn = await server.ready(0);
+    sendState(conn, 2, makeState({ activeProject: 'two', timestamp: t0 }));
+    sendPatch(conn, 2, 1, projectChange('duplicate', t0 + 1));
+    sendPatch(conn, 3, 2, projectChange('three', t0 + 2));
+    await waitUntil(() => project(c) === 'three');
+    expect(gets.calls).toBe(0);
+  });
+
+  it('holds no base after a delete: a later patch is answered with a GET', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const conn = await server.ready(0);
+    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
+    await waitUntil(() => project(c) === 'one');
+    conn.send({ type: 'deleted', revision: 2, origin: 'other-device' });
+    await waitUntil(() => project(c) === null);
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'fetched', timestamp: t0 + 2 }),
+        revision: 3,
+        savedAt: 3,
+      },
+    };
+    // Built on revision 1: applying it to the copy from before the delete would be wrong.
+    sendPatch(conn, 3, 1, projectChange('stale-base', t0 + 2));
+    await waitUntil(() => project(c) === 'fetched');
+    expect(gets.calls).toBe(1);
+  });
+
+  it('keeps one GET in flight: patches arriving meanwhile cause one more, not one each', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const log = recordingLogger();
+    const c = client(
+      {
+        fetch: async (url, init) => {
+          calls += 1;
+          const response = await fetch(url, init);
+          if (calls === 1) await gate;
+          return response;
+        },
+      },
+      { debug: log },
+    );
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'three', timestamp: t0 + 3 }),
+        revision: 3,
+        savedAt: 3,
+      },
+    };
+    sendPatch(conn, 3, 2, projectChange('x', t0 + 3));
+    await waitUntil(() => calls === 1);
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'five', timestamp: t0 + 5 }),
+        revision: 5,
+        savedAt: 5,
+      },
+    };
+    sendPatch(conn, 4, 3, projectChange('y', t0 + 4));
+    sendPatch(conn, 5, 4, projectChange('z', t0 + 5));
+    await waitUntil(
+      () => log.events.debug.filter((e) => e === 'server.patch_refetch').length === 3,
+    );
+    release();
+    await waitUntil(() => project(c) === 'five');
+    expect(calls).toBe(2);
+  });
+
+  it('drops a GET answer older than a state the socket delivered meanwhile', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const log = recordingLogger();
+    const c = client(
+      {
+        fetch: async (url, init) => {
+          calls += 1;
+          const response = await fetch(url, init);
+          await gate;
+          return response;
+        },
+      },
+      { debug: log },
+    );
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'two', timestamp: t0 + 2 }),
+        revision: 2,
+        savedAt: 2,
+      },
+    };
+    sendPatch(conn, 2, 1, projectChange('x', t0 + 2));
+    await waitUntil(() => calls === 1);
+    sendState(conn, 3, makeState({ activeProject: 'three', timestamp: t0 + 3 }));
+    await waitUntil(() => project(c) === 'three');
+    release();
+    await waitUntil(() => log.events.debug.includes('server.pull_stale'));
+    expect(project(c)).toBe('three');
+    expect(calls).toBe(1);
+  });
+
+  it('forgets its copy when the server’s revisions start again', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const first = await server.ready(0);
+    sendState(first, 7, makeState({ activeProject: 'seven', timestamp: t0 }));
+    await waitUntil(() => project(c) === 'seven');
+    first.close(1001, 'restart');
+    // The store lost its data and the first save after it is revision 1.
+    server.getAnswer = {
+      status: 200,
+      body: {
+        state: makeState({ activeProject: 'one', timestamp: t0 + 1 }),
+        revision: 1,
+        savedAt: 1,
+      },
+    };
+    await server.ready(1, 1);
+    await waitUntil(() => project(c) === 'one');
+    expect(gets.calls).toBe(1);
+  });
+
+  it('subscribes with patches=1 and keeps the configured query string on both endpoints', async () => {
+    const c = client({ url: `${server.url}/?tenant=t1` });
+    const conn = await server.ready(0, 2);
+    expect(conn.requestUrl).toBe('/api/dashboard/state/subscribe?tenant=t1&patches=1');
+    await waitUntil(() => status(c) === 'synced');
+    expect(server.lastRequestUrl).toBe('/api/dashboard/state?tenant=t1');
   });
 });

@@ -8,6 +8,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 
 export interface ScriptedSocket {
   readonly socket: WebSocket;
+  /** Path and query of the upgrade request. */
+  readonly requestUrl: string;
   /** Parsed client messages, in arrival order. */
   readonly received: Array<Record<string, unknown>>;
   send(message: unknown): void;
@@ -29,6 +31,8 @@ export class ScriptedServer {
   getAnswer: HttpAnswer = { status: 404, body: { error: 'not_found', message: 'nothing stored' } };
   getRequests = 0;
   lastAuthorization: string | undefined;
+  /** Path and query of the last HTTP request. */
+  lastRequestUrl: string | undefined;
   private waiters: Array<(socket: ScriptedSocket) => void> = [];
 
   private constructor(
@@ -44,11 +48,12 @@ export class ScriptedServer {
       if (!self) return;
       self.getRequests += 1;
       self.lastAuthorization = req.headers.authorization;
+      self.lastRequestUrl = req.url;
       res.writeHead(self.getAnswer.status, { 'content-type': 'application/json' });
       res.end(self.getAnswer.body === undefined ? '' : JSON.stringify(self.getAnswer.body));
     });
     http.on('upgrade', (req, socket, head) => {
-      wss.handleUpgrade(req, socket, head, (ws) => self?.accept(ws));
+      wss.handleUpgrade(req, socket, head, (ws) => self?.accept(ws, req.url ?? ''));
     });
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
@@ -88,10 +93,11 @@ export class ScriptedServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, requestUrl: string): void {
     const received: Array<Record<string, unknown>> = [];
     const conn: ScriptedSocket = {
       socket: ws,
+      requestUrl,
       received,
       send: (message) => ws.send(JSON.stringify(message)),
       sendRaw: (text) => ws.send(text),
