@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, render, renderHook, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, render, renderHook, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
@@ -30,6 +30,10 @@ beforeEach(() => {
   useDashboardState.getState().reset();
 });
 afterEach(() => {
+  // Without Vitest globals Testing Library does not unmount by itself: a hook left mounted
+  // keeps its engine running (timers, reconnects, saves into the next test's storage), and
+  // once the file ends it fires into a torn-down jsdom ("window is not defined").
+  cleanup();
   localStorage.clear();
 });
 
@@ -147,7 +151,7 @@ describe('useStatePersistence', () => {
   it('reports the sync status and asks the latest getToken on each connect', async () => {
     const server = await ScriptedServer.start();
     try {
-      const { result, rerender } = renderHook(
+      const { result, rerender, unmount } = renderHook(
         ({ token }) =>
           useStatePersistence({
             storageKey: KEY,
@@ -161,14 +165,19 @@ describe('useStatePersistence', () => {
           }),
         { initialProps: { token: 'first-token' } },
       );
-      await waitFor(() => expect(result.current.syncStatus).toBe('connecting'));
-      const first = await server.ready(0);
-      await waitFor(() => expect(result.current.syncStatus).toBe('synced'));
-      expect(first.received[0]).toEqual({ type: 'auth', token: 'first-token' });
-      rerender({ token: 'refreshed-token' });
-      first.close(1001, 'restart');
-      const second = await server.connection(1);
-      expect(await second.next('auth')).toEqual({ type: 'auth', token: 'refreshed-token' });
+      try {
+        await waitFor(() => expect(result.current.syncStatus).toBe('connecting'));
+        const first = await server.ready(0);
+        await waitFor(() => expect(result.current.syncStatus).toBe('synced'));
+        expect(first.received[0]).toEqual({ type: 'auth', token: 'first-token' });
+        rerender({ token: 'refreshed-token' });
+        first.close(1001, 'restart');
+        const second = await server.connection(1);
+        expect(await second.next('auth')).toEqual({ type: 'auth', token: 'refreshed-token' });
+      } finally {
+        // Stop the engine before the server goes, or it keeps reconnecting to a closed port.
+        unmount();
+      }
     } finally {
       await server.close();
     }

@@ -49,18 +49,25 @@ export function diffStates(previous: object, next: object): StatePatch {
 }
 
 /**
- * `base` with `patch` applied, as a new value (`base` is not changed). Every operation is
- * checked against the document; a path that does not exist throws `StatePatchError`.
- * The result is unchecked JSON: validate it as a state before use.
+ * `base` with `patch` applied, as a new value; `base` and everything reachable from it are
+ * not changed (it may be frozen). Unchanged subtrees are shared with `base`, so the result
+ * must be treated as read-only too. Every operation is checked against the document; a
+ * path that does not exist throws `StatePatchError`. The result is unchecked JSON:
+ * validate it as a state before use.
  */
 export function applyStatePatch(base: unknown, patch: StatePatch): unknown {
   if (base === null || typeof base !== 'object') {
     throw new StatePatchError('a patch applies to an object state');
   }
-  // One operation at a time on a copy, so a failure names the operation that failed.
-  let document: unknown = jsonPatch.deepClone(base);
+  // Copy-on-write: cloning the whole base costs more than parsing it, for a patch that
+  // usually changes one value. Each operation first copies the containers on its path
+  // (each at most once per call), then the library applies it to those copies.
+  const copies = new Set<object>();
+  let document: unknown = base;
+  // One operation at a time, so a failure names the operation that failed.
   for (const [index, operation] of patch.entries()) {
     try {
+      document = copyPathForWrite(document, operation.path, copies);
       document = jsonPatch.applyOperation(document, operation, true, true, true, index).newDocument;
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -72,4 +79,61 @@ export function applyStatePatch(base: unknown, patch: StatePatch): unknown {
     }
   }
   return document;
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(value: unknown): value is Container {
+  return value !== null && typeof value === 'object';
+}
+
+/**
+ * `document` with the root and every container on `path` down to the target's parent
+ * replaced by a shallow copy owned by this call (recorded in `copies`), so an operation at
+ * `path` mutates only copies. The walk stops where the path leaves existing containers;
+ * `applyOperation` then throws on that remainder before writing anything.
+ */
+function copyPathForWrite(document: unknown, path: string, copies: Set<object>): unknown {
+  // Root operations replace the document without writing into it.
+  if (!path.startsWith('/') || !isContainer(document)) return document;
+  const root = ownCopy(document, copies);
+  const keys = path.split('/');
+  let parent = root;
+  // keys[0] is the empty string before the first '/'; the last key is the target.
+  for (let t = 1; t < keys.length - 1; t++) {
+    const key = jsonPatch.unescapePathComponent(keys[t] ?? '');
+    // The library refuses these; copying through `__proto__` would set a prototype.
+    if (key === '__proto__' || (key === 'prototype' && keys[t - 1] === 'constructor')) break;
+    const slot = childSlot(parent, key);
+    if (slot === undefined) break;
+    const child: unknown = Array.isArray(parent) ? parent[slot as number] : parent[slot];
+    if (!isContainer(child)) break;
+    const copy = ownCopy(child, copies);
+    if (copy !== child) {
+      if (Array.isArray(parent)) parent[slot as number] = copy;
+      else parent[slot] = copy;
+    }
+    parent = copy;
+  }
+  return root;
+}
+
+/** `container` itself when this call already copied it, else a new shallow copy. */
+function ownCopy(container: Container, copies: Set<object>): Container {
+  if (copies.has(container)) return container;
+  const copy = Array.isArray(container) ? container.slice() : { ...container };
+  copies.add(copy);
+  return copy;
+}
+
+/**
+ * Where `key` leads in `container`, read as fast-json-patch reads it (an array index is
+ * digits only, converted with `~~`), so both walks reach the same child; `undefined` when
+ * there is no own child there.
+ */
+function childSlot(container: Container, key: string): string | number | undefined {
+  if (!Array.isArray(container)) return Object.hasOwn(container, key) ? key : undefined;
+  if (!/^[0-9]*$/.test(key)) return undefined;
+  const index = ~~key;
+  return Object.hasOwn(container, index) ? index : undefined;
 }
