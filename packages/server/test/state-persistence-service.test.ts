@@ -182,6 +182,35 @@ describe('StatePersistenceService.load and delete', () => {
     });
   });
 
+  it('replaces a newer stored state that cannot be read instead of refusing the save', async () => {
+    const who = owner();
+    const scope = stateScope(who.workspaceId, who.userId);
+    const future = Date.now() + 60_000;
+    // A state from a version this server cannot migrate, stamped later than any save below.
+    await client.set(
+      scope.stateKey,
+      `{"type":"state","revision":6,"savedAt":1,"timestamp":${future},"origin":"x","state":{"version":99,"timestamp":${future}}}`,
+    );
+    expect(await service.load(who)).toBeNull();
+    const state = makeState({ timestamp: Date.now() });
+    expect(await service.save(who, state)).toMatchObject({ revision: 7 });
+    expect(await service.load(who)).toMatchObject({ state, revision: 7 });
+  });
+
+  it('still refuses an If-Match that no longer holds when replacing an unreadable state', async () => {
+    const who = owner();
+    const scope = stateScope(who.workspaceId, who.userId);
+    const future = Date.now() + 60_000;
+    await client.set(
+      scope.stateKey,
+      `{"type":"state","revision":3,"savedAt":1,"timestamp":${future},"origin":"x","state":{"version":99}}`,
+    );
+    await expect(service.save(who, makeState(), { ifMatch: 2 })).rejects.toMatchObject({
+      name: 'StaleRevisionError',
+    });
+    expect(await service.save(who, makeState(), { ifMatch: 3 })).toMatchObject({ revision: 4 });
+  });
+
   it('treats a stored state that cannot be read or migrated as absent', async () => {
     const who = owner();
     const scope = stateScope(who.workspaceId, who.userId);

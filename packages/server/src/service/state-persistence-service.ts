@@ -28,6 +28,7 @@ import { type StateOwner, type StateScope, toScope } from '../keys.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   ChannelListener,
+  SaveRequest,
   StateStore,
   StoredRecord,
   Subscription,
@@ -127,7 +128,7 @@ export class StatePersistenceService {
       stateJson.length * 3 <= this.maxStateBytes ? -1 : Buffer.byteLength(stateJson, 'utf8');
     if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes);
     const savedAt = this.now();
-    const outcome = await this.store.save(scope, {
+    const request: SaveRequest = {
       stateJson,
       timestamp: state.timestamp,
       version: state.version,
@@ -135,7 +136,31 @@ export class StatePersistenceService {
       origin: options.origin ?? this.defaultOrigin,
       ttlSeconds: this.ttlSeconds,
       ...(options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch }),
-    });
+    };
+    let outcome = await this.store.save(scope, request);
+    if (outcome.status === 'conflict' && !this.decode(scope, outcome.current)) {
+      // The newer stored state cannot be read, and every read treats it as absent (GET
+      // answers 404), so it must not block saves either: replace it, unless another
+      // save got in since (If-Match on the unreadable one's revision).
+      this.logger.warn(
+        {
+          workspaceId: scope.workspaceId,
+          userId: scope.userId,
+          revision: outcome.current.revision,
+        },
+        'replacing a newer stored state that cannot be read',
+      );
+      const replaced = await this.store.save(scope, {
+        ...request,
+        ifMatch: outcome.current.revision,
+        replaceNewer: true,
+      });
+      // Another save got in meanwhile: this one is then decided against it as any save is.
+      outcome =
+        replaced.status === 'stale' && options.ifMatch === undefined
+          ? await this.store.save(scope, request)
+          : replaced;
+    }
     switch (outcome.status) {
       case 'saved':
         this.logger.debug(
@@ -152,7 +177,8 @@ export class StatePersistenceService {
         throw new StaleRevisionError(options.ifMatch ?? -1, outcome.revision);
       case 'conflict': {
         const current = this.decode(scope, outcome.current);
-        if (!current) throw new InvalidStateError('(stored)', 'the stored state is unreadable');
+        // Only after the replace above lost to yet another unreadable save: a store fault.
+        if (!current) throw new Error('the stored newer state cannot be read (after a retry)');
         throw new StateConflictError(current);
       }
     }

@@ -80,7 +80,7 @@ export class MemoryStateStore implements StateStore {
       return { status: 'stale', revision: current };
     }
     const stored = this.liveRecord(scope);
-    if (stored && request.timestamp < stored.timestamp) {
+    if (stored && !request.replaceNewer && request.timestamp < stored.timestamp) {
       const { stateJson, revision, savedAt, version, origin } = stored;
       return { status: 'conflict', current: { stateJson, revision, savedAt, version, origin } };
     }

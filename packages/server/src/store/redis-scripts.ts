@@ -35,7 +35,8 @@ end
  * KEYS: 1 state key, 2 revision counter.
  * ARGV: 1 the message to store and publish, made with revision ARGV[2];
  *       2 the expected new revision; 3 1-based offset of ARGV[1]'s text after its revision;
- *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel.
+ *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel;
+ *       8 '1' to skip the newer-wins check (replacing an unreadable state), else ''.
  * Returns {'saved', revision, replaced} (replaced = 1 when an unreadable value was
  *         overwritten) | {'stale', current revision}
  *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
@@ -49,7 +50,7 @@ if not current then current = tonumber(redis.call('GET', KEYS[2])) or 0 end
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= current then
   return {'stale', current}
 end
-if storedTimestamp and tonumber(ARGV[4]) < storedTimestamp then
+if storedTimestamp and ARGV[8] ~= '1' and tonumber(ARGV[4]) < storedTimestamp then
   if kind == 'legacy' then
     local w = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
     return {'conflict-legacy', w[1], w[2], w[3], w[4], w[5]}

@@ -169,6 +169,7 @@ export class RedisStateStore implements StateStore {
       String(request.ttlSeconds),
       request.ifMatch === undefined ? '' : String(request.ifMatch),
       scope.channel,
+      request.replaceNewer ? '1' : '',
     ]).then((reply) => {
       const outcome = parseSaveReply(reply, request.savedAt);
       if (outcome.replacedUnreadable) {

@@ -28,6 +28,11 @@ export interface SaveRequest {
   ttlSeconds: number;
   /** Save only if the current revision equals this one (`If-Match` / `baseRevision`). */
   ifMatch?: number;
+  /**
+   * Skip the newer-wins check: only to replace a stored state that cannot be read (it
+   * is treated as absent everywhere else), always together with `ifMatch`.
+   */
+  replaceNewer?: boolean;
 }
 
 export type SaveOutcome =
