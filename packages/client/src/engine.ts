@@ -42,6 +42,7 @@ import { type PersistenceLogger, resolveLogger } from './logger.js';
 import { registerEngine } from './registry.js';
 import {
   createServerSync,
+  type RemoteDeleteOutcome,
   type ServerSync,
   type ServerSyncOptions,
   type SyncStatus,
@@ -95,6 +96,19 @@ export interface PersistenceSnapshot {
   syncStatus: SyncStatus;
 }
 
+/**
+ * The server side of a clear: what the delete did (`deleted`, `nothing-stored`), that it
+ * waits for the socket (`offline-queued`: sent on reconnect while the engine runs), or
+ * `disabled` when no server sync runs (none configured, or the engine is not running).
+ */
+export type ServerClearOutcome = RemoteDeleteOutcome | 'disabled';
+
+/** What `clear()` / `clearPersistedState()` did. The local copies are always cleared. */
+export interface ClearResult {
+  local: true;
+  server: ServerClearOutcome;
+}
+
 export interface StatePersistence {
   readonly origin: string;
   readonly storageKey: string;
@@ -104,8 +118,12 @@ export interface StatePersistence {
   stop(): void;
   /** Writes now: localStorage (if changed), other tabs, and the server if connected. */
   flush(): void;
-  /** Clears storage and store, tells other tabs, deletes the server copy when connected. */
-  clear(): Promise<void>;
+  /**
+   * Clears storage and store, tells other tabs, and deletes the server copy (queued while
+   * offline). Rejects with a `ServerRejectedError` when the server refuses the delete or
+   * does not answer in time; the local copies are cleared either way.
+   */
+  clear(): Promise<ClearResult>;
   getSnapshot(): PersistenceSnapshot;
   /** Calls `listener` whenever the snapshot changes; returns the unsubscribe. */
   subscribe(listener: () => void): () => void;
@@ -473,11 +491,12 @@ export function createStatePersistence(
     async clear() {
       if (phase !== 'running') {
         removeStored();
-        return;
+        return { local: true, server: 'disabled' };
       }
       clearLocal('clearPersistedState');
       tabSync?.postClear();
-      await serverSync?.deleteRemote();
+      if (!serverSync) return { local: true, server: 'disabled' };
+      return { local: true, server: await serverSync.deleteRemote() };
     },
     getSnapshot: () => snapshot,
     subscribe(listener) {
@@ -501,7 +520,7 @@ export function createNoopPersistence(storageKey: string = STORAGE_KEY): StatePe
     start() {},
     stop() {},
     flush() {},
-    clear: () => Promise.resolve(),
+    clear: () => Promise.resolve({ local: true, server: 'disabled' }),
     getSnapshot: () => snapshot,
     subscribe: () => () => {},
   };

@@ -2,6 +2,7 @@
 // "is there anything to restore?" (`hasPersistedState`).
 import { BROADCAST_CHANNEL_NAME, STATE_TTL_MS, STORAGE_KEY } from '@hyvve/schema';
 import { openCrossTab } from './cross-tab.js';
+import type { ClearResult, ServerClearOutcome } from './engine.js';
 import { browserChannelFactory, browserStorage, randomOrigin } from './environment.js';
 import type { PersistenceError } from './errors.js';
 import { readEnvelope, removeEnvelope, type StateStorage } from './local-storage.js';
@@ -17,26 +18,39 @@ export interface PersistedStateOptions {
   onError?: (error: PersistenceError) => void;
 }
 
+// With several engines on one key, the most telling outcome is reported: one deleted copy
+// means the server's copy is gone.
+const OUTCOME_RANK: readonly ServerClearOutcome[] = [
+  'deleted',
+  'nothing-stored',
+  'offline-queued',
+  'disabled',
+];
+
 /**
  * Clears the persisted dashboard (e.g. on logout): this tab's storage and store, every
- * other tab (they clear too), and the server copy when connected. Running engines for
- * the key do it all; without one, storage is removed, other tabs are told, and the
- * app-wide store is reset. Never rejects: failures go to `onError`.
+ * other tab (they clear too), and the server copy. Running engines for the key do it all
+ * and report what became of the server copy; without one, storage is removed, other tabs
+ * are told, the app-wide store is reset, and the server is not reached (`disabled`).
+ * Rejects with a `ServerRejectedError` when the server refused the delete (or did not
+ * answer in time); local failures go to `onError`.
  */
 export async function clearPersistedState(
   storageKey: string = STORAGE_KEY,
   options: PersistedStateOptions = {},
-): Promise<void> {
+): Promise<ClearResult> {
   const engines = enginesFor(storageKey);
   if (engines.length > 0) {
-    await Promise.all(engines.map((engine) => engine.clear()));
-    return;
+    const results = await Promise.all(engines.map((engine) => engine.clear()));
+    const server = OUTCOME_RANK.find((outcome) => results.some((r) => r.server === outcome));
+    return { local: true, server: server ?? 'disabled' };
   }
+  const result: ClearResult = { local: true, server: 'disabled' };
   const onError =
     options.onError ??
     ((error: PersistenceError) => console.warn('[hyvve-persistence]', error.message));
   const storage = options.storage === undefined ? browserStorage() : options.storage;
-  if (storage === null) return; // server side: nothing to clear
+  if (storage === null) return result; // server side: nothing to clear
   try {
     removeEnvelope(storage, storageKey);
   } catch (error) {
@@ -56,6 +70,7 @@ export async function clearPersistedState(
     tab?.close();
   }
   useDashboardState.getState().reset();
+  return result;
 }
 
 /** Whether a valid, unexpired state is stored under the key. Never throws; false on the server. */

@@ -4,6 +4,7 @@
 import { STORAGE_KEY } from '@hyvve/schema';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import {
+  type ClearResult,
   createNoopPersistence,
   createStatePersistence,
   type PersistableStore,
@@ -23,8 +24,11 @@ export interface UseStatePersistenceOptions extends StatePersistenceOptions {
 export interface UseStatePersistenceResult extends PersistenceSnapshot {
   /** Writes pending changes now (localStorage, other tabs, server). */
   forceSave: () => void;
-  /** Clears this tab, the other tabs and the server copy (logout). */
-  clearPersistedState: () => Promise<void>;
+  /**
+   * Clears this tab, the other tabs and the server copy (logout). Resolves with what
+   * happened to the server copy; rejects with a `ServerRejectedError` when it refused.
+   */
+  clearPersistedState: () => Promise<ClearResult>;
 }
 
 /**

@@ -12,6 +12,10 @@
 // the previous revision. To apply it the client holds one copy of the server state (from a
 // received or patched `state`, a GET, or the ack of its own save) and its revision; a patch
 // for another base, or one that does not apply, is answered with a GET of the full state.
+// A broadcast older than what the client already knows is ignored (server-revision.ts).
+//
+// A delete (clear) made while offline waits for the socket: on `ready` it is sent before
+// anything else is compared, so the server's copy cannot come back through a pull.
 import {
   type DashboardState,
   type MigrationTable,
@@ -39,9 +43,17 @@ import {
   type SocketFactory,
 } from './server-connection.js';
 import { applyServerPatch, type ServerCopy } from './server-patch.js';
+import { createServerRevisions } from './server-revision.js';
 import { resolveServerEndpoints } from './server-url.js';
 
 export type SyncStatus = 'local-only' | 'connecting' | 'synced' | 'offline' | 'error';
+
+/**
+ * What became of the server's copy on a delete: `deleted` (the server removed a stored
+ * state), `nothing-stored` (it held none), `offline-queued` (not connected: the delete is
+ * sent as soon as the socket is ready again, while this engine runs).
+ */
+export type RemoteDeleteOutcome = 'deleted' | 'nothing-stored' | 'offline-queued';
 
 /** What the sync layer needs from the engine. */
 export interface SyncHost {
@@ -89,8 +101,12 @@ export interface ServerSync {
   markSynced(refs: ContentRefs, revision?: number): void;
   /** The server revision `refs` is known to be stored at, if any (kept in the envelope). */
   revisionFor(refs: ContentRefs): number | undefined;
-  /** Deletes the server copy if connected; resolves once acknowledged (false if not sent). */
-  deleteRemote(): Promise<boolean>;
+  /**
+   * Deletes the server copy: resolves once acknowledged, or at once with `offline-queued`
+   * when not connected. Rejects with a `ServerRejectedError` when the server refuses it or
+   * does not answer in time (also reported to `onError`).
+   */
+  deleteRemote(): Promise<RemoteDeleteOutcome>;
   /** The browser is back online: retry now instead of waiting for the backoff. */
   reconnectNow(): void;
 }
@@ -106,6 +122,18 @@ export interface ServerSyncContext {
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
+interface PendingDelete {
+  /** The server revision known when it was sent: an ack above it means a state was removed. */
+  knownRevision: number;
+  /** Sent from the queue: its caller was already told `offline-queued`. */
+  queued: boolean;
+  timer: ReturnType<typeof setTimeout>;
+  resolve(outcome: RemoteDeleteOutcome): void;
+  reject(error: PersistenceError): void;
+}
+
+const NO_CALLER: Pick<PendingDelete, 'resolve' | 'reject'> = { resolve() {}, reject() {} };
+
 export function createServerSync(
   options: ServerSyncOptions,
   context: ServerSyncContext,
@@ -119,8 +147,8 @@ export function createServerSync(
 
   let synced: ContentRefs | null = null;
   let syncedRevision: number | undefined;
-  /** Latest revision the server announced (ready, or any message). */
-  let serverRevision: number | undefined;
+  /** The server's revision as far as known (ready, broadcasts, answers). */
+  const revisions = createServerRevisions();
   /** The base for server patches: one state, the last known to be stored, never a history. */
   let serverCopy: ServerCopy | null = null;
   let inFlight: {
@@ -141,7 +169,10 @@ export function createServerSync(
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let retryAttempt = 0;
   let failureReported = false;
-  const pendingDeletes = new Map<string, (ok: boolean) => void>();
+  /** Deletes sent and not answered yet. */
+  const pendingDeletes = new Map<string, PendingDelete>();
+  /** A delete to send once the socket is ready (asked for while offline, or cut off). */
+  let deleteQueued = false;
 
   let stopped = false;
   const unsynced = (): boolean => !sameContent(host.current().refs, synced);
@@ -169,16 +200,18 @@ export function createServerSync(
 
   /**
    * Sends the latest state. `force` sends even when it matches the server's copy;
-   * `urgent` (page closing) does not wait for the save in flight.
+   * `urgent` (page closing) does not wait for the save in flight; `baseRevision` makes the
+   * server refuse it (412) unless that is still its revision.
    */
-  const sendSave = (force = false, urgent = false): void => {
+  const sendSave = (force = false, urgent = false, baseRevision?: number): void => {
     if ((inFlight && !urgent) || !connection.isReady()) return;
     const { state, refs } = host.current();
     if (!force && sameContent(refs, synced)) return;
     // The server refused exactly this content (400, 413): sending it again cannot help.
     if (sameContent(refs, rejected)) return;
     const id = `${origin}:${++seq}`;
-    if (!connection.send({ type: 'save', id, state, origin })) return;
+    const base = baseRevision === undefined ? {} : { baseRevision };
+    if (!connection.send({ type: 'save', id, state, origin, ...base })) return;
     // This save carries the latest state: a pending debounced one would repeat it.
     saveDebounce.cancel();
     const timer = setTimeout(() => {
@@ -277,15 +310,35 @@ export function createServerSync(
     }
     serverCopy = remote && { state: remote.state, revision: remote.revision };
     if (remote === null) {
-      // The server holds nothing (first use, expiry, or its store lost data): restore it
-      // from here unless there is nothing worth storing.
-      syncedRevision = serverRevision;
-      if (!isEmptyDashboard(host.current().state)) sendSave(true);
-      else synced = host.current().refs;
+      serverHoldsNothing();
     } else if (!consider(remote, 'server') && unsynced()) {
       sendSave();
     }
     if (!inFlight) succeed();
+  };
+
+  /**
+   * A GET found nothing stored. The server keeps its revision counter across a delete (for
+   * the TTL), while expiry and data loss leave it at 0 or lower, so:
+   * - the server is past the revision this client last synced at: the state was deleted
+   *   since. The delete wins, as a `deleted` message would have: reset, push nothing.
+   * - otherwise (first use, expiry, data loss): restore the content from here unless it is
+   *   empty. The save names the revision it expects; a delete this client has not heard
+   *   of yet (its `deleted` message still on the way) moved it, so the server refuses (412)
+   *   instead of storing the deleted state again, and that message resets this client.
+   */
+  const serverHoldsNothing = (): void => {
+    const known = revisions.known() ?? 0;
+    const deletedSinceSync = syncedRevision !== undefined && known > syncedRevision;
+    syncedRevision = known;
+    if (isEmptyDashboard(host.current().state)) {
+      synced = host.current().refs;
+    } else if (deletedSinceSync) {
+      logger.debug('server.deleted_since_sync', { revision: known });
+      synced = host.remoteDeleted();
+    } else {
+      sendSave(true, false, known);
+    }
   };
 
   const requestPull = (): void => {
@@ -308,14 +361,25 @@ export function createServerSync(
     if (!consider(remote, remoteOrigin) && unsynced()) saveDebounce.schedule();
   };
 
+  /** Records a broadcast's revision; false when it is stale (known, or superseded). */
+  const takeBroadcast = (type: string, revision: number): boolean => {
+    const known = revisions.known();
+    const verdict = revisions.broadcast(revision);
+    if (verdict === 'stale') {
+      logger.debug('server.broadcast_ignored', { type, revision, knownRevision: known });
+      return false;
+    }
+    if (verdict === 'reset') {
+      // The server's counter went back (its store lost data): the copy is of the past.
+      logger.warn('server.revision_reset', { type, revision, knownRevision: known });
+      serverCopy = null;
+    }
+    return true;
+  };
+
   const receivePatch = (message: Extract<IncomingServerMessage, { type: 'patch' }>): void => {
     const { revision, baseRevision } = message;
-    // An echo or a duplicate of what is already known (or superseded by it).
-    if (serverRevision !== undefined && revision <= serverRevision) {
-      logger.debug('server.patch_ignored', { revision, knownRevision: serverRevision });
-      return;
-    }
-    serverRevision = revision;
+    if (!takeBroadcast('patch', revision)) return;
     // Our own save, echoed: its ack holds the copy at this revision, as it does for a `state`.
     if (message.origin === origin) return;
     const heldRevision = serverCopy?.revision;
@@ -333,10 +397,57 @@ export function createServerSync(
     requestPull();
   };
 
-  /** After `ready` or a retry: decide between nothing, pull and push. */
+  /** Sends a delete; false when the socket is not there to take it. */
+  const sendDelete = (
+    caller: Pick<PendingDelete, 'resolve' | 'reject'>,
+    queued: boolean,
+  ): boolean => {
+    if (!connection.isReady()) return false;
+    const id = `${origin}:${++seq}`;
+    if (!connection.send({ type: 'delete', id, origin })) return false;
+    const timer = setTimeout(() => {
+      pendingDeletes.delete(id);
+      const error = new ServerRejectedError(
+        504,
+        'timeout',
+        `no answer to delete ${id} in ${ackTimeoutMs} ms`,
+        id,
+      );
+      if (queued) {
+        deleteQueued = true;
+        failAndRetry(error, true);
+        return;
+      }
+      onError(error);
+      caller.reject(error);
+    }, ackTimeoutMs);
+    pendingDeletes.set(id, { knownRevision: revisions.known() ?? 0, queued, timer, ...caller });
+    logger.debug('server.delete_sent', { id, queued });
+    return true;
+  };
+
+  /** The socket dropped before the server answered: those deletes go again on `ready`. */
+  const requeueDeletes = (): void => {
+    if (pendingDeletes.size === 0) return;
+    for (const pending of pendingDeletes.values()) {
+      clearTimeout(pending.timer);
+      pending.resolve('offline-queued');
+    }
+    pendingDeletes.clear();
+    deleteQueued = true;
+  };
+
+  /** After `ready`, a retry or a delete's answer: decide between nothing, pull and push. */
   function reconcile(): void {
     if (!connection.isReady()) return;
-    if ((serverRevision ?? 0) !== (syncedRevision ?? 0)) {
+    // A delete asked for while offline goes first: a pull could bring the state back.
+    if (deleteQueued) {
+      deleteQueued = !sendDelete(NO_CALLER, true);
+      return;
+    }
+    // Its answer reconciles again.
+    if (pendingDeletes.size > 0) return;
+    if ((revisions.known() ?? 0) !== (syncedRevision ?? 0)) {
       requestPull();
       return;
     }
@@ -347,7 +458,7 @@ export function createServerSync(
   const onMessage = (message: Exclude<IncomingServerMessage, { type: 'ready' }>): void => {
     switch (message.type) {
       case 'saved': {
-        serverRevision = message.revision;
+        revisions.answered(message.revision);
         if (inFlight?.id !== message.id) return;
         clearTimeout(inFlight.timer);
         synced = inFlight.refs;
@@ -366,10 +477,19 @@ export function createServerSync(
           inFlight = null;
         }
         const retryable = RETRYABLE.has(message.status);
+        if (message.status === 412) {
+          // Only a restore after a 404 names a base: the server moved past it, and the
+          // broadcast of whatever moved it (a delete, a save) is on its way. Not an error.
+          logger.debug('server.save_stale', { id: message.id });
+          if (!failed) return;
+          if (unsynced()) saveDebounce.schedule();
+          else succeed();
+          return;
+        }
         if (failed && !retryable && message.status !== 409) rejected = failed.refs;
         const current = message.current;
         if (message.status === 409 && current) {
-          serverRevision = Math.max(serverRevision ?? 0, current.revision);
+          revisions.answered(current.revision);
           const state = checkState(current.state, 'server conflict');
           if (!state) return;
           serverCopy = { state, revision: current.revision };
@@ -383,18 +503,30 @@ export function createServerSync(
           succeed();
           return;
         }
-        if (message.id && pendingDeletes.has(message.id)) {
-          pendingDeletes.get(message.id)?.(false);
-          pendingDeletes.delete(message.id);
-        }
-        failAndRetry(
-          new ServerRejectedError(message.status, message.error, message.message, message.id),
-          retryable,
+        const error = new ServerRejectedError(
+          message.status,
+          message.error,
+          message.message,
+          message.id,
         );
+        const refusedDelete = message.id === undefined ? undefined : pendingDeletes.get(message.id);
+        if (refusedDelete && message.id !== undefined) {
+          clearTimeout(refusedDelete.timer);
+          pendingDeletes.delete(message.id);
+          if (refusedDelete.queued) {
+            // Its caller was told `offline-queued`: a refusal worth retrying stays queued;
+            // either way the retry reconciles.
+            deleteQueued = retryable;
+            failAndRetry(error, true);
+            return;
+          }
+          refusedDelete.reject(error);
+        }
+        failAndRetry(error, retryable);
         return;
       }
       case 'state': {
-        serverRevision = message.revision;
+        if (!takeBroadcast('state', message.revision)) return;
         if (message.origin === origin) return; // our own save, echoed
         const state = checkState(message.state, 'server broadcast');
         if (!state) return;
@@ -408,7 +540,7 @@ export function createServerSync(
         receivePatch(message);
         return;
       case 'deleted': {
-        serverRevision = message.revision;
+        if (!takeBroadcast('deleted', message.revision)) return;
         serverCopy = null;
         if (message.origin === origin) return;
         synced = host.remoteDeleted();
@@ -416,11 +548,17 @@ export function createServerSync(
         return;
       }
       case 'delete-ack': {
-        serverRevision = message.revision;
+        revisions.answered(message.revision);
         syncedRevision = message.revision;
         serverCopy = null;
-        pendingDeletes.get(message.id)?.(true);
-        pendingDeletes.delete(message.id);
+        const pending = pendingDeletes.get(message.id);
+        if (pending) {
+          clearTimeout(pending.timer);
+          pendingDeletes.delete(message.id);
+          // A delete bumps the revision only when something was stored.
+          pending.resolve(message.revision > pending.knownRevision ? 'deleted' : 'nothing-stored');
+        }
+        reconcile();
         return;
       }
     }
@@ -428,9 +566,10 @@ export function createServerSync(
 
   const onStatus = (status: ConnectionStatus): void => {
     if (status === 'ready') return; // reconcile() reports `synced` once it is true
-    if (status !== 'connecting' && inFlight) {
-      clearTimeout(inFlight.timer);
+    if (status !== 'connecting') {
+      if (inFlight) clearTimeout(inFlight.timer);
       inFlight = null;
+      requeueDeletes();
     }
     host.status(status);
   };
@@ -445,7 +584,7 @@ export function createServerSync(
     onError,
     handlers: {
       onReady(revision) {
-        serverRevision = revision;
+        revisions.ready(revision);
         // Revisions went back: the server's store lost its data, the copy is of the past.
         if (serverCopy && revision < serverCopy.revision) serverCopy = null;
         host.status('connecting');
@@ -469,8 +608,18 @@ export function createServerSync(
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (inFlight) clearTimeout(inFlight.timer);
       inFlight = null;
-      for (const resolve of pendingDeletes.values()) resolve(false);
+      for (const pending of pendingDeletes.values()) {
+        clearTimeout(pending.timer);
+        pending.reject(
+          new ServerUnreachableError(
+            endpoints.subscribeUrl,
+            undefined,
+            'stopped before the server answered the delete',
+          ),
+        );
+      }
       pendingDeletes.clear();
+      deleteQueued = false;
       connection.stop();
     },
     notifyChange() {
@@ -487,27 +636,15 @@ export function createServerSync(
       pullQueued = false;
       serverCopy = null;
       saveDebounce.cancel();
+      // A save in flight carries what is being deleted: its ack must not mark it synced.
+      if (inFlight) clearTimeout(inFlight.timer);
+      inFlight = null;
       synced = host.current().refs;
-      if (!connection.isReady()) return Promise.resolve(false);
-      const id = `${origin}:${++seq}`;
-      if (!connection.send({ type: 'delete', id, origin })) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          pendingDeletes.delete(id);
-          onError(
-            new ServerRejectedError(
-              504,
-              'timeout',
-              `no answer to delete ${id} in ${ackTimeoutMs} ms`,
-              id,
-            ),
-          );
-          resolve(false);
-        }, ackTimeoutMs);
-        pendingDeletes.set(id, (ok) => {
-          clearTimeout(timer);
-          resolve(ok);
-        });
+      return new Promise<RemoteDeleteOutcome>((resolve, reject) => {
+        if (sendDelete({ resolve, reject }, false)) return;
+        deleteQueued = true;
+        logger.debug('server.delete_queued', {});
+        resolve('offline-queued');
       });
     },
     reconnectNow: () => connection.reconnectNow(),

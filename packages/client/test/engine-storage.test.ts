@@ -339,7 +339,7 @@ describe('persistence engine: localStorage', () => {
     const { store, engine } = setup({}, storage);
     engine.start();
     store.getState().setActiveProject('pending');
-    await engine.clear();
+    expect(await engine.clear()).toEqual({ local: true, server: 'disabled' });
     vi.advanceTimersByTime(5000);
     expect(storage.data.has(KEY)).toBe(false);
     expect(store.getState().activeProject).toBeNull();

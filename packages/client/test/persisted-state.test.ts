@@ -53,7 +53,7 @@ describe('clearPersistedState', () => {
     const received: unknown[] = [];
     otherTab.onmessage = (event) => received.push(event.data);
     try {
-      await clearPersistedState();
+      expect(await clearPersistedState()).toEqual({ local: true, server: 'disabled' });
       expect(localStorage.getItem(STORAGE_KEY)).toBeNull();
       expect(useDashboardState.getState().activeProject).toBeNull();
       await waitUntil(() => received.length === 1, 2000, 'the clear message');
@@ -71,7 +71,8 @@ describe('clearPersistedState', () => {
     });
     engine.start();
     store.getState().setActiveProject('pending');
-    await clearPersistedState('with-engine');
+    // A local-only engine reaches no server.
+    expect(await clearPersistedState('with-engine')).toEqual({ local: true, server: 'disabled' });
     engine.flush();
     expect(localStorage.getItem('with-engine')).toBeNull();
     expect(store.getState().activeProject).toBeNull();

@@ -75,7 +75,8 @@ describe('useStatePersistence', () => {
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
     await waitFor(() => expect(useDashboardState.getState().activeProject).toBe('stored'));
-    await act(() => result.current.clearPersistedState());
+    const cleared = await act(() => result.current.clearPersistedState());
+    expect(cleared).toEqual({ local: true, server: 'disabled' });
     expect(localStorage.getItem(KEY)).toBeNull();
     expect(useDashboardState.getState().activeProject).toBeNull();
   });

@@ -16,7 +16,7 @@ import {
   type StatePersistenceOptions,
   type SyncStatus,
 } from '../src/index.js';
-import { SpyStorage, waitUntil } from './support/fakes.js';
+import { MessageGate, SpyStorage, waitUntil } from './support/fakes.js';
 
 const SECRET = 'client-integration-secret';
 let redis: TestRedis;
@@ -66,6 +66,10 @@ function device(
     token?: () => Promise<string>;
     /** Receives the `type` of every message the device's socket gets. */
     frames?: string[];
+    /** Holds back chosen incoming messages (a slow broadcast). */
+    gate?: MessageGate;
+    /** Sockets cannot be opened while this returns false (the device is offline). */
+    online?: () => boolean;
   } & StatePersistenceOptions = {},
 ): Device {
   const store = createDashboardStore();
@@ -80,7 +84,7 @@ function device(
     statuses,
     tokenRequests: 0,
   };
-  const { fetch, token, frames, storage: _s, ...engineOptions } = options;
+  const { fetch, token, frames, gate, online, storage: _s, ...engineOptions } = options;
   self.engine = createStatePersistence(store, {
     storageKey: 'integration',
     storage,
@@ -96,11 +100,12 @@ function device(
         return token ? token() : signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
       },
       createWebSocket: (url) => {
+        if (online && !online()) throw new Error('offline');
         const socket = new WebSocket(url);
         socket.addEventListener('message', (event) => {
           frames?.push((JSON.parse(String(event.data)) as { type: string }).type);
         });
-        return socket;
+        return gate ? gate.wrap(socket) : socket;
       },
       reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
       ...(fetch ? { fetch } : {}),
@@ -294,7 +299,7 @@ describe('server sync against the real server and Redis', () => {
     await waitUntil(synced(b), 10_000);
     a.store.getState().setActiveProject('to-clear');
     await waitUntil(() => b.store.getState().activeProject === 'to-clear', 10_000);
-    await a.engine.clear();
+    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
     expect((await serverCopy(user)).status).toBe(404);
     await waitUntil(
       () => b.store.getState().activeProject === null,
@@ -303,6 +308,98 @@ describe('server sync against the real server and Redis', () => {
     );
     b.engine.flush();
     expect(b.storage.data.has('integration')).toBe(false);
+    expect(await b.engine.clear()).toEqual({ local: true, server: 'nothing-stored' });
+  });
+
+  it('a clear made while offline deletes the server copy once the socket is back', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store.getState().setActiveProject('cleared-offline');
+    await waitUntilServerHas(user, 'cleared-offline');
+    let online = false;
+    const b = device(user, { online: () => online });
+    await waitUntil(() => b.engine.getSnapshot().syncStatus === 'offline', 10_000, 'b offline');
+    expect(await b.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    online = true;
+    await waitUntil(
+      () => a.store.getState().activeProject === null,
+      10_000,
+      'a reset by b’s delete',
+    );
+    expect((await serverCopy(user)).status).toBe(404);
+    await waitUntil(synced(b), 10_000);
+    expect(b.store.getState().activeProject).toBeNull();
+  });
+
+  it('a device that missed a delete while away takes it instead of storing the state again', async () => {
+    const user = newUser();
+    // Storage written after the save's ack, so the envelope records the revision.
+    const a = device(user, { debounceMs: 1000 });
+    await waitUntil(synced(a), 10_000);
+    a.store.getState().setActiveProject('deleted-while-away');
+    await waitUntil(
+      () => a.storage.envelope('integration')?.revision !== undefined,
+      5000,
+      'the revision in a’s envelope',
+    );
+    // The same browser profile, reopened later: it holds what a had stored.
+    const storage = new SpyStorage();
+    storage.setItem('integration', a.storage.data.get('integration') ?? '');
+    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
+    a.engine.stop();
+
+    const b = device(user, { storage });
+    await waitUntil(
+      () => b.store.getState().activeProject === null && synced(b)(),
+      10_000,
+      'b to take the delete',
+    );
+    expect((await serverCopy(user)).status).toBe(404);
+    expect(b.errors).toEqual([]);
+  });
+
+  it('a GET that finds the state deleted before the `deleted` message arrives does not store it again', async () => {
+    const user = newUser();
+    const a = device(user);
+    await waitUntil(synced(a), 10_000);
+    a.store.getState().setActiveProject('from-a');
+    await waitUntilServerHas(user, 'from-a');
+
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let getStarted = false;
+    // The request is made only on release, so it is served after the delete below.
+    const lateFetch: FetchLike = async (url, init) => {
+      getStarted = true;
+      await held;
+      return fetch(url, init);
+    };
+    const gate = new MessageGate();
+    const frames: string[] = [];
+    const b = device(user, { fetch: lateFetch, gate, frames });
+    await waitUntil(() => getStarted, 10_000, 'b’s first GET');
+    // b's own save is acknowledged while the GET waits: b holds the server's revision.
+    b.store.getState().setActiveProject('from-b');
+    await waitUntil(() => frames.includes('saved'), 10_000, 'b’s save acknowledged');
+
+    gate.hold('deleted');
+    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
+    await waitUntil(() => gate.heldCount === 1, 10_000, 'the delete to reach b');
+    release();
+    await waitUntil(
+      () => frames.includes('error') || frames.filter((f) => f === 'saved').length > 1,
+      10_000,
+      'the answer to b’s restore',
+    );
+    gate.release();
+    await waitUntil(() => b.store.getState().activeProject === null, 10_000, 'b reset');
+    expect((await serverCopy(user)).status).toBe(404);
+    expect(frames.filter((f) => f === 'saved')).toHaveLength(1);
+    expect(a.store.getState().activeProject).toBeNull();
+    expect(b.errors).toEqual([]);
   });
 
   it('clearPersistedState during a load in flight leaves nothing behind', async () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
+  clearPersistedState,
   createDashboardStore,
   createStatePersistence,
   type DashboardStoreApi,
@@ -268,21 +269,46 @@ describe('server sync protocol', () => {
     expect(conn.count('save')).toBe(1);
   });
 
-  it('sends a delete and resolves clear() on the acknowledgement', async () => {
+  it('sends a delete and resolves clear() with `deleted` when the ack bumps the revision', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await server.ready(0, 3);
     await waitUntil(() => status(c) === 'synced');
     const cleared = c.engine.clear();
     const del = await conn.next('delete');
     expect(del.origin).toBe('client-origin');
     conn.send({ type: 'delete-ack', id: del.id, revision: 4 });
-    await cleared;
+    expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
-  it('resolves clear() when the delete is refused, reporting it', async () => {
+  it('resolves clear() with `nothing-stored` when the ack keeps the revision', async () => {
+    const c = client();
+    const conn = await server.ready(0, 3);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    // The echo of a delete may come before its ack: the revision at sending decides.
+    const del = await conn.next('delete');
+    conn.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    expect(await cleared).toEqual({ local: true, server: 'nothing-stored' });
+  });
+
+  it('counts a delete as done when its own echo arrives before the ack', async () => {
+    const c = client();
+    const conn = await server.ready(0, 3);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    const del = await conn.next('delete');
+    conn.send({ type: 'deleted', revision: 4, origin: 'client-origin' });
+    conn.send({ type: 'delete-ack', id: del.id, revision: 4 });
+    expect(await cleared).toEqual({ local: true, server: 'deleted' });
+  });
+
+  it('rejects clear() with the typed error when the delete is refused, and reports it', async () => {
     const c = client();
     const conn = await server.ready(0);
     await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('x');
+    const save = await conn.next('save');
+    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
     const cleared = c.engine.clear();
     const del = await conn.next('delete');
     conn.send({
@@ -292,19 +318,223 @@ describe('server sync protocol', () => {
       error: 'store_unavailable',
       message: 'down',
     });
-    await cleared;
-    expect(c.errors[0]).toBeInstanceOf(ServerRejectedError);
+    const error = await cleared.then(
+      () => null,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(ServerRejectedError);
+    expect((error as ServerRejectedError).status).toBe(503);
+    expect(c.errors[0]).toBe(error);
+    // The local copies are cleared whatever the server says.
+    expect(c.store.getState().activeProject).toBeNull();
+    expect(c.storage.data.has('protocol')).toBe(false);
   });
 
-  it('resolves clear() and reports it when the delete gets no answer', async () => {
+  it('rejects clear() and reports it when the delete gets no answer', async () => {
     const c = client({ ackTimeoutMs: 100 });
     const conn = await server.ready(0);
     await waitUntil(() => status(c) === 'synced');
     const cleared = c.engine.clear();
     await conn.next('delete');
-    await cleared;
+    await expect(cleared).rejects.toThrow(/no answer to delete/);
     expect(c.errors[0]?.message).toMatch(/no answer to delete/);
     expect(c.store.getState().activeProject).toBeNull();
+  });
+
+  it('queues a delete asked for while offline and sends it first when the socket is back', async () => {
+    const gets = countingFetch();
+    const c = client({ fetch: gets.fetch });
+    const first = await server.ready(0);
+    c.store.getState().setActiveProject('to-delete');
+    const save = await first.next('save');
+    first.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    await waitUntil(() => status(c) === 'synced');
+    first.close(1001, 'going away');
+    await waitUntil(() => status(c) === 'offline');
+
+    expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    // Meanwhile another device saved: without the delete first, a pull would bring it back.
+    server.getAnswer = {
+      status: 200,
+      body: { state: makeState({ activeProject: 'to-delete' }), revision: 2, savedAt: 2 },
+    };
+    const second = await server.ready(1, 2);
+    const del = await second.next('delete');
+    expect(gets.calls).toBe(0);
+    second.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    await waitUntil(() => status(c) === 'synced');
+    expect(gets.calls).toBe(0);
+    expect(second.count('save')).toBe(0);
+    expect(c.store.getState().activeProject).toBeNull();
+  });
+
+  it('sends a delete again after a reconnect when the socket dropped before its answer', async () => {
+    const c = client();
+    const first = await server.ready(0, 2);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    await first.next('delete');
+    first.close(1001, 'going away');
+    expect(await cleared).toEqual({ local: true, server: 'offline-queued' });
+    const second = await server.ready(1, 3);
+    const del = await second.next('delete');
+    second.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    await waitUntil(() => status(c) === 'synced');
+  });
+
+  it('retries a queued delete the server refuses for now', async () => {
+    const c = client();
+    const first = await server.ready(0, 2);
+    await waitUntil(() => status(c) === 'synced');
+    first.close(1001, 'going away');
+    await waitUntil(() => status(c) === 'offline');
+    expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    const second = await server.ready(1, 2);
+    const refused = await second.next('delete');
+    second.send({
+      type: 'error',
+      id: refused.id,
+      status: 503,
+      error: 'store_unavailable',
+      message: 'down',
+    });
+    await waitUntil(() => status(c) === 'error');
+    const again = await second.next('delete', 1, 3000);
+    second.send({ type: 'delete-ack', id: again.id, revision: 3 });
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.errors).toHaveLength(2); // the outage, then the refusal
+  });
+
+  it('rejects a delete in flight when the engine stops', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = c.engine.clear();
+    await conn.next('delete');
+    c.engine.stop();
+    await expect(cleared).rejects.toBeInstanceOf(ServerUnreachableError);
+    // A stopped engine reaches no server.
+    expect(await c.engine.clear()).toEqual({ local: true, server: 'disabled' });
+  });
+
+  it('clearPersistedState() reports what the running engine’s delete did', async () => {
+    const c = client();
+    const conn = await server.ready(0, 2);
+    await waitUntil(() => status(c) === 'synced');
+    const cleared = clearPersistedState('protocol');
+    const del = await conn.next('delete');
+    conn.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    expect(await cleared).toEqual({ local: true, server: 'deleted' });
+  });
+
+  it('ignores a state older than the acknowledged revision of its own newer save', async () => {
+    const c = client();
+    const seen = projectHistory(c);
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    conn.send({ type: 'saved', id: save.id, revision: 5, savedAt: 5 });
+    // Saved at 4 by another device, before this save; its broadcast comes after the ack.
+    sendState(conn, 4, makeState({ activeProject: 'older', timestamp: Date.now() + 60_000 }));
+    sendPatch(conn, 6, 5, alertAdded(Date.now() + 120_000));
+    await waitUntil(() => hasAnAlert(c));
+    expect(seen).not.toContain('older');
+    expect(c.store.getState().activeProject).toBe('mine');
+    expect(server.getRequests).toBe(0);
+  });
+
+  it('ignores a delete older than the acknowledged revision of its own newer save', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    await waitUntil(() => status(c) === 'synced');
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    conn.send({ type: 'saved', id: save.id, revision: 5, savedAt: 5 });
+    conn.send({ type: 'deleted', revision: 4, origin: 'other-device' });
+    sendPatch(conn, 6, 5, alertAdded(Date.now() + 120_000));
+    await waitUntil(() => hasAnAlert(c));
+    expect(c.store.getState().activeProject).toBe('mine');
+  });
+
+  it('takes a state whose revision went back on an open socket (the server store lost its data)', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    sendState(conn, 7, makeState({ activeProject: 'seven', timestamp: Date.now() + 1000 }));
+    await waitUntil(() => c.store.getState().activeProject === 'seven');
+    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: Date.now() + 2000 }));
+    await waitUntil(() => c.store.getState().activeProject === 'one');
+    sendPatch(conn, 2, 1, alertAdded(Date.now() + 120_000));
+    await waitUntil(() => hasAnAlert(c));
+    expect(server.getRequests).toBe(0);
+  });
+
+  it('takes the delete a 404 reveals when the server moved past its last sync, instead of restoring', async () => {
+    const storage = new SpyStorage();
+    storage.setItem(
+      'protocol',
+      JSON.stringify({
+        format: 1,
+        state: makeState({ activeProject: 'deleted-elsewhere' }),
+        savedAt: Date.now(),
+        revision: 4,
+      }),
+    );
+    const c = client({}, { storage });
+    // Revision 5 was the delete; the counter survives it, so `ready` says 5 and GET says 404.
+    const conn = await server.ready(0, 5);
+    await waitUntil(() => c.store.getState().activeProject === null);
+    await waitUntil(() => status(c) === 'synced');
+    expect(server.getRequests).toBe(1);
+    expect(conn.count('save')).toBe(0);
+    c.engine.flush();
+    expect(c.storage.envelope('protocol')?.state.activeProject ?? null).toBeNull();
+  });
+
+  it('restores after a 404 only at the revision it knows, so a delete not heard of yet wins', async () => {
+    const storage = new SpyStorage();
+    storage.setItem(
+      'protocol',
+      JSON.stringify({
+        format: 1,
+        state: makeState({ activeProject: 'zero' }),
+        savedAt: Date.now(),
+        revision: 1,
+      }),
+    );
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const c = client(
+      {
+        fetch: async (url, init) => {
+          await gate;
+          return fetch(url, init);
+        },
+      },
+      { storage },
+    );
+    const conn = await server.ready(0, 2);
+    // While the GET waits, a change arrives: this client now holds revision 3.
+    sendState(conn, 3, makeState({ activeProject: 'three', timestamp: Date.now() + 60_000 }));
+    await waitUntil(() => c.store.getState().activeProject === 'three');
+    // The GET is served after a delete (revision 4) whose message is still on its way.
+    release();
+    const restore = await conn.next('save');
+    expect(restore).toMatchObject({ baseRevision: 3, state: { activeProject: 'three' } });
+    conn.send({
+      type: 'error',
+      id: restore.id,
+      status: 412,
+      error: 'precondition_failed',
+      message: 'expected revision 3 but the stored revision is 4',
+    });
+    conn.send({ type: 'deleted', revision: 4, origin: 'other-device' });
+    await waitUntil(() => c.store.getState().activeProject === null);
+    await waitUntil(() => status(c) === 'synced');
+    expect(conn.count('save')).toBe(1);
+    expect(c.errors).toEqual([]);
   });
 
   it('reports malformed server messages and invalid remote states without applying them', async () => {
@@ -510,6 +740,24 @@ describe('server sync protocol', () => {
     });
   });
 });
+const anAlert = { id: 'a1', type: 'info', title: 'T', message: 'M', timestamp: 1 };
+
+/** The patch adding `anAlert`, as a change made at `timestamp`. */
+const alertAdded = (timestamp: number) => [
+  { op: 'replace', path: '/timestamp', value: timestamp },
+  { op: 'add', path: '/widgets/alerts/0', value: anAlert },
+];
+
+const hasAnAlert = (c: Client): boolean =>
+  c.store.getState().widgets.alerts.some((alert) => alert.id === anAlert.id);
+
+/** Every active project the store held, in order. */
+function projectHistory(c: Client): Array<string | null> {
+  const seen: Array<string | null> = [];
+  c.store.subscribe((state) => seen.push(state.activeProject));
+  return seen;
+}
+
 /** A fetch that counts the GETs the client makes. */
 function countingFetch(): { fetch: FetchLike; readonly calls: number } {
   const counter = {

@@ -4,9 +4,9 @@
 import { useAlerts, useDashboardState, useStatePersistence } from '@hyvve/client';
 import { useCallback, useMemo, useState } from 'react';
 import { findProject } from '../demo-data.js';
-import { deleteServerCopy } from '../server-copy.js';
 import { syncServerUrl } from '../server-endpoint.js';
 import type { Session } from '../session.js';
+import { signOutFailureNotice, signOutNotice } from '../sign-out-notice.js';
 import { useSessionCheck } from '../use-session-check.js';
 import { ActivityWidget } from './ActivityWidget.js';
 import { AgentStatus } from './AgentStatus.js';
@@ -20,8 +20,8 @@ import { RealTimeIndicator } from './RealTimeIndicator.js';
 interface DashboardPageProps {
   session: Session;
   /**
-   * Called once this tab's and the other tabs' copies are cleared, with a notice when the
-   * server's copy could not be deleted (it then expires with its TTL).
+   * Called once this tab's and the other tabs' copies are cleared, with a notice saying
+   * what became of the server's copy (one not deleted expires with its TTL).
    */
   onSignedOut: (notice: string | null) => void;
   /** Called when the server rejects the token (expired or revoked). */
@@ -42,17 +42,13 @@ export function DashboardPage({ session, onSignedOut, onSessionRejected }: Dashb
   const signOut = useCallback(async () => {
     setSigningOut(true);
     // The engine clears this tab, tells the other tabs, and deletes the server copy over
-    // its socket when connected; the HTTP delete covers a socket that is down.
-    await clearPersistedState().catch((error: unknown) => {
-      console.error('[sign-out] clearing the persisted dashboard failed', error);
+    // its socket, reporting what the server did; the sign-in page shows it.
+    const notice = await clearPersistedState().then(signOutNotice, (error: unknown) => {
+      console.error('[sign-out] the server did not delete its copy of the dashboard', error);
+      return signOutFailureNotice(error);
     });
-    const deleted = await deleteServerCopy(session.token);
-    onSignedOut(
-      deleted
-        ? null
-        : 'You are signed out. The server could not delete its copy of your dashboard right now; it expires within 24 hours.',
-    );
-  }, [clearPersistedState, onSignedOut, session.token]);
+    onSignedOut(notice);
+  }, [clearPersistedState, onSignedOut]);
 
   const project = findProject(activeProject);
   const heading = project ? project.name.split(':')[0] : 'Overview';

@@ -5,7 +5,10 @@ import { Logo } from './Logo.js';
 
 interface SignInPageProps {
   onSignedIn: (session: Session) => void;
-  /** Why the person is here again (an expired session), shown above the form. */
+  /**
+   * Why the person is here again (an expired session, a sign-out and what became of the
+   * server's copy), shown above the form.
+   */
   notice?: string | null;
 }
 

@@ -1,5 +1,11 @@
 // Test doubles that behave like the real thing, including the ways it fails.
-import type { Lifecycle, StateStorage, VisibilitySource, WindowEvents } from '../../src/index.js';
+import type {
+  Lifecycle,
+  SocketLike,
+  StateStorage,
+  VisibilitySource,
+  WindowEvents,
+} from '../../src/index.js';
 
 /** In-memory Web Storage that records every call. */
 export class SpyStorage implements StateStorage {
@@ -107,5 +113,66 @@ export async function waitUntil(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+type SocketListener = (event: never) => void;
+
+/**
+ * Holds back incoming socket messages of chosen types until `release()`, as a slow
+ * pub/sub path does with a broadcast while a direct answer overtakes it. Wraps a real
+ * socket; everything else passes through.
+ */
+export class MessageGate {
+  private readonly holding = new Set<string>();
+  private readonly held: Array<() => void> = [];
+
+  hold(type: string): void {
+    this.holding.add(type);
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Delivers what was held, in arrival order, and holds nothing more. */
+  release(): void {
+    this.holding.clear();
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  wrap(socket: SocketLike): SocketLike {
+    const wrapped = new Map<SocketListener, SocketListener>();
+    const filter =
+      (listener: (event: { data: unknown }) => void) =>
+      (event: { data: unknown }): void => {
+        const type = (JSON.parse(String(event.data)) as { type?: unknown }).type;
+        if (typeof type === 'string' && this.holding.has(type)) {
+          this.held.push(() => listener(event));
+        } else {
+          listener(event);
+        }
+      };
+    return {
+      get readyState() {
+        return socket.readyState;
+      },
+      send: (data) => socket.send(data),
+      close: (code, reason) => socket.close(code, reason),
+      addEventListener(type, listener) {
+        if (type !== 'message') {
+          socket.addEventListener(type, listener);
+          return;
+        }
+        const filtered = filter(listener as (event: { data: unknown }) => void);
+        wrapped.set(listener as SocketListener, filtered as SocketListener);
+        socket.addEventListener('message', filtered);
+      },
+      removeEventListener(type, listener) {
+        const filtered = wrapped.get(listener as SocketListener);
+        socket.removeEventListener(type, (filtered ?? listener) as typeof listener);
+        wrapped.delete(listener as SocketListener);
+      },
+    };
   }
 }
