@@ -1,11 +1,48 @@
-// The demo sign-in: errors a person can act on, and a session the server no longer
-// accepts sends them back to sign-in instead of a dashboard that silently stops syncing.
+// The demo sign-in: errors a person can act on, a session the server no longer accepts
+// sends them back to sign-in instead of a dashboard that silently stops syncing, and
+// sign-out deletes the server copy even where only the WebSocket is blocked.
+import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { uniqueId } from './support/api.js';
-import { tid, waitForSyncStatus } from './support/dashboard.js';
+import { serverState, uniqueId } from './support/api.js';
+import { openDashboard, tid, waitForAlertCount, waitForSyncStatus } from './support/dashboard.js';
 import { setupE2e } from './support/setup.js';
 
 const e2e = setupE2e();
+const SUBSCRIBE_URL = /\/api\/dashboard\/state\/subscribe/;
+
+/** The token the page signed in with, read from its session before sign-out drops it. */
+async function pageToken(page: Page): Promise<string> {
+  const raw = await page.evaluate(() => localStorage.getItem('hyvve-session'));
+  if (raw === null) throw new Error('the page holds no session');
+  return (JSON.parse(raw) as { token: string }).token;
+}
+
+/**
+ * Signs in, saves an alert to the server over the socket, then reloads behind a proxy
+ * that refuses WebSockets (HTTP still goes through): the page runs with its socket down
+ * while the server holds a copy. Returns the page and its token.
+ */
+async function dashboardWithSocketBlocked(
+  context: BrowserContext,
+): Promise<{ page: Page; token: string }> {
+  const page = await openDashboard(context, e2e.baseUrl, uniqueId('signout-no-ws'), 'acme');
+  await waitForSyncStatus(page, 'synced');
+  const token = await pageToken(page);
+  await page.locator(tid('add-alert')).click();
+  await expect
+    .poll(async () => (await serverState(e2e.baseUrl, token))?.state.widgets.alerts.length, {
+      timeout: 10_000,
+    })
+    .toBe(1);
+
+  await context.routeWebSocket(SUBSCRIBE_URL, (socket) => {
+    socket.close({ code: 1011, reason: 'WebSockets blocked by the test proxy' });
+  });
+  await page.reload();
+  await waitForAlertCount(page, 1);
+  await waitForSyncStatus(page, ['offline', 'error']);
+  return { page, token };
+}
 
 describe('demo sign-in', () => {
   it('explains an id it cannot accept and stays on the sign-in form', async () => {
@@ -45,5 +82,34 @@ describe('demo sign-in', () => {
     await page.goto(e2e.baseUrl);
     await page.locator(tid('signin-submit')).waitFor();
     expect(await page.getByRole('status').textContent()).toContain('session has expired');
+  });
+});
+
+describe('sign-out with the WebSocket blocked', () => {
+  it('deletes the server copy over HTTP and says so', async () => {
+    const { page, token } = await dashboardWithSocketBlocked(await e2e.device());
+
+    await page.locator(tid('signout')).click();
+    await page.locator(tid('signin-submit')).waitFor();
+    // Sign-out shows the form only once the delete was answered: no wait for the server.
+    expect(await serverState(e2e.baseUrl, token)).toBeNull();
+    expect(await page.getByRole('status').textContent()).toContain(
+      'removed from this browser and from the server.',
+    );
+  });
+
+  it('says the server copy stays until it expires when HTTP cannot reach the server either', async () => {
+    const context = await e2e.device();
+    const { page, token } = await dashboardWithSocketBlocked(context);
+    await context.route(/\/api\/dashboard\/state$/, (route) =>
+      route.request().method() === 'DELETE' ? route.abort('connectionrefused') : route.fallback(),
+    );
+
+    await page.locator(tid('signout')).click();
+    await page.locator(tid('signin-submit')).waitFor();
+    expect(await page.getByRole('status').textContent()).toContain(
+      'The server could not be reached to delete its copy; it expires within 24 hours.',
+    );
+    expect((await serverState(e2e.baseUrl, token))?.state.widgets.alerts.length).toBe(1);
   });
 });

@@ -16,7 +16,14 @@ import {
   type StatePersistenceOptions,
   type SyncStatus,
 } from '../src/index.js';
-import { MessageGate, SpyStorage, waitUntil } from './support/fakes.js';
+import {
+  countingFetch,
+  latch,
+  MessageGate,
+  SpyStorage,
+  storageHolding,
+  waitUntil,
+} from './support/fakes.js';
 
 const SECRET = 'client-integration-secret';
 let redis: TestRedis;
@@ -119,6 +126,36 @@ function device(
 
 const synced = (d: Device) => () => d.engine.getSnapshot().syncStatus === 'synced';
 
+async function syncedDevice(
+  userId: string,
+  options?: Parameters<typeof device>[1],
+): Promise<Device> {
+  const d = device(userId, options);
+  await waitUntil(synced(d), 10_000, 'the device synced');
+  return d;
+}
+
+/** Two devices of one user, started together, once both are synced. */
+async function twoSyncedDevices(
+  userId: string,
+  bOptions?: Parameters<typeof device>[1],
+): Promise<[Device, Device]> {
+  const a = device(userId);
+  const b = device(userId, bOptions);
+  await waitUntil(synced(a), 10_000, 'device a synced');
+  await waitUntil(synced(b), 10_000, 'device b synced');
+  return [a, b];
+}
+
+/** A new user whose first device is synced and has saved `activeProject` on the server. */
+async function userWithSavedProject(activeProject: string): Promise<{ user: string; a: Device }> {
+  const user = newUser();
+  const a = await syncedDevice(user);
+  a.store.getState().setActiveProject(activeProject);
+  await waitUntilServerHas(user, activeProject);
+  return { user, a };
+}
+
 async function serverCopy(userId: string): Promise<{ status: number; body: unknown }> {
   const token = await signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
   const response = await fetch(`${server.url}/api/dashboard/state`, {
@@ -130,10 +167,7 @@ async function serverCopy(userId: string): Promise<{ status: number; body: unkno
 describe('server sync against the real server and Redis', () => {
   it('converges two devices through the server, both ways', async () => {
     const user = newUser();
-    const a = device(user);
-    const b = device(user);
-    await waitUntil(synced(a), 10_000, 'device a synced');
-    await waitUntil(synced(b), 10_000, 'device b synced');
+    const [a, b] = await twoSyncedDevices(user);
     a.store.getState().setActiveProject('from-a');
     await waitUntil(
       () => b.store.getState().activeProject === 'from-a',
@@ -160,16 +194,9 @@ describe('server sync against the real server and Redis', () => {
 
   it('converges two devices through patch messages, without refetching', async () => {
     const user = newUser();
-    let gets = 0;
-    const countingFetch: FetchLike = (url, init) => {
-      gets += 1;
-      return fetch(url, init);
-    };
+    const gets = countingFetch();
     const frames: string[] = [];
-    const a = device(user);
-    const b = device(user, { fetch: countingFetch, frames });
-    await waitUntil(synced(a), 10_000, 'device a synced');
-    await waitUntil(synced(b), 10_000, 'device b synced');
+    const [a, b] = await twoSyncedDevices(user, { fetch: gets.fetch, frames });
     // The first change has no base on the server: it arrives whole, and b holds it.
     a.store.getState().setMetrics(makeState({ metrics: 20 }).widgets.metrics);
     await waitUntil(() => b.store.getState().widgets.metrics !== null, 10_000, 'first change');
@@ -189,7 +216,7 @@ describe('server sync against the real server and Redis', () => {
     }
     expect(frames.slice(first)).toEqual(['patch', 'patch', 'patch']);
     expect(b.store.getState().widgets).toEqual(a.store.getState().widgets);
-    expect(gets).toBe(0);
+    expect(gets.calls).toBe(0);
     // And back: a change made on b's patched state reaches a.
     b.store.getState().setActiveProject('from-b');
     await waitUntil(() => a.store.getState().activeProject === 'from-b', 10_000, 'a gets b’s');
@@ -199,8 +226,7 @@ describe('server sync against the real server and Redis', () => {
 
   it('pulls the server’s state into a fresh device', async () => {
     const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
+    const a = await syncedDevice(user);
     a.store
       .getState()
       .setFullState(makeState({ activeProject: 'on-server', timestamp: Date.now() - 30_000 }));
@@ -217,15 +243,7 @@ describe('server sync against the real server and Redis', () => {
 
   it('pushes changes made offline when it connects, and stores the revision', async () => {
     const user = newUser();
-    const storage = new SpyStorage();
-    storage.setItem(
-      'integration',
-      JSON.stringify({
-        format: 1,
-        state: makeState({ activeProject: 'offline-edit' }),
-        savedAt: Date.now(),
-      }),
-    );
+    const storage = storageHolding('integration', makeState({ activeProject: 'offline-edit' }));
     // Default 1 s storage debounce: the server's 100 ms save is acknowledged before the write.
     const a = device(user, { storage, debounceMs: 1000 });
     await waitUntil(synced(a), 10_000);
@@ -241,19 +259,10 @@ describe('server sync against the real server and Redis', () => {
   });
 
   it('adopts the newer server state over an older unsynced local one', async () => {
-    const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
-    a.store.getState().setActiveProject('newest');
-    await waitUntilServerHas(user, 'newest');
-    const storage = new SpyStorage();
-    storage.setItem(
+    const { user } = await userWithSavedProject('newest');
+    const storage = storageHolding(
       'integration',
-      JSON.stringify({
-        format: 1,
-        state: makeState({ activeProject: 'stale-local', timestamp: Date.now() - 60_000 }),
-        savedAt: Date.now(),
-      }),
+      makeState({ activeProject: 'stale-local', timestamp: Date.now() - 60_000 }),
     );
     const b = device(user, { storage });
     await waitUntil(
@@ -267,21 +276,12 @@ describe('server sync against the real server and Redis', () => {
 
   it('keeps the newer local state over an older server one and pushes it', async () => {
     const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
+    const a = await syncedDevice(user);
     a.store
       .getState()
       .setFullState(makeState({ activeProject: 'old-server', timestamp: Date.now() - 60_000 }));
     await waitUntilServerHas(user, 'old-server');
-    const storage = new SpyStorage();
-    storage.setItem(
-      'integration',
-      JSON.stringify({
-        format: 1,
-        state: makeState({ activeProject: 'newer-local' }),
-        savedAt: Date.now(),
-      }),
-    );
+    const storage = storageHolding('integration', makeState({ activeProject: 'newer-local' }));
     device(user, { storage });
     await waitUntilServerHas(user, 'newer-local');
     await waitUntil(
@@ -293,10 +293,7 @@ describe('server sync against the real server and Redis', () => {
 
   it('clearPersistedState deletes the server copy and resets the other device', async () => {
     const user = newUser();
-    const a = device(user);
-    const b = device(user);
-    await waitUntil(synced(a), 10_000);
-    await waitUntil(synced(b), 10_000);
+    const [a, b] = await twoSyncedDevices(user);
     a.store.getState().setActiveProject('to-clear');
     await waitUntil(() => b.store.getState().activeProject === 'to-clear', 10_000);
     expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
@@ -312,11 +309,7 @@ describe('server sync against the real server and Redis', () => {
   });
 
   it('a clear made while offline deletes the server copy once the socket is back', async () => {
-    const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
-    a.store.getState().setActiveProject('cleared-offline');
-    await waitUntilServerHas(user, 'cleared-offline');
+    const { user, a } = await userWithSavedProject('cleared-offline');
     let online = false;
     const b = device(user, { online: () => online });
     await waitUntil(() => b.engine.getSnapshot().syncStatus === 'offline', 10_000, 'b offline');
@@ -360,21 +353,14 @@ describe('server sync against the real server and Redis', () => {
   });
 
   it('a GET that finds the state deleted before the `deleted` message arrives does not store it again', async () => {
-    const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
-    a.store.getState().setActiveProject('from-a');
-    await waitUntilServerHas(user, 'from-a');
+    const { user, a } = await userWithSavedProject('from-a');
 
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const getHeld = latch();
     let getStarted = false;
     // The request is made only on release, so it is served after the delete below.
     const lateFetch: FetchLike = async (url, init) => {
       getStarted = true;
-      await held;
+      await getHeld.opened;
       return fetch(url, init);
     };
     const gate = new MessageGate();
@@ -388,7 +374,7 @@ describe('server sync against the real server and Redis', () => {
     gate.hold('deleted');
     expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
     await waitUntil(() => gate.heldCount === 1, 10_000, 'the delete to reach b');
-    release();
+    getHeld.open();
     await waitUntil(
       () => frames.includes('error') || frames.filter((f) => f === 'saved').length > 1,
       10_000,
@@ -403,28 +389,21 @@ describe('server sync against the real server and Redis', () => {
   });
 
   it('clearPersistedState during a load in flight leaves nothing behind', async () => {
-    const user = newUser();
-    const a = device(user);
-    await waitUntil(synced(a), 10_000);
-    a.store.getState().setActiveProject('old-data');
-    await waitUntilServerHas(user, 'old-data');
+    const { user } = await userWithSavedProject('old-data');
 
     // The fresh device's GET is held until after it cleared.
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const answerHeld = latch();
     let getStarted = false;
     const slowFetch: FetchLike = async (url, init) => {
       getStarted = true;
       const response = await fetch(url, init);
-      await gate;
+      await answerHeld.opened;
       return response;
     };
     const fresh = device(user, { fetch: slowFetch });
     await waitUntil(() => getStarted, 10_000, 'the load to start');
     await fresh.engine.clear();
-    release();
+    answerHeld.open();
     await new Promise((resolve) => setTimeout(resolve, 300));
     fresh.engine.flush();
     expect(fresh.store.getState().activeProject).toBeNull();
@@ -449,10 +428,7 @@ describe('server sync against the real server and Redis', () => {
 
   it('keeps working locally while Redis is down and converges on the newest state once it is back', async () => {
     const user = newUser();
-    const a = device(user);
-    const b = device(user);
-    await waitUntil(synced(a), 10_000);
-    await waitUntil(synced(b), 10_000);
+    const [a, b] = await twoSyncedDevices(user);
     a.store.getState().setActiveProject('before-outage');
     await waitUntil(() => b.store.getState().activeProject === 'before-outage', 10_000);
 

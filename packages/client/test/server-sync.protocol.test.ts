@@ -18,7 +18,14 @@ import {
   type StatePersistenceOptions,
   TokenError,
 } from '../src/index.js';
-import { fakeLifecycle, SpyStorage, waitUntil } from './support/fakes.js';
+import {
+  countingFetch,
+  fakeLifecycle,
+  latch,
+  SpyStorage,
+  storageHolding,
+  waitUntil,
+} from './support/fakes.js';
 import { ScriptedServer, type ScriptedSocket } from './support/scripted-server.js';
 
 let server: ScriptedServer;
@@ -80,6 +87,39 @@ function client(
 const status = (c: Client) => c.engine.getSnapshot().syncStatus;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Accepts connection `index` at `revision` and waits until the client reports synced. */
+async function connectSynced(c: Client, index = 0, revision = 0): Promise<ScriptedSocket> {
+  const conn = await server.ready(index, revision);
+  await waitUntil(() => status(c) === 'synced');
+  return conn;
+}
+
+/** Drops the socket the way a server going away does, and waits for the client to notice. */
+async function goOffline(c: Client, conn: ScriptedSocket): Promise<void> {
+  conn.close(1001, 'going away');
+  await waitUntil(() => status(c) === 'offline');
+}
+
+/** Calls clear() and waits for the delete it sends; `cleared` settles with the answer. */
+async function clearSent(
+  c: Client,
+  conn: ScriptedSocket,
+): Promise<{ cleared: ReturnType<StatePersistence['clear']>; del: Request }> {
+  const cleared = c.engine.clear();
+  return { cleared, del: await conn.next('delete') };
+}
+
+/** Changes the active project and acknowledges its save at `revision`. */
+async function saveAcknowledged(
+  c: Client,
+  conn: ScriptedSocket,
+  activeProject: string,
+  revision: number,
+): Promise<void> {
+  c.store.getState().setActiveProject(activeProject);
+  sendSaved(conn, await conn.next('save'), revision);
+}
+
 describe('server sync protocol', () => {
   it('authenticates with the first message and reports synced after ready', async () => {
     const c = client();
@@ -94,8 +134,7 @@ describe('server sync protocol', () => {
 
   it('sends one debounced save with the last state of a burst, tagged with its origin', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c);
     for (let i = 0; i < 20; i++) c.store.getState().setActiveProject(`p${i}`);
     const save = await conn.next('save');
     await sleep(150);
@@ -112,10 +151,10 @@ describe('server sync protocol', () => {
     c.store.getState().setActiveProject('second');
     await sleep(200);
     expect(conn.count('save')).toBe(1);
-    conn.send({ type: 'saved', id: first.id, revision: 1, savedAt: 123 });
+    sendSaved(conn, first, 1, 123);
     const second = await conn.next('save', 1);
     expect(second).toMatchObject({ state: { activeProject: 'second' } });
-    conn.send({ type: 'saved', id: second.id, revision: 2, savedAt: 456 });
+    sendSaved(conn, second, 2, 456);
     await waitUntil(() => c.engine.getSnapshot().lastSavedAt === 456);
   });
 
@@ -125,14 +164,7 @@ describe('server sync protocol', () => {
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     const current = makeState({ activeProject: 'theirs', timestamp: Date.now() + 60_000 });
-    conn.send({
-      type: 'error',
-      id: save.id,
-      status: 409,
-      error: 'conflict',
-      message: 'newer stored',
-      current: { state: current, revision: 7, savedAt: 1 },
-    });
+    sendConflict(conn, save, current);
     await waitUntil(() => c.store.getState().activeProject === 'theirs');
     expect(status(c)).toBe('synced');
     expect(c.errors).toEqual([]);
@@ -144,14 +176,7 @@ describe('server sync protocol', () => {
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     const current = makeState({ activeProject: 'theirs', timestamp: Date.now() - 60_000 });
-    conn.send({
-      type: 'error',
-      id: save.id,
-      status: 409,
-      error: 'conflict',
-      message: 'newer stored',
-      current: { state: current, revision: 7, savedAt: 1 },
-    });
+    sendConflict(conn, save, current);
     const again = await conn.next('save', 1);
     expect(again).toMatchObject({ state: { activeProject: 'mine' } });
   });
@@ -161,24 +186,12 @@ describe('server sync protocol', () => {
     const conn = await server.ready(0);
     c.store.getState().setActiveProject('x');
     const first = await conn.next('save');
-    conn.send({
-      type: 'error',
-      id: first.id,
-      status: 503,
-      error: 'store_unavailable',
-      message: 'down',
-    });
+    sendError(conn, first, 503, 'store_unavailable', 'down');
     await waitUntil(() => status(c) === 'error');
     const second = await conn.next('save', 1);
-    conn.send({
-      type: 'error',
-      id: second.id,
-      status: 503,
-      error: 'store_unavailable',
-      message: 'down',
-    });
+    sendError(conn, second, 503, 'store_unavailable', 'down');
     const third = await conn.next('save', 2);
-    conn.send({ type: 'saved', id: third.id, revision: 1, savedAt: 1 });
+    sendSaved(conn, third, 1);
     await waitUntil(() => status(c) === 'synced');
     expect(c.errors).toHaveLength(1);
     expect(c.errors[0]).toBeInstanceOf(ServerRejectedError);
@@ -189,13 +202,7 @@ describe('server sync protocol', () => {
     const conn = await server.ready(0);
     c.store.getState().setActiveProject('x');
     const save = await conn.next('save');
-    conn.send({
-      type: 'error',
-      id: save.id,
-      status: 413,
-      error: 'state_too_large',
-      message: 'too big',
-    });
+    sendError(conn, save, 413, 'state_too_large', 'too big');
     await waitUntil(() => status(c) === 'error');
     await sleep(300);
     expect(conn.count('save')).toBe(1);
@@ -214,15 +221,13 @@ describe('server sync protocol', () => {
 
   it('ignores the echo of its own save and applies other devices’ states', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    conn.send({
-      type: 'state',
-      state: makeState({ activeProject: 'echo', timestamp: Date.now() + 60_000 }),
-      revision: 1,
-      savedAt: 1,
-      origin: 'client-origin',
-    });
+    const conn = await connectSynced(c);
+    sendState(
+      conn,
+      1,
+      makeState({ activeProject: 'echo', timestamp: Date.now() + 60_000 }),
+      'client-origin',
+    );
     await sleep(50);
     expect(c.store.getState().activeProject).toBeNull();
     conn.send({
@@ -241,13 +246,7 @@ describe('server sync protocol', () => {
     const c = client({ saveDebounceMs: 300 });
     const conn = await server.ready(0);
     c.store.getState().setActiveProject('local-newer');
-    conn.send({
-      type: 'state',
-      state: makeState({ activeProject: 'remote-older', timestamp: 1 }),
-      revision: 1,
-      savedAt: 1,
-      origin: 'other',
-    });
+    sendState(conn, 1, makeState({ activeProject: 'remote-older', timestamp: 1 }), 'other');
     const save = await conn.next('save');
     expect(save).toMatchObject({ state: { activeProject: 'local-newer' } });
     expect(c.store.getState().activeProject).toBe('local-newer');
@@ -256,9 +255,7 @@ describe('server sync protocol', () => {
   it('resets when another device deletes, and ignores its own delete echo', async () => {
     const c = client();
     const conn = await server.ready(0);
-    c.store.getState().setActiveProject('x');
-    const save = await conn.next('save');
-    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    await saveAcknowledged(c, conn, 'x', 1);
     conn.send({ type: 'deleted', revision: 2, origin: 'client-origin' });
     await sleep(50);
     expect(c.store.getState().activeProject).toBe('x');
@@ -271,53 +268,37 @@ describe('server sync protocol', () => {
 
   it('sends a delete and resolves clear() with `deleted` when the ack bumps the revision', async () => {
     const c = client();
-    const conn = await server.ready(0, 3);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
-    const del = await conn.next('delete');
+    const conn = await connectSynced(c, 0, 3);
+    const { cleared, del } = await clearSent(c, conn);
     expect(del.origin).toBe('client-origin');
-    conn.send({ type: 'delete-ack', id: del.id, revision: 4 });
+    sendDeleteAck(conn, del, 4);
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
   it('resolves clear() with `nothing-stored` when the ack keeps the revision', async () => {
     const c = client();
-    const conn = await server.ready(0, 3);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
+    const conn = await connectSynced(c, 0, 3);
     // The echo of a delete may come before its ack: the revision at sending decides.
-    const del = await conn.next('delete');
-    conn.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    const { cleared, del } = await clearSent(c, conn);
+    sendDeleteAck(conn, del, 3);
     expect(await cleared).toEqual({ local: true, server: 'nothing-stored' });
   });
 
   it('counts a delete as done when its own echo arrives before the ack', async () => {
     const c = client();
-    const conn = await server.ready(0, 3);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
-    const del = await conn.next('delete');
+    const conn = await connectSynced(c, 0, 3);
+    const { cleared, del } = await clearSent(c, conn);
     conn.send({ type: 'deleted', revision: 4, origin: 'client-origin' });
-    conn.send({ type: 'delete-ack', id: del.id, revision: 4 });
+    sendDeleteAck(conn, del, 4);
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
   it('rejects clear() with the typed error when the delete is refused, and reports it', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    c.store.getState().setActiveProject('x');
-    const save = await conn.next('save');
-    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
-    const cleared = c.engine.clear();
-    const del = await conn.next('delete');
-    conn.send({
-      type: 'error',
-      id: del.id,
-      status: 503,
-      error: 'store_unavailable',
-      message: 'down',
-    });
+    const conn = await connectSynced(c);
+    await saveAcknowledged(c, conn, 'x', 1);
+    const { cleared, del } = await clearSent(c, conn);
+    sendError(conn, del, 503, 'store_unavailable', 'down');
     const error = await cleared.then(
       () => null,
       (rejection: unknown) => rejection,
@@ -332,10 +313,8 @@ describe('server sync protocol', () => {
 
   it('rejects clear() and reports it when the delete gets no answer', async () => {
     const c = client({ ackTimeoutMs: 100 });
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
-    await conn.next('delete');
+    const conn = await connectSynced(c);
+    const { cleared } = await clearSent(c, conn);
     await expect(cleared).rejects.toThrow(/no answer to delete/);
     expect(c.errors[0]?.message).toMatch(/no answer to delete/);
     expect(c.store.getState().activeProject).toBeNull();
@@ -345,23 +324,17 @@ describe('server sync protocol', () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
     const first = await server.ready(0);
-    c.store.getState().setActiveProject('to-delete');
-    const save = await first.next('save');
-    first.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    await saveAcknowledged(c, first, 'to-delete', 1);
     await waitUntil(() => status(c) === 'synced');
-    first.close(1001, 'going away');
-    await waitUntil(() => status(c) === 'offline');
+    await goOffline(c, first);
 
     expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
     // Meanwhile another device saved: without the delete first, a pull would bring it back.
-    server.getAnswer = {
-      status: 200,
-      body: { state: makeState({ activeProject: 'to-delete' }), revision: 2, savedAt: 2 },
-    };
+    serveState(makeState({ activeProject: 'to-delete' }), 2);
     const second = await server.ready(1, 2);
     const del = await second.next('delete');
     expect(gets.calls).toBe(0);
-    second.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    sendDeleteAck(second, del, 3);
     await waitUntil(() => status(c) === 'synced');
     expect(gets.calls).toBe(0);
     expect(second.count('save')).toBe(0);
@@ -370,47 +343,35 @@ describe('server sync protocol', () => {
 
   it('sends a delete again after a reconnect when the socket dropped before its answer', async () => {
     const c = client();
-    const first = await server.ready(0, 2);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
-    await first.next('delete');
+    const first = await connectSynced(c, 0, 2);
+    const { cleared } = await clearSent(c, first);
     first.close(1001, 'going away');
     expect(await cleared).toEqual({ local: true, server: 'offline-queued' });
     const second = await server.ready(1, 3);
     const del = await second.next('delete');
-    second.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    sendDeleteAck(second, del, 3);
     await waitUntil(() => status(c) === 'synced');
   });
 
   it('retries a queued delete the server refuses for now', async () => {
     const c = client();
-    const first = await server.ready(0, 2);
-    await waitUntil(() => status(c) === 'synced');
-    first.close(1001, 'going away');
-    await waitUntil(() => status(c) === 'offline');
+    const first = await connectSynced(c, 0, 2);
+    await goOffline(c, first);
     expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
     const second = await server.ready(1, 2);
     const refused = await second.next('delete');
-    second.send({
-      type: 'error',
-      id: refused.id,
-      status: 503,
-      error: 'store_unavailable',
-      message: 'down',
-    });
+    sendError(second, refused, 503, 'store_unavailable', 'down');
     await waitUntil(() => status(c) === 'error');
     const again = await second.next('delete', 1, 3000);
-    second.send({ type: 'delete-ack', id: again.id, revision: 3 });
+    sendDeleteAck(second, again, 3);
     await waitUntil(() => status(c) === 'synced');
     expect(c.errors).toHaveLength(2); // the outage, then the refusal
   });
 
   it('rejects a delete in flight when the engine stops', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    const cleared = c.engine.clear();
-    await conn.next('delete');
+    const conn = await connectSynced(c);
+    const { cleared } = await clearSent(c, conn);
     c.engine.stop();
     await expect(cleared).rejects.toBeInstanceOf(ServerUnreachableError);
     // A stopped engine reaches no server.
@@ -419,22 +380,18 @@ describe('server sync protocol', () => {
 
   it('clearPersistedState() reports what the running engine’s delete did', async () => {
     const c = client();
-    const conn = await server.ready(0, 2);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c, 0, 2);
     const cleared = clearPersistedState('protocol');
     const del = await conn.next('delete');
-    conn.send({ type: 'delete-ack', id: del.id, revision: 3 });
+    sendDeleteAck(conn, del, 3);
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
   it('ignores a state older than the acknowledged revision of its own newer save', async () => {
     const c = client();
     const seen = projectHistory(c);
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    c.store.getState().setActiveProject('mine');
-    const save = await conn.next('save');
-    conn.send({ type: 'saved', id: save.id, revision: 5, savedAt: 5 });
+    const conn = await connectSynced(c);
+    await saveAcknowledged(c, conn, 'mine', 5);
     // Saved at 4 by another device, before this save; its broadcast comes after the ack.
     sendState(conn, 4, makeState({ activeProject: 'older', timestamp: Date.now() + 60_000 }));
     sendPatch(conn, 6, 5, alertAdded(Date.now() + 120_000));
@@ -446,11 +403,8 @@ describe('server sync protocol', () => {
 
   it('ignores a delete older than the acknowledged revision of its own newer save', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    c.store.getState().setActiveProject('mine');
-    const save = await conn.next('save');
-    conn.send({ type: 'saved', id: save.id, revision: 5, savedAt: 5 });
+    const conn = await connectSynced(c);
+    await saveAcknowledged(c, conn, 'mine', 5);
     conn.send({ type: 'deleted', revision: 4, origin: 'other-device' });
     sendPatch(conn, 6, 5, alertAdded(Date.now() + 120_000));
     await waitUntil(() => hasAnAlert(c));
@@ -470,15 +424,10 @@ describe('server sync protocol', () => {
   });
 
   it('takes the delete a 404 reveals when the server moved past its last sync, instead of restoring', async () => {
-    const storage = new SpyStorage();
-    storage.setItem(
+    const storage = storageHolding(
       'protocol',
-      JSON.stringify({
-        format: 1,
-        state: makeState({ activeProject: 'deleted-elsewhere' }),
-        savedAt: Date.now(),
-        revision: 4,
-      }),
+      makeState({ activeProject: 'deleted-elsewhere' }),
+      4,
     );
     const c = client({}, { storage });
     // Revision 5 was the delete; the counter survives it, so `ready` says 5 and GET says 404.
@@ -492,24 +441,12 @@ describe('server sync protocol', () => {
   });
 
   it('restores after a 404 only at the revision it knows, so a delete not heard of yet wins', async () => {
-    const storage = new SpyStorage();
-    storage.setItem(
-      'protocol',
-      JSON.stringify({
-        format: 1,
-        state: makeState({ activeProject: 'zero' }),
-        savedAt: Date.now(),
-        revision: 1,
-      }),
-    );
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const storage = storageHolding('protocol', makeState({ activeProject: 'zero' }), 1);
+    const getHeld = latch();
     const c = client(
       {
         fetch: async (url, init) => {
-          await gate;
+          await getHeld.opened;
           return fetch(url, init);
         },
       },
@@ -520,16 +457,16 @@ describe('server sync protocol', () => {
     sendState(conn, 3, makeState({ activeProject: 'three', timestamp: Date.now() + 60_000 }));
     await waitUntil(() => c.store.getState().activeProject === 'three');
     // The GET is served after a delete (revision 4) whose message is still on its way.
-    release();
+    getHeld.open();
     const restore = await conn.next('save');
     expect(restore).toMatchObject({ baseRevision: 3, state: { activeProject: 'three' } });
-    conn.send({
-      type: 'error',
-      id: restore.id,
-      status: 412,
-      error: 'precondition_failed',
-      message: 'expected revision 3 but the stored revision is 4',
-    });
+    sendError(
+      conn,
+      restore,
+      412,
+      'precondition_failed',
+      'expected revision 3 but the stored revision is 4',
+    );
     conn.send({ type: 'deleted', revision: 4, origin: 'other-device' });
     await waitUntil(() => c.store.getState().activeProject === null);
     await waitUntil(() => status(c) === 'synced');
@@ -539,8 +476,7 @@ describe('server sync protocol', () => {
 
   it('reports malformed server messages and invalid remote states without applying them', async () => {
     const c = client();
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c);
     conn.sendRaw('not json');
     conn.send({ type: 'mystery' });
     conn.send({ type: 'state', state: { version: 1 }, revision: 1, savedAt: 1, origin: 'x' });
@@ -570,8 +506,7 @@ describe('server sync protocol', () => {
 
   it('goes offline when the socket drops, reconnects with a fresh token and pushes what changed', async () => {
     const c = client();
-    const first = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const first = await connectSynced(c);
     first.close(1001, 'going away');
     await waitUntil(() => status(c) === 'offline' || status(c) === 'connecting');
     c.store.getState().setActiveProject('while-offline');
@@ -619,31 +554,27 @@ describe('server sync protocol', () => {
         return new WebSocket(url);
       },
     });
-    await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    await connectSynced(c);
     expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
   });
 
   it('reconnects at once when the browser comes back online', async () => {
     const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
-    const first = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const first = await connectSynced(c);
     first.socket.terminate();
     await waitUntil(() => status(c) === 'offline');
     c.lifecycle.window.online();
-    await server.ready(1);
-    await waitUntil(() => status(c) === 'synced');
+    await connectSynced(c, 1);
   });
 
   it('sends the pending save on pagehide and on stop', async () => {
     const c = client({ saveDebounceMs: 5000 });
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c);
     c.store.getState().setActiveProject('closing');
     c.lifecycle.window.pagehide();
     const save = await conn.next('save', 0, 1000);
     expect(save).toMatchObject({ state: { activeProject: 'closing' } });
-    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
+    sendSaved(conn, save, 1);
     await waitUntil(() => status(c) === 'synced');
     c.store.getState().setActiveProject('stopping');
     c.engine.stop();
@@ -655,14 +586,7 @@ describe('server sync protocol', () => {
 
   describe('on ready', () => {
     it('pulls when the server has a newer revision and adopts it over an unchanged local state', async () => {
-      server.getAnswer = {
-        status: 200,
-        body: {
-          state: makeState({ activeProject: 'pulled', timestamp: Date.now() - 60_000 }),
-          revision: 3,
-          savedAt: 1,
-        },
-      };
+      serveState(makeState({ activeProject: 'pulled', timestamp: Date.now() - 60_000 }), 3, 1);
       const c = client();
       await server.ready(0, 3);
       await waitUntil(() => c.store.getState().activeProject === 'pulled');
@@ -671,38 +595,19 @@ describe('server sync protocol', () => {
     });
 
     it('pushes a non-empty local state when the server lost its copy', async () => {
-      const storage = new SpyStorage();
-      storage.setItem(
-        'protocol',
-        JSON.stringify({
-          format: 1,
-          state: makeState({ activeProject: 'kept' }),
-          savedAt: Date.now(),
-          revision: 9,
-        }),
-      );
+      const storage = storageHolding('protocol', makeState({ activeProject: 'kept' }), 9);
       const c = client({}, { storage });
       const conn = await server.ready(0, 2);
       const save = await conn.next('save');
       expect(save).toMatchObject({ state: { activeProject: 'kept' } });
-      conn.send({ type: 'saved', id: save.id, revision: 3, savedAt: 1 });
+      sendSaved(conn, save, 3, 1);
       await waitUntil(() => status(c) === 'synced');
     });
 
     it('does nothing when the stored revision matches and nothing changed', async () => {
-      const storage = new SpyStorage();
-      storage.setItem(
-        'protocol',
-        JSON.stringify({
-          format: 1,
-          state: makeState({ activeProject: 'same' }),
-          savedAt: Date.now(),
-          revision: 4,
-        }),
-      );
+      const storage = storageHolding('protocol', makeState({ activeProject: 'same' }), 4);
       const c = client({}, { storage });
-      const conn = await server.ready(0, 4);
-      await waitUntil(() => status(c) === 'synced');
+      const conn = await connectSynced(c, 0, 4);
       await sleep(200);
       expect(conn.count('save')).toBe(0);
       expect(server.getRequests).toBe(0);
@@ -714,10 +619,7 @@ describe('server sync protocol', () => {
       await server.ready(0, 3);
       await waitUntil(() => status(c) === 'error');
       expect((c.errors[0] as ServerRejectedError).status).toBe(500);
-      server.getAnswer = {
-        status: 200,
-        body: { state: makeState({ activeProject: 'later' }), revision: 3, savedAt: 1 },
-      };
+      serveState(makeState({ activeProject: 'later' }), 3, 1);
       await waitUntil(() => c.store.getState().activeProject === 'later', 3000);
       await waitUntil(() => status(c) === 'synced');
     });
@@ -758,16 +660,27 @@ function projectHistory(c: Client): Array<string | null> {
   return seen;
 }
 
-/** A fetch that counts the GETs the client makes. */
-function countingFetch(): { fetch: FetchLike; readonly calls: number } {
-  const counter = {
+/**
+ * The real fetch, counting its calls; an answer for which `holdsAnswer(calls made so far)`
+ * is true waits for `release()`.
+ */
+function heldFetch(holdsAnswer: (calls: number) => boolean): {
+  fetch: FetchLike;
+  readonly calls: number;
+  release(): void;
+} {
+  const answers = latch();
+  const held = {
     calls: 0,
-    fetch: ((url, init) => {
-      counter.calls += 1;
-      return fetch(url, init);
+    release: answers.open,
+    fetch: (async (url, init) => {
+      held.calls += 1;
+      const response = await fetch(url, init);
+      if (holdsAnswer(held.calls)) await answers.opened;
+      return response;
     }) as FetchLike,
   };
-  return counter;
+  return held;
 }
 
 /** A logger that records event names by level. */
@@ -779,6 +692,58 @@ function recordingLogger(): PersistenceLogger & { events: Record<'debug' | 'warn
     warn: (event) => events.warn.push(event),
     error() {},
   };
+}
+
+/** A client message as the scripted server received it. */
+type Request = Record<string, unknown>;
+
+/** Acknowledges a save (`saved`) at `revision`. */
+function sendSaved(
+  conn: ScriptedSocket,
+  request: Request,
+  revision: number,
+  savedAt = revision,
+): void {
+  conn.send({ type: 'saved', id: request.id, revision, savedAt });
+}
+
+function sendDeleteAck(conn: ScriptedSocket, request: Request, revision: number): void {
+  conn.send({ type: 'delete-ack', id: request.id, revision });
+}
+
+function sendError(
+  conn: ScriptedSocket,
+  request: Request,
+  status: number,
+  error: string,
+  message: string,
+): void {
+  conn.send({ type: 'error', id: request.id, status, error, message });
+}
+
+/** Answers a save with 409 and the stored state it lost to. */
+function sendConflict(
+  conn: ScriptedSocket,
+  save: Request,
+  current: ReturnType<typeof makeState>,
+): void {
+  conn.send({
+    type: 'error',
+    id: save.id,
+    status: 409,
+    error: 'conflict',
+    message: 'newer stored',
+    current: { state: current, revision: 7, savedAt: 1 },
+  });
+}
+
+/** What GET /api/dashboard/state answers from now on. */
+function serveState(
+  state: ReturnType<typeof makeState>,
+  revision: number,
+  savedAt = revision,
+): void {
+  server.getAnswer = { status: 200, body: { state, revision, savedAt } };
 }
 
 function sendState(
@@ -810,11 +775,21 @@ describe('server patches', () => {
   const t0 = Date.now() + 60_000;
   const project = (c: Client) => c.store.getState().activeProject;
 
+  /** Sends another device's whole state at `revision` and waits until the client took it. */
+  async function receiveState(
+    c: Client,
+    conn: ScriptedSocket,
+    revision: number,
+    activeProject: string,
+  ): Promise<void> {
+    sendState(conn, revision, makeState({ activeProject, timestamp: t0 }));
+    await waitUntil(() => project(c) === activeProject);
+  }
+
   it('applies a patch to the state it holds at the base revision, and the next to the result', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c);
     sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
     sendPatch(conn, 2, 1, projectChange('two', t0 + 1));
     await waitUntil(() => project(c) === 'two');
@@ -835,16 +810,8 @@ describe('server patches', () => {
     const log = recordingLogger();
     const c = client({ fetch: gets.fetch }, { debug: log });
     const conn = await server.ready(0);
-    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
-    await waitUntil(() => project(c) === 'one');
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'fetched', timestamp: t0 + 5 }),
-        revision: 5,
-        savedAt: 5,
-      },
-    };
+    await receiveState(c, conn, 1, 'one');
+    serveState(makeState({ activeProject: 'fetched', timestamp: t0 + 5 }), 5);
     sendPatch(conn, 5, 4, projectChange('never-applied', t0 + 5));
     await waitUntil(() => project(c) === 'fetched');
     expect(gets.calls).toBe(1);
@@ -866,16 +833,8 @@ describe('server patches', () => {
     const log = recordingLogger();
     const c = client({ fetch: gets.fetch }, { debug: log });
     const conn = await server.ready(0);
-    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
-    await waitUntil(() => project(c) === 'one');
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'fetched', timestamp: t0 + 1 }),
-        revision: 2,
-        savedAt: 2,
-      },
-    };
+    await receiveState(c, conn, 1, 'one');
+    serveState(makeState({ activeProject: 'fetched', timestamp: t0 + 1 }), 2);
     sendPatch(conn, 2, 1, patch);
     await waitUntil(() => project(c) === 'fetched');
     expect(gets.calls).toBe(1);
@@ -887,21 +846,13 @@ describe('server patches', () => {
   it('ignores the echo of its own save sent as a patch, and builds on the save’s ack', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
+    const conn = await connectSynced(c);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     // The echo may come before the ack. It would need a base the client does not hold.
     sendPatch(conn, 1, 0, projectChange('echo', t0), 'client-origin');
-    conn.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1 });
-    sendPatch(conn, 2, 1, [
-      { op: 'replace', path: '/timestamp', value: t0 + 1 },
-      {
-        op: 'add',
-        path: '/widgets/alerts/0',
-        value: { id: 'a1', type: 'info', title: 'T', message: 'M', timestamp: 1 },
-      },
-    ]);
+    sendSaved(conn, save, 1);
+    sendPatch(conn, 2, 1, alertAdded(t0 + 1));
     await waitUntil(() => c.store.getState().widgets.alerts.length === 1);
     expect(project(c)).toBe('mine');
     expect(gets.calls).toBe(0);
@@ -923,18 +874,10 @@ describe('server patches', () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
     const conn = await server.ready(0);
-    sendState(conn, 1, makeState({ activeProject: 'one', timestamp: t0 }));
-    await waitUntil(() => project(c) === 'one');
+    await receiveState(c, conn, 1, 'one');
     conn.send({ type: 'deleted', revision: 2, origin: 'other-device' });
     await waitUntil(() => project(c) === null);
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'fetched', timestamp: t0 + 2 }),
-        revision: 3,
-        savedAt: 3,
-      },
-    };
+    serveState(makeState({ activeProject: 'fetched', timestamp: t0 + 2 }), 3);
     // Built on revision 1: applying it to the copy from before the delete would be wrong.
     sendPatch(conn, 3, 1, projectChange('stale-base', t0 + 2));
     await waitUntil(() => project(c) === 'fetched');
@@ -942,107 +885,48 @@ describe('server patches', () => {
   });
 
   it('keeps one GET in flight: patches arriving meanwhile cause one more, not one each', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let calls = 0;
+    const gets = heldFetch((calls) => calls === 1);
     const log = recordingLogger();
-    const c = client(
-      {
-        fetch: async (url, init) => {
-          calls += 1;
-          const response = await fetch(url, init);
-          if (calls === 1) await gate;
-          return response;
-        },
-      },
-      { debug: log },
-    );
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'three', timestamp: t0 + 3 }),
-        revision: 3,
-        savedAt: 3,
-      },
-    };
+    const c = client({ fetch: gets.fetch }, { debug: log });
+    const conn = await connectSynced(c);
+    serveState(makeState({ activeProject: 'three', timestamp: t0 + 3 }), 3);
     sendPatch(conn, 3, 2, projectChange('x', t0 + 3));
-    await waitUntil(() => calls === 1);
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'five', timestamp: t0 + 5 }),
-        revision: 5,
-        savedAt: 5,
-      },
-    };
+    await waitUntil(() => gets.calls === 1);
+    serveState(makeState({ activeProject: 'five', timestamp: t0 + 5 }), 5);
     sendPatch(conn, 4, 3, projectChange('y', t0 + 4));
     sendPatch(conn, 5, 4, projectChange('z', t0 + 5));
     await waitUntil(
       () => log.events.debug.filter((e) => e === 'server.patch_refetch').length === 3,
     );
-    release();
+    gets.release();
     await waitUntil(() => project(c) === 'five');
-    expect(calls).toBe(2);
+    expect(gets.calls).toBe(2);
   });
 
   it('drops a GET answer older than a state the socket delivered meanwhile', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let calls = 0;
+    const gets = heldFetch(() => true);
     const log = recordingLogger();
-    const c = client(
-      {
-        fetch: async (url, init) => {
-          calls += 1;
-          const response = await fetch(url, init);
-          await gate;
-          return response;
-        },
-      },
-      { debug: log },
-    );
-    const conn = await server.ready(0);
-    await waitUntil(() => status(c) === 'synced');
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'two', timestamp: t0 + 2 }),
-        revision: 2,
-        savedAt: 2,
-      },
-    };
+    const c = client({ fetch: gets.fetch }, { debug: log });
+    const conn = await connectSynced(c);
+    serveState(makeState({ activeProject: 'two', timestamp: t0 + 2 }), 2);
     sendPatch(conn, 2, 1, projectChange('x', t0 + 2));
-    await waitUntil(() => calls === 1);
+    await waitUntil(() => gets.calls === 1);
     sendState(conn, 3, makeState({ activeProject: 'three', timestamp: t0 + 3 }));
     await waitUntil(() => project(c) === 'three');
-    release();
+    gets.release();
     await waitUntil(() => log.events.debug.includes('server.pull_stale'));
     expect(project(c)).toBe('three');
-    expect(calls).toBe(1);
+    expect(gets.calls).toBe(1);
   });
 
   it('forgets its copy when the server’s revisions start again', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
     const first = await server.ready(0);
-    sendState(first, 7, makeState({ activeProject: 'seven', timestamp: t0 }));
-    await waitUntil(() => project(c) === 'seven');
+    await receiveState(c, first, 7, 'seven');
     first.close(1001, 'restart');
     // The store lost its data and the first save after it is revision 1.
-    server.getAnswer = {
-      status: 200,
-      body: {
-        state: makeState({ activeProject: 'one', timestamp: t0 + 1 }),
-        revision: 1,
-        savedAt: 1,
-      },
-    };
+    serveState(makeState({ activeProject: 'one', timestamp: t0 + 1 }), 1);
     await server.ready(1, 1);
     await waitUntil(() => project(c) === 'one');
     expect(gets.calls).toBe(1);

@@ -6,7 +6,8 @@ import { useCallback, useMemo, useState } from 'react';
 import { findProject } from '../demo-data.js';
 import { syncServerUrl } from '../server-endpoint.js';
 import type { Session } from '../session.js';
-import { signOutFailureNotice, signOutNotice } from '../sign-out-notice.js';
+import { clearForSignOut } from '../sign-out.js';
+import { signOutNotice } from '../sign-out-notice.js';
 import { useSessionCheck } from '../use-session-check.js';
 import { ActivityWidget } from './ActivityWidget.js';
 import { AgentStatus } from './AgentStatus.js';
@@ -41,14 +42,11 @@ export function DashboardPage({ session, onSignedOut, onSessionRejected }: Dashb
 
   const signOut = useCallback(async () => {
     setSigningOut(true);
-    // The engine clears this tab, tells the other tabs, and deletes the server copy over
-    // its socket, reporting what the server did; the sign-in page shows it.
-    const notice = await clearPersistedState().then(signOutNotice, (error: unknown) => {
-      console.error('[sign-out] the server did not delete its copy of the dashboard', error);
-      return signOutFailureNotice(error);
-    });
-    onSignedOut(notice);
-  }, [clearPersistedState, onSignedOut]);
+    // The engine clears this tab, tells the other tabs and deletes the server copy over its
+    // socket; with the socket down the page deletes it over HTTP before the token is dropped.
+    const outcome = await clearForSignOut(clearPersistedState, session.token);
+    onSignedOut(signOutNotice(outcome));
+  }, [clearPersistedState, onSignedOut, session.token]);
 
   const project = findProject(activeProject);
   const heading = project ? project.name.split(':')[0] : 'Overview';

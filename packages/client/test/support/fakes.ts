@@ -1,5 +1,6 @@
 // Test doubles that behave like the real thing, including the ways it fails.
 import type {
+  FetchLike,
   Lifecycle,
   SocketLike,
   StateStorage,
@@ -33,6 +34,16 @@ export class SpyStorage implements StateStorage {
     const raw = this.data.get(key);
     return raw === undefined ? null : JSON.parse(raw);
   }
+}
+
+/**
+ * A SpyStorage already holding an envelope of `state` under `key`, with `revision` when
+ * given: what a browser profile has stored from an earlier session.
+ */
+export function storageHolding(key: string, state: unknown, revision?: number): SpyStorage {
+  const storage = new SpyStorage();
+  storage.setItem(key, JSON.stringify({ format: 1, state, savedAt: Date.now(), revision }));
+  return storage;
 }
 
 /**
@@ -114,6 +125,27 @@ export async function waitUntil(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** The real fetch, counting the requests made through it. */
+export function countingFetch(): { fetch: FetchLike; readonly calls: number } {
+  const counter = {
+    calls: 0,
+    fetch: ((url, init) => {
+      counter.calls += 1;
+      return fetch(url, init);
+    }) as FetchLike,
+  };
+  return counter;
+}
+
+/** A promise the test resolves when it chooses: holds back a request or an answer. */
+export function latch(): { opened: Promise<void>; open(): void } {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 type SocketListener = (event: never) => void;
