@@ -5,18 +5,19 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
-  RedisStateStore,
+  type RedisStateStore,
   type SaveRequest,
   type StateScope,
   StoreUnavailableError,
   stateScope,
 } from '../src/index.js';
 import type { ChannelEvent } from '../src/store/channel-event.js';
+import { redisStores } from './support/redis-stores.js';
 import { waitFor } from './support/wait-for.js';
 
 let redis: TestRedis;
 let client: Redis;
-const stores: RedisStateStore[] = [];
+const stores = redisStores();
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -24,19 +25,14 @@ beforeAll(async () => {
   client.on('error', () => {});
   await client.connect();
 });
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-});
+afterEach(() => stores.closeAll());
 afterAll(async () => {
   client.disconnect();
   await redis.close();
 });
 
-async function openStore(name = 'redis-test'): Promise<RedisStateStore> {
-  const store = new RedisStateStore({ url: redis.url, connectionName: name });
-  stores.push(store);
-  expect(await store.waitUntilReady(5000)).toBe(true);
-  return store;
+function openStore(name = 'redis-test'): Promise<RedisStateStore> {
+  return stores.open(redis.url, { connectionName: name });
 }
 
 let counter = 0;

@@ -6,24 +6,28 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import { RedisStateStore, type SaveRequest, type StateScope, stateScope } from '../src/index.js';
+import {
+  type RedisStateStore,
+  type SaveRequest,
+  type StateScope,
+  stateScope,
+} from '../src/index.js';
 import type { Logger } from '../src/logger.js';
 import { stateMessageText } from '../src/store/channel-event.js';
 import { parseStoredMessage } from '../src/store/stored-message.js';
+import { redisStores } from './support/redis-stores.js';
 import { waitFor } from './support/wait-for.js';
 
 let redis: TestRedis;
 let client: Redis;
-const stores: RedisStateStore[] = [];
+const stores = redisStores();
 
 beforeAll(async () => {
   redis = await startTestRedis();
   client = new Redis(redis.url);
   client.on('error', () => {});
 });
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-});
+afterEach(() => stores.closeAll());
 afterAll(async () => {
   client.disconnect();
   await redis.close();
@@ -43,11 +47,8 @@ function recordingLogger(into: Logged[]): Logger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-async function openStore(logs: Logged[] = []): Promise<RedisStateStore> {
-  const store = new RedisStateStore({ url: redis.url, logger: recordingLogger(logs) });
-  stores.push(store);
-  expect(await store.waitUntilReady(5000)).toBe(true);
-  return store;
+function openStore(logs: Logged[] = []): Promise<RedisStateStore> {
+  return stores.open(redis.url, { logger: recordingLogger(logs) });
 }
 
 let counter = 0;
