@@ -25,7 +25,7 @@ import type {
   StoredRecord,
   Subscription,
 } from './state-store.js';
-import { afterRevisionOffset, parseStoredMessage } from './stored-message.js';
+import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 
 export interface RedisStateStoreOptions {
@@ -366,6 +366,9 @@ export class RedisStateStore implements StateStore {
   }
 
   private async readSnapshots(scopes: StateScope[]): Promise<ChannelSnapshot[]> {
+    // A Redis that just came back has no scripts yet, and a pipeline cannot retry
+    // NOSCRIPT per command: load it first (a no-op when it is there).
+    await this.redis.script('LOAD', READ_SCRIPT.source);
     const replies = await this.pipelined((pipeline) => {
       for (const scope of scopes) {
         pipeline.evalsha(READ_SCRIPT.sha, 2, scope.stateKey, scope.revisionKey, 'full');
@@ -492,8 +495,8 @@ function parseReadReply(reply: unknown): ReadResult {
     const record = parseStoredMessage(reply[1]);
     if (record) return { kind, record, revision: record.revision, counter, text: reply[1] };
     // A `head` read holds only the first bytes: its revision is all that is wanted.
-    const head = /^\{"type":"state","revision":(\d+)[,}]/.exec(reply[1]);
-    if (head) return { kind, record: null, revision: Number(head[1]), counter };
+    const revision = storedRevision(reply[1]);
+    if (revision !== null) return { kind, record: null, revision, counter };
     return { kind: 'unreadable', record: null, revision: 0, counter };
   }
   throw unexpectedReply('read', reply);

@@ -44,6 +44,14 @@ export function parseStoredMessage(text: string): StoredRecord | null {
   };
 }
 
+const REVISION_HEAD = /^\{"type":"state","revision":(\d+)[,}]/;
+
+/** The revision in the head of a stored message (or of its first bytes), else null. */
+export function storedRevision(head: string): number | null {
+  const match = REVISION_HEAD.exec(head);
+  return match ? Number(match[1]) : null;
+}
+
 /** 1-based position in a stored message of the text after its revision digits. */
 export function afterRevisionOffset(revision: number): number {
   return STORED_MESSAGE_PREFIX.length + String(revision).length + 1;
