@@ -1,6 +1,7 @@
 // Reads the environment once, validates it, and returns the server's options.
 // Every variable is documented in the README's configuration table.
 import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { ServerOptions } from './server.js';
 
@@ -23,6 +24,7 @@ export interface ServerConfig extends ServerOptions {
   devAuth: boolean;
   rateLimit: RateLimitOptions | false;
   nodeEnv: string;
+  coalesceWindowMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -104,6 +106,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     // Dev sign-in only when nobody configured a secret (outside production), unless asked for.
     devAuth: flag(env, 'DEV_AUTH') ?? authSecret === undefined,
     rateLimit: rateLimit(env),
+    coalesceWindowMs: integer(env, 'WS_COALESCE_MS', DEFAULT_COALESCE_WINDOW_MS, 0, 1000),
     nodeEnv,
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(authSecret === undefined ? {} : { authSecret }),

@@ -37,6 +37,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** Send buffer beyond which a slow WebSocket consumer is dropped. @default 8 MiB */
   maxBufferedBytes?: number;
+  /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 20 */
+  coalesceWindowMs?: number;
   /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
   redisConnectTimeoutMs?: number;
 }
@@ -122,6 +124,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.maxBufferedBytes === undefined
       ? {}
       : { maxBufferedBytes: options.maxBufferedBytes }),
+    ...(options.coalesceWindowMs === undefined
+      ? {}
+      : { coalesceWindowMs: options.coalesceWindowMs }),
   });
   try {
     await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

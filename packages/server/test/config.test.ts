@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       devAuth: true,
       rateLimit: DEFAULT_RATE_LIMIT,
+      coalesceWindowMs: 20,
       nodeEnv: 'development',
     });
   });
@@ -31,6 +32,7 @@ describe('loadConfig', () => {
         RATE_LIMIT_SAVES_PER_SECOND: '5',
         RATE_LIMIT_BURST: '8',
         INSTANCE_ID: 'web-1',
+        WS_COALESCE_MS: '0',
       }),
     ).toEqual({
       port: 8080,
@@ -41,6 +43,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       devAuth: false,
       rateLimit: { savesPerSecond: 5, burst: 8 },
+      coalesceWindowMs: 0,
       nodeEnv: 'production',
       instanceId: 'web-1',
     });
@@ -72,6 +75,8 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT must be an integer'],
     [{ STATE_TTL_SECONDS: '0' }, 'STATE_TTL_SECONDS must be an integer from 1'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [{ WS_COALESCE_MS: '1001' }, 'WS_COALESCE_MS must be an integer from 0 to 1000'],
+    [{ WS_COALESCE_MS: '2.5' }, 'WS_COALESCE_MS must be an integer'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],
     [{ DEV_AUTH: 'maybe' }, 'DEV_AUTH must be true or false'],
   ])('refuses %o with a ConfigError saying what is wrong', (env, message) => {

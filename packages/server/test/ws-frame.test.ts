@@ -1,7 +1,8 @@
 // Pre-encoded fan-out frames: the header ws's Receiver (and every browser) expects for
 // each payload size, one frame per event shared by all sockets, and the writer that
-// sends frames through ws's sender and coalesces a socket's writes of one turn.
+// sends frames through ws's sender, corked by the write coalescer.
 import { describe, expect, it, vi } from 'vitest';
+import { WriteCoalescer } from '../src/http/write-coalescer.js';
 import { channelFrame, frameWriter, textFrame } from '../src/http/ws-frame.js';
 import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
 
@@ -57,20 +58,23 @@ function fakeSocket(extensions = '') {
 }
 
 describe('frameWriter', () => {
+  // Window 0: every turn's frames leave when the turn ends (write-coalescer.test.ts has the window).
+  const perTurn = new WriteCoalescer({ windowMs: 0 });
+
   it('is not offered when the socket negotiated an extension (frames could overtake compression)', () => {
-    expect(frameWriter(fakeSocket('permessage-deflate'))).toBeUndefined();
+    expect(frameWriter(fakeSocket('permessage-deflate'), perTurn)).toBeUndefined();
   });
 
   it('is not offered when ws has no frame sender to keep the order with', () => {
     const withoutSender = { extensions: '' };
     const withOtherSender = { extensions: '', _sender: { send: () => {} } };
-    expect(frameWriter(withoutSender)).toBeUndefined();
-    expect(frameWriter(withOtherSender)).toBeUndefined();
+    expect(frameWriter(withoutSender, perTurn)).toBeUndefined();
+    expect(frameWriter(withOtherSender, perTurn)).toBeUndefined();
   });
 
   it('writes through ws sender, corking the socket once per turn and uncorking after it', async () => {
     const socket = fakeSocket();
-    const write = frameWriter(socket);
+    const write = frameWriter(socket, perTurn);
     const frame = textFrame(Buffer.from('{}'));
     write?.(frame);
     write?.(frame);
@@ -87,7 +91,7 @@ describe('frameWriter', () => {
   it('writes without corking when the sender has no corkable socket', () => {
     const sendFrame = vi.fn((_list: Buffer[]) => {});
     const socket = { extensions: '', _sender: { sendFrame } };
-    const write = frameWriter(socket);
+    const write = frameWriter(socket, perTurn);
     write?.(textFrame(Buffer.from('{}')));
     expect(sendFrame).toHaveBeenCalledOnce();
   });

@@ -17,6 +17,7 @@ import type { StatePersistenceService } from '../service/state-persistence-servi
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { Subscription } from '../store/state-store.js';
 import { type PatchContext, patchFrame, patchPayload } from './patch-frame.js';
+import type { WriteCoalescer } from './write-coalescer.js';
 import { channelFrame, type FrameWriter, frameWriter } from './ws-frame.js';
 
 /** Close codes a client can act on. */
@@ -45,6 +46,8 @@ export interface StateSocketOptions {
    * against the previous one where that is worth it, else as the full `state`.
    */
   patches: boolean;
+  /** Batches this socket's change frames with the instance's other sockets' (fan-out). */
+  coalescer: WriteCoalescer;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
@@ -85,7 +88,7 @@ export class StateSocket {
     private readonly options: StateSocketOptions,
   ) {
     this.logger = options.logger;
-    this.frames = frameWriter(socket);
+    this.frames = frameWriter(socket, options.coalescer);
     socket.on('message', (data) => this.onMessage(textOf(data)));
     socket.on('pong', () => {
       this.alive = true;

@@ -4,6 +4,7 @@
 // header and a payload (a `write`, not a `writev`, in the kernel).
 import type { WebSocket } from 'ws';
 import type { ChannelEvent } from '../store/channel-event.js';
+import type { Corkable, WriteCoalescer } from './write-coalescer.js';
 
 const FIN_TEXT = 0x81;
 
@@ -59,25 +60,25 @@ export type FrameWriter = (frame: Buffer) => void;
 
 /**
  * Writes whole frames to `socket` through ws's own sender, so they stay in order with
- * everything `send` writes. `undefined` when the socket negotiated an extension (a frame
- * could then overtake a message being compressed) or ws has no such sender: use `send`.
+ * everything `send` writes, batched by `coalescer` (see write-coalescer.ts). `undefined`
+ * when the socket negotiated an extension (a frame could then overtake a message being
+ * compressed) or ws has no such sender: use `send`.
  */
-export function frameWriter(socket: Pick<WebSocket, 'extensions'>): FrameWriter | undefined {
+export function frameWriter(
+  socket: Pick<WebSocket, 'extensions'>,
+  coalescer: WriteCoalescer,
+): FrameWriter | undefined {
   if (socket.extensions !== '') return undefined;
   const sender: unknown = Reflect.get(socket, '_sender');
   if (!isFrameSender(sender)) return undefined;
-  // The TCP socket under the sender: corked for the rest of the turn on the first frame.
+  // The TCP socket under the sender: corked before a frame, released with its batch.
   const stream: unknown = Reflect.get(sender, '_socket');
   if (!isCorkable(stream)) return (frame) => sender.sendFrame([frame]);
+  const entry = coalescer.track(stream);
   return (frame) => {
-    corkForTurn(stream);
+    coalescer.hold(entry);
     sender.sendFrame([frame]);
   };
-}
-
-interface Corkable {
-  cork(): void;
-  uncork(): void;
 }
 
 function isCorkable(value: unknown): value is Corkable {
@@ -89,22 +90,4 @@ function isCorkable(value: unknown): value is Corkable {
     'uncork' in value &&
     typeof value.uncork === 'function'
   );
-}
-
-// Sockets corked in this event-loop turn: every change one Redis read brings to a socket
-// leaves in one write when the turn ends.
-const corked = new Set<Corkable>();
-
-function corkForTurn(stream: Corkable): void {
-  if (corked.has(stream)) return;
-  if (corked.size === 0) process.nextTick(uncorkAll);
-  corked.add(stream);
-  stream.cork();
-}
-
-function uncorkAll(): void {
-  // Cleared first: a write made while uncorking belongs to the next batch.
-  const streams = [...corked];
-  corked.clear();
-  for (const stream of streams) stream.uncork();
 }
