@@ -14,7 +14,6 @@ await runServerChild(async () => {
     rateLimit: false,
     logLevel: 'silent',
     instanceId: requireEnv('BENCH_INSTANCE_ID'),
-   
   });
   return { port: server.port, close: () => server.close() };
 });

@@ -124,6 +124,10 @@ describe('TokenVerifier', () => {
     expect(verifier.cachedHeader(`Bearer ${token}`)).toBe(identity);
     expect(verifier.cachedHeader(undefined)).toBeUndefined();
     expect(verifier.cachedHeader(`Token ${token}`)).toBeUndefined();
+    // Other spellings BEARER accepts find the same entry; a token with more after it does not.
+    expect(verifier.cachedHeader(`bearer   ${token} `)).toBe(identity);
+    expect(verifier.cachedHeader(`Bearer ${token} extra`)).toBeUndefined();
+    expect(verifier.cachedHeader(`Bearer ${token}x`)).toBeUndefined();
     now += 10_000;
     // Expired: no answer here, and verifyHeader then refuses it.
     expect(verifier.cachedHeader(`Bearer ${token}`)).toBeUndefined();

@@ -12,6 +12,7 @@ export interface TokenVerifierOptions {
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const BEARER_PREFIX = 'Bearer ';
 
 export class TokenVerifier {
   private readonly key: Uint8Array;
@@ -40,8 +41,13 @@ export class TokenVerifier {
    */
   cachedHeader(header: string | undefined): Identity | undefined {
     if (!header) return undefined;
-    const token = BEARER.exec(header)?.[1];
-    const cached = token === undefined ? undefined : this.cache.get(token);
+    // The usual spelling is looked up without the regular expression: a cached token
+    // passed BEARER's \S+ once, so `Bearer <it>` is a header BEARER reads the same way.
+    const usual = header.startsWith(BEARER_PREFIX)
+      ? this.cache.get(header.slice(BEARER_PREFIX.length))
+      : undefined;
+    const token = usual === undefined ? BEARER.exec(header)?.[1] : undefined;
+    const cached = usual ?? (token === undefined ? undefined : this.cache.get(token));
     if (cached === undefined) return undefined;
     return cached.expiresAt === undefined || cached.expiresAt > this.now() ? cached : undefined;
   }

@@ -41,8 +41,18 @@ export function stateMessageText(
   origin: string,
   timestamp?: number,
 ): string {
+  return `${stateMessageHead(revision, savedAt, origin, timestamp)}${stateJson}}`;
+}
+
+/** What precedes the state's JSON in `stateMessageText` (the message ends with one `}` after it). */
+export function stateMessageHead(
+  revision: number,
+  savedAt: number,
+  origin: string,
+  timestamp?: number,
+): string {
   const stamp = timestamp === undefined ? '' : `,"timestamp":${timestamp}`;
-  return `{"type":"state","revision":${revision},"savedAt":${savedAt}${stamp},"origin":${JSON.stringify(origin)},"state":${stateJson}}`;
+  return `{"type":"state","revision":${revision},"savedAt":${savedAt}${stamp},"origin":${JSON.stringify(origin)},"state":`;
 }
 
 /** The `,"origin":...` tail of a `deleted` message (empty without an origin). */
