@@ -16,6 +16,7 @@ import {
   stateMessageText,
 } from './channel-event.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
+import { IterationCork } from './iteration-cork.js';
 import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
 import type {
   ChannelListener,
@@ -83,6 +84,8 @@ export class RedisStateStore implements StateStore {
    * a stale entry only costs that copy (the script puts the right revision in).
    */
   private readonly knownRevisions = new Map<string, number>();
+  /** Scripts sent in one event-loop iteration leave in one write (iteration-cork.ts). */
+  private readonly cork = new IterationCork();
 
   constructor(options: RedisStateStoreOptions) {
     const settings = { ...DEFAULTS, ...options };
@@ -407,6 +410,8 @@ export class RedisStateStore implements StateStore {
   private runScript(script: LuaScript, scope: StateScope, args: WireArgument[]): Promise<unknown> {
     const run = (): Promise<unknown> => {
       const command = new EvalshaCommand(script.sha, [scope.stateKey, scope.revisionKey], args);
+      // Only a connected socket is corked: before `ready`, ioredis refuses the command anyway.
+      if (this.redis.status === 'ready') this.cork.hold(this.redis.stream);
       this.redis.sendCommand(command);
       return command.promise;
     };
