@@ -7,11 +7,7 @@
 // Written here rather than taken from a library: it is the product's fan-out core, and
 // it must keep ws's frame order (it only corks the TCP socket under ws's sender).
 
-/** A stream whose writes can be held and released in one go (net.Socket). */
-export interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
+import type { Corkable } from '../corkable.js';
 
 /** One socket's place in the coalescer. */
 export interface CoalescedStream {

@@ -3,8 +3,9 @@
 // `wsPreEncodedFrame`): no per-socket framing, and one buffer per write instead of a
 // header and a payload (a `write`, not a `writev`, in the kernel).
 import type { WebSocket } from 'ws';
+import { isCorkable } from '../corkable.js';
 import type { ChannelEvent } from '../store/channel-event.js';
-import type { Corkable, WriteCoalescer } from './write-coalescer.js';
+import type { WriteCoalescer } from './write-coalescer.js';
 
 const FIN_TEXT = 0x81;
 
@@ -79,15 +80,4 @@ export function frameWriter(
     coalescer.hold(entry);
     sender.sendFrame([frame]);
   };
-}
-
-function isCorkable(value: unknown): value is Corkable {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'cork' in value &&
-    typeof value.cork === 'function' &&
-    'uncork' in value &&
-    typeof value.uncork === 'function'
-  );
 }

@@ -41,18 +41,23 @@ export function stateMessageText(
   origin: string,
   timestamp?: number,
 ): string {
-  return `${stateMessageHead(revision, savedAt, origin, timestamp)}${stateJson}}`;
+  return stateMessageParts(stateJson, revision, savedAt, origin, timestamp).join('');
 }
 
-/** What precedes the state's JSON in `stateMessageText` (the message ends with one `}` after it). */
-export function stateMessageHead(
+/**
+ * `stateMessageText` as head, state JSON and tail, for a writer that joins them into
+ * something larger (the save's Redis command) and would only copy a joined message again.
+ */
+export function stateMessageParts(
+  stateJson: string,
   revision: number,
   savedAt: number,
   origin: string,
   timestamp?: number,
-): string {
+): [head: string, stateJson: string, tail: string] {
   const stamp = timestamp === undefined ? '' : `,"timestamp":${timestamp}`;
-  return `{"type":"state","revision":${revision},"savedAt":${savedAt}${stamp},"origin":${JSON.stringify(origin)},"state":`;
+  const head = `{"type":"state","revision":${revision},"savedAt":${savedAt}${stamp},"origin":${JSON.stringify(origin)},"state":`;
+  return [head, stateJson, '}'];
 }
 
 /** The `,"origin":...` tail of a `deleted` message (empty without an origin). */

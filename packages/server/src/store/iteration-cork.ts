@@ -6,11 +6,7 @@
 // `writeUtf8String` ~17 µs, most of it the system call). A lone command waits for nothing
 // but the end of the callbacks already running.
 
-/** A stream whose writes can be held and released in one go (net.Socket). */
-export interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
+import type { Corkable } from '../corkable.js';
 
 export class IterationCork {
   private readonly corked = new Set<Corkable>();

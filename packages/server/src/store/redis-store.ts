@@ -12,7 +12,7 @@ import {
   deletedMessageText,
   deletedOriginField,
   parseChannelEventBytes,
-  stateMessageHead,
+  stateMessageParts,
   stateMessageText,
 } from './channel-event.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
@@ -157,10 +157,16 @@ export class RedisStateStore implements StateStore {
       request.ifMatch === undefined
         ? (this.knownRevisions.get(scope.channel) ?? 0) + 1
         : request.ifMatch + 1;
-    // The message's parts are encoded straight into the command (evalsha-command.ts).
-    const head = stateMessageHead(expected, request.savedAt, request.origin, request.timestamp);
+    // The message is joined once, into the command's text (evalsha-command.ts).
+    const parts = stateMessageParts(
+      request.stateJson,
+      expected,
+      request.savedAt,
+      request.origin,
+      request.timestamp,
+    );
     return this.runScript(SAVE_SCRIPT, scope, [
-      { parts: [head, request.stateJson, '}'] },
+      { parts },
       String(expected),
       String(afterRevisionOffset(expected)),
       String(request.timestamp),
