@@ -377,11 +377,24 @@ export function createServerSync(
     return true;
   };
 
+  /**
+   * A change broadcast while this client's delete is unanswered is not adopted: ordered
+   * before the delete it is superseded by it (adopting it would bring the cleared state
+   * back, and the next save would store it again); ordered after, it is newer than the
+   * delete, and the revision recorded here makes the ack's reconcile fetch it.
+   */
+  const deferredByDelete = (type: string, revision: number): boolean => {
+    if (pendingDeletes.size === 0 && !deleteQueued) return false;
+    logger.debug('server.broadcast_deferred_by_delete', { type, revision });
+    return true;
+  };
+
   const receivePatch = (message: Extract<IncomingServerMessage, { type: 'patch' }>): void => {
     const { revision, baseRevision } = message;
     if (!takeBroadcast('patch', revision)) return;
     // Our own save, echoed: its ack holds the copy at this revision, as it does for a `state`.
     if (message.origin === origin) return;
+    if (deferredByDelete('patch', revision)) return;
     const heldRevision = serverCopy?.revision;
     const outcome = applyServerPatch(serverCopy, message, context.migrations);
     if (outcome.kind === 'applied') {
@@ -528,6 +541,7 @@ export function createServerSync(
       case 'state': {
         if (!takeBroadcast('state', message.revision)) return;
         if (message.origin === origin) return; // our own save, echoed
+        if (deferredByDelete('state', message.revision)) return;
         const state = checkState(message.state, 'server broadcast');
         if (!state) return;
         receiveState(

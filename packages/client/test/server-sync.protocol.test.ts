@@ -293,6 +293,38 @@ describe('server sync protocol', () => {
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
+  it('does not adopt a change broadcast while its delete is unanswered: the clear stands', async () => {
+    const c = client();
+    const conn = await connectSynced(c, 0, 3);
+    await saveAcknowledged(c, conn, 'mine', 4);
+    const gets = server.getRequests;
+    const { cleared, del } = await clearSent(c, conn);
+    // Another device's save, ordered before this delete by the server.
+    sendState(conn, 5, makeState({ activeProject: 'theirs', timestamp: Date.now() + 5000 }));
+    sendDeleteAck(conn, del, 6);
+    conn.send({ type: 'deleted', revision: 6, origin: 'client-origin' });
+    expect(await cleared).toEqual({ local: true, server: 'deleted' });
+    await sleep(200);
+    expect(c.store.getState().activeProject).toBeNull();
+    expect(conn.count('save')).toBe(1); // only 'mine': the cleared state is not stored again
+    expect(server.getRequests).toBe(gets);
+  });
+
+  it('fetches a change broadcast after its delete once the delete is answered', async () => {
+    const c = client();
+    const conn = await connectSynced(c, 0, 3);
+    const gets = server.getRequests;
+    const { cleared, del } = await clearSent(c, conn);
+    // Ordered after the delete (revision 4): newer than it.
+    const theirs = makeState({ activeProject: 'after-delete', timestamp: Date.now() + 5000 });
+    sendState(conn, 5, theirs);
+    serveState(theirs, 5);
+    sendDeleteAck(conn, del, 4);
+    expect(await cleared).toEqual({ local: true, server: 'deleted' });
+    await waitUntil(() => c.store.getState().activeProject === 'after-delete');
+    expect(server.getRequests).toBe(gets + 1);
+  });
+
   it('rejects clear() with the typed error when the delete is refused, and reports it', async () => {
     const c = client();
     const conn = await connectSynced(c);
