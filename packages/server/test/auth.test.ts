@@ -96,6 +96,29 @@ describe('TokenVerifier', () => {
     expect(verifier.cachedTokens).toBe(0);
   });
 
+  it('checks a new token once when requests bring it at the same time', async () => {
+    const verifier = new TokenVerifier(SECRET);
+    const token = await signToken({ userId: 'burst', workspaceId: 'w', secret: SECRET });
+    const identities = await Promise.all([1, 2, 3].map(() => verifier.verify(token)));
+    // One check: every caller gets the identity it produced (a check each would make three).
+    expect(identities[1]).toBe(identities[0]);
+    expect(identities[2]).toBe(identities[0]);
+    expect(verifier.cachedTokens).toBe(1);
+  });
+
+  it('shares a failed check with the callers waiting on it, and checks again afterwards', async () => {
+    const verifier = new TokenVerifier(SECRET);
+    const forged = await signToken({
+      userId: 'x',
+      workspaceId: 'w',
+      secret: 'another-secret-0123456789',
+    });
+    const results = await Promise.allSettled([verifier.verify(forged), verifier.verify(forged)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    await expect(verifier.verify(forged)).rejects.toBeInstanceOf(AuthError);
+    expect(verifier.cachedTokens).toBe(0);
+  });
+
   it('keeps at most cacheSize tokens, dropping the oldest', async () => {
     const verifier = new TokenVerifier(SECRET, { cacheSize: 2 });
     for (const user of ['u1', 'u2', 'u3']) {

@@ -17,6 +17,8 @@ const BEARER_PREFIX = 'Bearer ';
 export class TokenVerifier {
   private readonly key: Uint8Array;
   private readonly cache = new Map<string, Identity>();
+  /** Signature checks in progress, by token. */
+  private readonly verifying = new Map<string, Promise<Identity>>();
   private readonly cacheSize: number;
   private readonly now: () => number;
 
@@ -59,13 +61,32 @@ export class TokenVerifier {
       this.cache.delete(token);
       throw new AuthError('token expired');
     }
-    const identity = await verifyToken(token, this.key);
+    // Requests that bring the same new token at once (a page load's GET and socket) share
+    // one signature check instead of each paying for it.
+    let verifying = this.verifying.get(token);
+    if (verifying === undefined) {
+      verifying = verifyToken(token, this.key).then(
+        (identity) => {
+          this.verifying.delete(token);
+          this.remember(token, identity);
+          return identity;
+        },
+        (error: unknown) => {
+          this.verifying.delete(token);
+          throw error;
+        },
+      );
+      this.verifying.set(token, verifying);
+    }
+    return verifying;
+  }
+
+  private remember(token: string, identity: Identity): void {
     if (this.cache.size >= this.cacheSize) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
     }
     this.cache.set(token, identity);
-    return identity;
   }
 
   get cachedTokens(): number {
