@@ -503,6 +503,17 @@ export function createServerSync(
         const current = message.current;
         if (message.status === 409 && current) {
           revisions.answered(current.revision);
+          // A broadcast that overtook this answer already brought a newer state: the
+          // conflict's is of the past (adopting it would go back until a pull).
+          if (syncedRevision !== undefined && current.revision < syncedRevision) {
+            logger.debug('server.conflict_behind', {
+              revision: current.revision,
+              syncedRevision,
+            });
+            if (unsynced()) saveDebounce.schedule();
+            succeed();
+            return;
+          }
           const state = checkState(current.state, 'server conflict');
           if (!state) return;
           serverCopy = { state, revision: current.revision };

@@ -170,6 +170,25 @@ describe('server sync protocol', () => {
     expect(c.errors).toEqual([]);
   });
 
+  it('keeps a newer broadcast when the 409 it overtook names an older stored state', async () => {
+    const c = client();
+    const conn = await server.ready(0);
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    sendState(conn, 8, makeState({ activeProject: 'newest', timestamp: Date.now() + 120_000 }));
+    await waitUntil(() => c.store.getState().activeProject === 'newest');
+    sendConflict(
+      conn,
+      save,
+      makeState({ activeProject: 'older', timestamp: Date.now() + 60_000 }),
+      7,
+    );
+    await sleep(150);
+    expect(c.store.getState().activeProject).toBe('newest');
+    expect(status(c)).toBe('synced');
+    expect(conn.count('save')).toBe(1);
+  });
+
   it('saves again after a 409 when the local state changed to something newer since', async () => {
     const c = client();
     const conn = await server.ready(0);
@@ -758,6 +777,7 @@ function sendConflict(
   conn: ScriptedSocket,
   save: Request,
   current: ReturnType<typeof makeState>,
+  revision = 7,
 ): void {
   conn.send({
     type: 'error',
@@ -765,7 +785,7 @@ function sendConflict(
     status: 409,
     error: 'conflict',
     message: 'newer stored',
-    current: { state: current, revision: 7, savedAt: 1 },
+    current: { state: current, revision, savedAt: 1 },
   });
 }
 
