@@ -23,7 +23,7 @@ export class IterationCork {
     }
   }
 
-  /** Releases every held stream now (e.g. before closing it). */
+  /** Releases every held stream now (also what the scheduled check-phase callback runs). */
   readonly release = (): void => {
     this.scheduled = false;
     const streams = [...this.corked];
