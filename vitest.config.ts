@@ -56,6 +56,13 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          name: 'scripts',
+          include: ['scripts/test/**/*.test.ts'],
+          testTimeout: 600000,
+        },
+      },
+      {
         resolve: { alias },
         test: {
           name: 'e2e',

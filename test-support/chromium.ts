@@ -2,8 +2,13 @@
 // this machine needs: no sandbox as root, and no background networking, which the closed
 // network would refuse. Shared by the e2e tests and the browser benchmarks.
 import { type Browser, chromium } from 'playwright-core';
+import { resolveChromium } from '../scripts/lib/prerequisites.mjs';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * The browser to launch: CHROMIUM_PATH (`npm test` sets it to what its prerequisite check
+ * found), else the first Chromium or Chrome on PATH, else Debian's path.
+ */
+export const CHROMIUM_PATH = resolveChromium().path ?? '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
   '--headless',
