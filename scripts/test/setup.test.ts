@@ -32,7 +32,11 @@ function runSetup(cwd: string): Promise<{ code: number | null; output: string }>
 beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), 'hyvve-setup-copy-'));
   // The files a clone would have (tracked, plus new ones not yet committed).
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+  const files = execFileSync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    { cwd: root, encoding: 'utf8' },
+  )
     .split('\0')
     .filter((file) => file !== '' && existsSync(join(root, file)));
   for (const file of files) {
