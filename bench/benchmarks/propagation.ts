@@ -115,7 +115,7 @@ export const propagation: Benchmark = async (context) => {
   return {
     figures: [
       figure('tabs', 'Propagation tab → tab, same browser (p50)', 50),
-      figure('server', 'Propagation context → context via server (p50)', 250),
+      figure('server', 'Propagation context → context via server (p50)', 30),
     ],
     details: { changes, results, errors },
   };

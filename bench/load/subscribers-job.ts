@@ -48,9 +48,13 @@ export interface WindowResult {
   closed: number;
   /** CPU seconds this process used during the window (is the generator saturated?). */
   cpuSeconds: number;
+  /** Per subscriber (in the order of the `connect` command): the newest state timestamp it received. */
+  newestReceived: number[];
 }
 
 let connections: SubscriberConnection[] = [];
+/** Newest state timestamp received, per subscriber index of the `connect` command. */
+let newestReceived: number[] = [];
 const latency = new LatencyRecorder(2_000_000);
 let measuring = false;
 let messages = 0;
@@ -60,7 +64,7 @@ let beganAt = 0;
 let lastAt = 0;
 let cpuAtBegin = process.cpuUsage();
 
-function onMessage(data: Buffer): void {
+function onMessage(data: Buffer, subscriber: number): void {
   if (!measuring) return;
   const now = preciseNow();
   const sentAt = readStateTimestamp(data);
@@ -68,6 +72,7 @@ function onMessage(data: Buffer): void {
     unreadable++;
     return;
   }
+  if (sentAt > (newestReceived[subscriber] ?? 0)) newestReceived[subscriber] = sentAt;
   messages++;
   lastAt = now;
   latency.record(now - sentAt);
@@ -78,14 +83,18 @@ async function connectAll(
   progress: (message: string) => void,
 ): Promise<ConnectResult> {
   const started = Date.now();
+  newestReceived = new Array<number>(command.subscribers.length).fill(0);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < command.subscribers.length) {
-      const spec = command.subscribers[next++];
+      const index = next++;
+      const spec = command.subscribers[index];
       if (!spec) break;
       const url = command.urls[spec.instance];
       if (url === undefined) throw new RangeError(`no instance ${spec.instance}`);
-      const connection = await connectSubscriber(command.protocol, url, spec.token, onMessage);
+      const connection = await connectSubscriber(command.protocol, url, spec.token, (data) =>
+        onMessage(data, index),
+      );
       connection.socket.on('close', () => {
         if (measuring) closed++;
       });
@@ -126,6 +135,7 @@ runJobChild<SubscribersCommand, ConnectResult | WindowResult | { closed: number 
           latencyMs: latency.summary(),
           closed,
           cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          newestReceived,
         };
       }
       case 'close': {

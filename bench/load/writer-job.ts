@@ -28,6 +28,8 @@ export interface WriterResult {
   firstError?: string;
   durationMs: number;
   cpuSeconds: number;
+  /** State timestamp of each user's last accepted save, by token: what every subscriber must end at. */
+  lastSaved: Record<string, number>;
 }
 
 const SAVE_PATH = '/api/dashboard/state';
@@ -46,6 +48,7 @@ runJobChild<WriterConfig, WriterResult>(async (config) => {
     errors: 0,
     durationMs: 0,
     cpuSeconds: 0,
+    lastSaved: {},
   };
   const cpuAtStart = process.cpuUsage();
   const started = Date.now();
@@ -59,7 +62,8 @@ runJobChild<WriterConfig, WriterResult>(async (config) => {
     const target = targets[index % targets.length];
     const agent = agents[index % agents.length];
     if (!target || !agent) throw new RangeError('no instance to save to');
-    const body = template.saveBody(preciseNow());
+    const timestamp = preciseNow();
+    const body = template.saveBody(timestamp);
     return new Promise((resolve) => {
       const req = request(
         {
@@ -78,6 +82,9 @@ runJobChild<WriterConfig, WriterResult>(async (config) => {
           const status = response.statusCode ?? 0;
           if (status < 200 || status >= 300) {
             result.non2xx[status] = (result.non2xx[status] ?? 0) + 1;
+          } else {
+            // One save per user in flight at a time: the last accepted one is the newest.
+            result.lastSaved[token] = timestamp;
           }
           response.resume();
           response.once('end', () => resolve());
