@@ -4,7 +4,9 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerHealthRoutes } from './http/health-routes.js';
+import { registerMetricsRoute } from './http/metrics-route.js';
 import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/plugin.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import type { StatePersistenceService } from './service/state-persistence-service.js';
 
 export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {
@@ -17,12 +19,26 @@ export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' 
   staticDir?: string;
   /** The pino logger Fastify logs through (request ids, structured context). */
   logger: FastifyBaseLogger;
+  /** Serves GET /metrics (false when they are served on another port). @default true */
+  serveMetrics?: boolean;
+  /** Bearer token GET /metrics requires; absent = open. */
+  metricsToken?: string;
 }
 
 const VERBOSE_LEVELS = new Set(['debug', 'trace']);
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const { service, authSecret, devAuth = false, staticDir, logger, ...pluginOptions } = options;
+  const {
+    service,
+    authSecret,
+    devAuth = false,
+    staticDir,
+    logger,
+    serveMetrics = true,
+    metricsToken,
+    ...pluginOptions
+  } = options;
+  const metrics = pluginOptions.metrics ?? new ServerMetrics();
   const verbose = VERBOSE_LEVELS.has(logger.level);
   const app = Fastify({
     loggerInstance: logger,
@@ -34,8 +50,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: !verbose }),
     return503OnClosing: true,
   });
-  app.register(dashboardStatePlugin, { service, authSecret, ...pluginOptions });
+  app.register(dashboardStatePlugin, { service, authSecret, ...pluginOptions, metrics });
   registerHealthRoutes(app, service);
+  if (serveMetrics) registerMetricsRoute(app, metrics, { token: metricsToken });
   if (devAuth) registerDevTokenRoute(app, authSecret);
   if (staticDir) {
     app.register(fastifyStatic, { root: staticDir, prefix: '/' });

@@ -98,6 +98,8 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
   }
   const instanceId = set(env, 'INSTANCE_ID');
+  const metricsToken = set(env, 'METRICS_TOKEN');
+  const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
   return {
     port: integer(env, 'PORT', 3000, 0, 65_535),
     host: set(env, 'HOST') ?? '127.0.0.1',
@@ -111,5 +113,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(authSecret === undefined ? {} : { authSecret }),
     ...(instanceId === undefined ? {} : { instanceId }),
+    ...(metricsToken === undefined ? {} : { metricsToken }),
+    ...(typeof metricsPort === 'number' ? { metricsPort } : {}),
   };
 }

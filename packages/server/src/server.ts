@@ -1,12 +1,15 @@
 // Starts a complete server: store (Redis when a URL is given, else in-process memory),
 // service, Fastify app, listening socket, and a close() that shuts it all down once.
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
+import { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import type { RateLimitOptions } from './rate-limiter.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
 import { MemoryStateStore } from './store/memory-store.js';
+import { warnIfRedisNotPersistent } from './store/redis-persistence.js';
 import { RedisStateStore } from './store/redis-store.js';
 import type { StateStore } from './store/state-store.js';
 
@@ -41,6 +44,10 @@ export interface ServerOptions {
   coalesceWindowMs?: number;
   /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
   redisConnectTimeoutMs?: number;
+  /** Serve GET /metrics on this port (same host) instead of the API's; 0 picks a free one. */
+  metricsPort?: number;
+  /** Bearer token GET /metrics requires. @default none (open) */
+  metricsToken?: string;
 }
 
 export interface RunningServer {
@@ -51,6 +58,10 @@ export interface RunningServer {
   service: StatePersistenceService;
   /** The secret tokens must be signed with (the random one when none was configured). */
   authSecret: string;
+  /** The Prometheus metrics of this server (its own registry). */
+  metrics: ServerMetrics;
+  /** Where GET /metrics is served: `${url}/metrics`, or on the metrics port. */
+  metricsUrl: string;
   /** Closes sockets (1001), waits for saves in flight, closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -75,6 +86,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const authSecret = options.authSecret ?? randomBytes(32).toString('base64url');
   const devAuth = options.devAuth ?? options.authSecret === undefined;
+  const metrics = new ServerMetrics();
 
   let store: StateStore;
   if (options.redisUrl) {
@@ -82,10 +94,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       url: options.redisUrl,
       connectionName: `hyvve:${instanceId}`,
       logger,
+      metrics,
     });
     store = redis;
     logger.info({ store: 'redis', url: redactUrl(options.redisUrl) }, 'state store: Redis');
-    if (!(await redis.waitUntilReady(options.redisConnectTimeoutMs ?? 3000))) {
+    if (await redis.waitUntilReady(options.redisConnectTimeoutMs ?? 3000)) {
+      await warnIfRedisNotPersistent(() => redis.persistence(), logger);
+    } else {
       logger.warn('Redis is not reachable yet: serving 503 for state requests until it is');
     }
   } else {
@@ -115,6 +130,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     authSecret,
     devAuth,
     logger,
+    metrics,
+    serveMetrics: options.metricsPort === undefined,
+    ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
     ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
@@ -128,17 +146,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ? {}
       : { coalesceWindowMs: options.coalesceWindowMs }),
   });
+  const host = options.host ?? '127.0.0.1';
+  const baseLogger: FastifyBaseLogger = logger;
+  const metricsApp =
+    options.metricsPort === undefined ? undefined : Fastify({ loggerInstance: baseLogger });
+  if (metricsApp) registerMetricsRoute(metricsApp, metrics, { token: options.metricsToken });
   try {
-    await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+    await app.listen({ port: options.port ?? 0, host });
+    await metricsApp?.listen({ port: options.metricsPort ?? 0, host });
   } catch (error) {
+    await Promise.allSettled([app.close(), metricsApp?.close()]);
     await service.close();
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
-  const host = options.host ?? '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, store: store.kind, devAuth }, 'dashboard state server listening');
+  const port = listeningPort(app, options.port ?? 0);
+  const url = httpUrl(host, port);
+  const metricsUrl = `${metricsApp ? httpUrl(host, listeningPort(metricsApp, 0)) : url}${METRICS_PATH}`;
+  logger.info({ url, metricsUrl, store: store.kind, devAuth }, 'dashboard state server listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -147,10 +171,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     app,
     service,
     authSecret,
+    metrics,
+    metricsUrl,
     close() {
       closing ??= (async () => {
         try {
-          await app.close();
+          await Promise.all([app.close(), metricsApp?.close()]);
         } finally {
           await service.close();
           logger.info('dashboard state server closed');
@@ -159,4 +185,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return closing;
     },
   };
+}
+
+function listeningPort(app: FastifyInstance, fallback: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : fallback;
+}
+
+function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -63,6 +63,16 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads METRICS_TOKEN and METRICS_PORT (0 picks a free port), and rejects a bad port', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'scrape', METRICS_PORT: '9464' })).toMatchObject({
+      metricsToken: 'scrape',
+      metricsPort: 9464,
+    });
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    expect(loadConfig({})).not.toHaveProperty('metricsPort');
+    expect(() => loadConfig({ METRICS_PORT: 'nine' })).toThrow('METRICS_PORT must be an integer');
+  });
+
   it('ignores blank variables', () => {
     expect(loadConfig({ PORT: ' ', REDIS_URL: '' }).port).toBe(3000);
     expect(loadConfig({ REDIS_URL: '' })).not.toHaveProperty('redisUrl');

@@ -7,9 +7,11 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { TokenVerifier } from '../auth/token-verifier.js';
+import { ServerMetrics } from '../metrics/server-metrics.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions, SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { sendApiError } from './error-handler.js';
+import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes, STATE_PATH } from './state-routes.js';
 import { CloseCode, StateSocket } from './state-socket.js';
 import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from './write-coalescer.js';
@@ -33,12 +35,16 @@ export interface DashboardStatePluginOptions {
    * @default 20
    */
   coalesceWindowMs?: number;
+  /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */
+  metrics?: ServerMetrics;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The persistence service behind the dashboard state API. */
     dashboardState: StatePersistenceService;
+    /** The Prometheus metrics of the dashboard state API. */
+    dashboardStateMetrics: ServerMetrics;
   }
 }
 
@@ -56,6 +62,7 @@ async function dashboardState(
   options: DashboardStatePluginOptions,
 ): Promise<void> {
   const { service } = options;
+  const metrics = options.metrics ?? new ServerMetrics();
   const settings = {
     rateLimit: DEFAULT_RATE_LIMIT,
     authTimeoutMs: 5000,
@@ -75,6 +82,7 @@ async function dashboardState(
     for (const socket of sockets) socket.close(CloseCode.goingAway, 'server shutting down');
   };
   fastify.decorate('dashboardState', service);
+  fastify.decorate('dashboardStateMetrics', metrics);
 
   const heartbeat = setInterval(() => {
     for (const socket of sockets) socket.heartbeat();
@@ -99,6 +107,7 @@ async function dashboardState(
     routes.setErrorHandler((error, request, reply) =>
       sendApiError(reply, request, error, service.maxStateBytes),
     );
+    routes.addHook('onResponse', requestMetricsHook(metrics));
     registerStateRoutes(routes, { service, verifier, limiter, bodyLimit });
   });
   await fastify.register(async (subscribe) => {
@@ -122,15 +131,17 @@ async function dashboardState(
         maxBufferedBytes: settings.maxBufferedBytes,
         patches: wantsPatches(request.query),
         coalescer,
+        metrics,
         track(operation) {
           inFlight.add(operation);
           void operation.finally(() => inFlight.delete(operation));
         },
         onClosed(closed) {
-          sockets.delete(closed);
+          if (sockets.delete(closed)) metrics.socketClosed();
         },
       });
       sockets.add(session);
+      metrics.socketOpened();
       session.start(request.headers.authorization);
     });
   });

@@ -12,6 +12,7 @@ import { type RawData, WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { AuthError, InvalidRequestError, toApiError } from '../errors.js';
+import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
@@ -48,6 +49,8 @@ export interface StateSocketOptions {
   patches: boolean;
   /** Batches this socket's change frames with the instance's other sockets' (fan-out). */
   coalescer: WriteCoalescer;
+  /** Counts saves, deliveries and dropped sockets. */
+  metrics: ServerMetrics;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
@@ -117,6 +120,7 @@ export class StateSocket {
   heartbeat(): void {
     if (!this.alive) {
       this.logger.info('dropping a WebSocket that missed a heartbeat');
+      this.options.metrics.socketDropped('heartbeat');
       this.socket.terminate();
       return;
     }
@@ -224,6 +228,7 @@ export class StateSocket {
     identity: Identity,
     message: Extract<ClientMessage, { type: 'save' }>,
   ): Promise<void> {
+    const started = performance.now();
     try {
       this.options.limiter?.take(identity.scope.stateKey);
       const result = await this.options.service.save(identity.scope, message.state, {
@@ -236,8 +241,14 @@ export class StateSocket {
         revision: result.revision,
         savedAt: result.savedAt,
       });
+      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
     } catch (error) {
       this.sendError(error, message.id);
+      this.options.metrics.saveFinished(
+        'ws',
+        toApiError(error).status,
+        performance.now() - started,
+      );
     }
   }
 
@@ -250,8 +261,10 @@ export class StateSocket {
         origin: message.origin ?? WS_ORIGIN,
       });
       this.send({ type: 'delete-ack', id: message.id, revision: result.revision });
+      this.options.metrics.deleteFinished('ws', 200);
     } catch (error) {
       this.sendError(error, message.id);
+      this.options.metrics.deleteFinished('ws', toApiError(error).status);
     }
   }
 
@@ -278,6 +291,7 @@ export class StateSocket {
     } else {
       this.socket.send(event.bytes(), { binary: false });
     }
+    this.options.metrics.delivered();
   }
 
   /** False when the socket is closing, or was just dropped for falling too far behind. */
@@ -289,6 +303,7 @@ export class StateSocket {
         { bufferedAmount: this.socket.bufferedAmount, limit: this.options.maxBufferedBytes },
         'dropping a slow WebSocket consumer',
       );
+      this.options.metrics.socketDropped('slow_consumer');
       this.socket.terminate();
       return false;
     }

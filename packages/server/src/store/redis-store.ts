@@ -6,6 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger, silentLogger } from '../logger.js';
+import type { StoreMetrics } from '../metrics/store-metrics.js';
 import {
   type ChannelEvent,
   createChannelEvent,
@@ -17,6 +18,7 @@ import {
 } from './channel-event.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
+import { type RedisPersistence, readRedisPersistence } from './redis-persistence.js';
 import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
 import type {
   ChannelListener,
@@ -44,6 +46,8 @@ export interface RedisStateStoreOptions {
   maxReconnectDelayMs?: number;
   /** @default silent */
   logger?: Logger;
+  /** Told of connections lost and restored, resyncs and arriving changes. @default none */
+  metrics?: StoreMetrics;
 }
 
 const DEFAULTS = {
@@ -69,6 +73,7 @@ export class RedisStateStore implements StateStore {
   private readonly subscriber: Redis;
   private readonly registry: SubscriptionRegistry;
   private readonly logger: Logger;
+  private readonly metrics: StoreMetrics | undefined;
   private readonly maxReconnectDelayMs: number;
   /** Channels to compare with the store once the command connection answers. */
   private readonly pendingResync = new Map<string, StateScope>();
@@ -90,6 +95,7 @@ export class RedisStateStore implements StateStore {
   constructor(options: RedisStateStoreOptions) {
     const settings = { ...DEFAULTS, ...options };
     this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics;
     this.maxReconnectDelayMs = settings.maxReconnectDelayMs;
     const connection = {
       // Fail fast while disconnected: a save answers 503 now instead of hanging.
@@ -133,6 +139,11 @@ export class RedisStateStore implements StateStore {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return false;
+  }
+
+  /** Whether this Redis keeps data across a restart; rejects when CONFIG GET is refused. */
+  persistence(): Promise<RedisPersistence> {
+    return readRedisPersistence(this.redis);
   }
 
   async load(scope: StateScope): Promise<StoredRecord | null> {
@@ -236,6 +247,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private watch(client: Redis, role: 'command' | 'subscriber', onReady: () => void): void {
+    this.metrics?.storeConnection(role, false);
     // Without an `error` listener ioredis errors would crash the process.
     client.on('error', (error: Error) => {
       const context = { role, err: error.message };
@@ -243,12 +255,17 @@ export class RedisStateStore implements StateStore {
       else this.logger.warn(context, 'redis connection error');
     });
     client.on('close', () => {
+      this.metrics?.storeConnection(role, false);
       if (this.closing || this.down.has(role)) return;
       this.down.add(role);
       this.logger.warn({ role }, 'redis connection lost; reconnecting');
     });
     client.on('ready', () => {
-      if (this.down.delete(role)) this.logger.info({ role }, 'redis connection restored');
+      this.metrics?.storeConnection(role, true);
+      if (this.down.delete(role)) {
+        this.logger.info({ role }, 'redis connection restored');
+        this.metrics?.storeReconnected(role);
+      }
       onReady();
     });
   }
@@ -285,6 +302,7 @@ export class RedisStateStore implements StateStore {
       return;
     }
     this.remember(channel, event.revision);
+    this.metrics?.channelEventReceived(raw);
     this.registry.deliver(channel, event);
   }
 
@@ -341,6 +359,7 @@ export class RedisStateStore implements StateStore {
     // Nothing stored and nothing newer than what listeners saw: no `deleted` to announce.
     const push = event?.type === 'state' || revision > delivered ? event : null;
     const result = this.registry.reconcile(scope.channel, revision, push);
+    this.metrics?.storeResynced(result);
     const context = {
       workspaceId: scope.workspaceId,
       userId: scope.userId,
