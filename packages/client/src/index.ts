@@ -1,20 +1,56 @@
-export * from './backoff.js';
-export * from './content.js';
-export * from './cross-tab.js';
-export * from './debounce.js';
-export * from './engine.js';
-export * from './environment.js';
-export * from './errors.js';
-export * from './local-storage.js';
-export * from './logger.js';
-export * from './persisted-state.js';
-export * from './react.js';
-export * from './selectors.js';
-export * from './server-api.js';
-export * from './server-connection.js';
-export * from './server-sync.js';
-export * from './server-url.js';
-export * from './store.js';
-export * from './tab-patch.js';
-export * from './tab-sync.js';
-export * from './throttle.js';
+// The package's public API, chosen on purpose: the engine, the store, the React hooks,
+// the errors and the types their options use. Everything else (debounce, throttle,
+// backoff, the sync units, the envelope format) is internal and may change freely.
+export type { BackoffOptions } from './backoff.js';
+export type { ChannelFactory, ChannelLike } from './cross-tab.js';
+export {
+  type ClearResult,
+  createNoopPersistence,
+  createStatePersistence,
+  type PersistableStore,
+  type PersistenceSnapshot,
+  type ServerClearOutcome,
+  type StatePersistence,
+  type StatePersistenceOptions,
+} from './engine.js';
+export type { Lifecycle, VisibilitySource, WindowEvents } from './environment.js';
+export {
+  CrossTabError,
+  InvalidPersistedStateError,
+  PersistenceError,
+  type PersistenceErrorCode,
+  ServerRejectedError,
+  ServerUnreachableError,
+  StateTooLargeError,
+  StorageAccessError,
+  StorageQuotaError,
+  TokenError,
+} from './errors.js';
+export * from './hooks.js';
+export type { StateStorage } from './local-storage.js';
+export type { PersistenceLogger } from './logger.js';
+export {
+  clearPersistedState,
+  hasPersistedState,
+  type PersistedStateOptions,
+} from './persisted-state.js';
+export {
+  selectActivity,
+  selectAlerts,
+  selectErrors,
+  selectIsLoading,
+  selectMetrics,
+  selectProjectStatus,
+} from './selectors.js';
+export type { FetchLike } from './server-api.js';
+export type { GetToken, SocketFactory, SocketLike } from './server-connection.js';
+export type { ServerSyncOptions, SyncStatus } from './server-sync.js';
+export {
+  type AlertInput,
+  createDashboardStore,
+  type DashboardActions,
+  type DashboardStore,
+  type DashboardStoreApi,
+  type DashboardStoreOptions,
+  selectDashboardState,
+} from './store.js';

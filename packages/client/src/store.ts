@@ -1,3 +1,6 @@
+// Kept in the emitted declarations: it registers the `subscribeWithSelector` mutator that
+// `DashboardStoreApi` names (without it, a consumer's type checker sees `never`).
+/// <reference types="zustand/middleware" preserve="true" />
 // The dashboard store: a Zustand 5 store with `subscribeWithSelector`, holding one
 // `DashboardState` plus the actions that change it. The vanilla factory serves
 // non-React code and tests; `useDashboardState` is the app-wide instance for React.

@@ -10,7 +10,7 @@ import {
   type StatePersistence,
   type StatePersistenceOptions,
   selectDashboardState,
-} from '../src/index.js';
+} from './support/client.js';
 import { SpyStorage, uniqueNames, waitUntil } from './support/fakes.js';
 
 const running: StatePersistence[] = [];

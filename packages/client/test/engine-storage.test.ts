@@ -11,7 +11,7 @@ import {
   StorageAccessError,
   StorageQuotaError,
   selectDashboardState,
-} from '../src/index.js';
+} from './support/client.js';
 import { BrokenStorage, fakeLifecycle, QuotaStorage, SpyStorage } from './support/fakes.js';
 
 const KEY = 'engine-storage-test';

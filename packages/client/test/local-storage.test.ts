@@ -11,7 +11,7 @@ import {
   StorageAccessError,
   StorageQuotaError,
   writeEnvelope,
-} from '../src/index.js';
+} from './support/client.js';
 import { BrokenStorage, QuotaStorage, SpyStorage } from './support/fakes.js';
 
 const now = 1_700_000_000_000;

@@ -10,7 +10,7 @@ import {
   type PersistenceError,
   StorageAccessError,
   useDashboardState,
-} from '../src/index.js';
+} from './support/client.js';
 import { BrokenStorage, waitUntil } from './support/fakes.js';
 
 const envelope = (savedAt = Date.now()) =>

@@ -15,7 +15,7 @@ import {
   useMetrics,
   useProjectStatus,
   useStatePersistence,
-} from '../src/index.js';
+} from './support/client.js';
 import { ScriptedServer } from './support/scripted-server.js';
 
 const KEY = 'react-test-dashboard';

@@ -15,7 +15,7 @@ import {
   type StatePersistence,
   type StatePersistenceOptions,
   type SyncStatus,
-} from '../src/index.js';
+} from './support/client.js';
 import {
   countingFetch,
   latch,

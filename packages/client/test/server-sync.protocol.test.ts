@@ -17,7 +17,7 @@ import {
   type StatePersistence,
   type StatePersistenceOptions,
   TokenError,
-} from '../src/index.js';
+} from './support/client.js';
 import {
   countingFetch,
   fakeLifecycle,

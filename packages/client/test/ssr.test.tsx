@@ -6,7 +6,7 @@ import {
   hasPersistedState,
   useAlerts,
   useStatePersistence,
-} from '../src/index.js';
+} from './support/client.js';
 
 function Dashboard() {
   const { isInitialized, syncStatus } = useStatePersistence({

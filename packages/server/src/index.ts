@@ -22,6 +22,8 @@ export {
   statusOf,
   toApiError,
 } from './errors.js';
+export type { MetricsRouteOptions } from './http/metrics-route.js';
+export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 export type { DashboardStatePluginOptions } from './http/plugin.js';
 export { dashboardStatePlugin, SUBSCRIBE_PATH } from './http/plugin.js';
 export { STATE_PATH } from './http/state-routes.js';
@@ -29,6 +31,13 @@ export { CloseCode } from './http/state-socket.js';
 export type { StateOwner, StateScope } from './keys.js';
 export { isValidId, stateScope } from './keys.js';
 export type { Logger } from './logger.js';
+export type {
+  ServerMetricsOptions,
+  SocketDropReason,
+  Transport,
+} from './metrics/server-metrics.js';
+export { ServerMetrics } from './metrics/server-metrics.js';
+export type { ResyncResult, StoreConnectionRole, StoreMetrics } from './metrics/store-metrics.js';
 export type { RateLimitOptions } from './rate-limiter.js';
 export { DEFAULT_RATE_LIMIT, SaveRateLimiter } from './rate-limiter.js';
 export type { RunningServer, ServerOptions } from './server.js';
@@ -54,6 +63,8 @@ export { StatePersistenceService } from './service/state-persistence-service.js'
 export type { ChannelEvent } from './store/channel-event.js';
 export type { MemoryStateStoreOptions } from './store/memory-store.js';
 export { MemoryStateStore } from './store/memory-store.js';
+export type { RedisPersistence } from './store/redis-persistence.js';
+export { warnIfRedisNotPersistent } from './store/redis-persistence.js';
 export type { RedisStateStoreOptions } from './store/redis-store.js';
 export { RedisStateStore } from './store/redis-store.js';
 export type {
@@ -66,3 +77,9 @@ export type {
   StoredRecord,
   Subscription,
 } from './store/state-store.js';
+export type { StateStoreOptions } from './store/store-factories.js';
+export {
+  createMemoryStateStore,
+  createRedisStateStore,
+  createStateStore,
+} from './store/store-factories.js';

@@ -6,7 +6,7 @@ import type {
   StateStorage,
   VisibilitySource,
   WindowEvents,
-} from '../../src/index.js';
+} from './client.js';
 
 /** In-memory Web Storage that records every call. */
 export class SpyStorage implements StateStorage {
