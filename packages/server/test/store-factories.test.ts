@@ -27,7 +27,8 @@ describe('store factories', () => {
 
   it('give a working Redis store for a URL', async () => {
     const store = createStateStore({ redisUrl: redis.url, connectionName: 'factory' });
-    expect(store).toBeInstanceOf(RedisStateStore);
+    if (!(store instanceof RedisStateStore)) throw new Error('expected a RedisStateStore');
+    expect(await store.waitUntilReady(5000)).toBe(true);
     const service = new StatePersistenceService({ store });
     try {
       const owner = { workspaceId: 'acme', userId: 'factory' };
