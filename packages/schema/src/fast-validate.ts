@@ -3,7 +3,8 @@
 // pays for in garbage collection; most states arrive already complete (every default set,
 // no unknown key), so the copy would equal the input. This check says when that is so,
 // and Zod runs only otherwise (to apply defaults, strip keys, or name the failing path).
-// Keep it in step with dashboard-state.ts: fast-validate.test.ts compares the two.
+// Keep it in step with dashboard-state.ts: fast-validate.test.ts compares the two on
+// chosen cases, fast-validate.property.test.ts on states generated from the schema.
 // It vouches for data properties (what JSON.parse builds); a getter that answers one thing
 // here and another to JSON.stringify later is in-process code's own business.
 import { ID_PATTERN, MAX_ACTIVITIES, MAX_ALERTS, STATE_VERSION } from './constants.js';
