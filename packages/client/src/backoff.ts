@@ -1,6 +1,9 @@
 // Reconnect delays: exponential, capped, with "equal jitter" (half fixed, half random),
 // so a server restart does not see every client reconnect in the same millisecond and
 // no client retries in a tight loop.
+// Not a retry library (p-retry, exponential-backoff): they drive a promise-returning
+// attempt loop, while reconnects here are scheduled from socket events (close, 4408,
+// online) by the connection unit; the formula is all that would be shared.
 
 export interface BackoffOptions {
   /** First delay. @default 250 */

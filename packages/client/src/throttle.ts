@@ -3,6 +3,9 @@
 // isolated change reaches other tabs at once), later calls within `intervalMs` are
 // folded into one trailing run. `fn` reads the current state when it runs, so the
 // last change of a burst is always the one sent.
+// Not lodash's `throttle`: its leading call runs synchronously, inside the first
+// `set()` of a burst, so a burst of synchronous updates would go out as two messages
+// (the first change alone, then the rest), and it has no microtask leading edge.
 
 export interface Throttled {
   schedule(): void;
