@@ -12,6 +12,7 @@ import type { BenchContext, Benchmark, BenchmarkOutcome } from './benchmarks/con
 import { fanOut } from './benchmarks/fan-out.js';
 import { httpSave } from './benchmarks/http-save.js';
 import { memory } from './benchmarks/memory.js';
+import { metricsCost } from './benchmarks/metrics-cost.js';
 import { propagation } from './benchmarks/propagation.js';
 import { writeCost } from './benchmarks/write-cost.js';
 import { parseArgs, UsageError } from './lib/args.js';
@@ -34,6 +35,7 @@ const RUN_DEADLINE_MS = 9.5 * 60 * 1000;
 
 const benchmarks: Record<BenchmarkId, Benchmark> = {
   'http-save': httpSave,
+  'metrics-cost': metricsCost,
   'fan-out': fanOut,
   propagation,
   'write-cost': writeCost,

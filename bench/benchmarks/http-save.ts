@@ -11,10 +11,10 @@ import { BENCH_USER_HEADER, SAVE_PATH } from '../servers/env.js';
 import type { BenchContext, Benchmark } from './context.js';
 import { type ServerKind, startServer } from './servers.js';
 
-const STATE_BYTES = 10 * 1024;
-const CONNECTIONS = 50;
+export const STATE_BYTES = 10 * 1024;
+export const CONNECTIONS = 50;
 
-interface Measurement {
+export interface Measurement {
   load: HttpLoadResult;
   /** CPU the server used over the warm-up and the run. */
   serverCpuSeconds: number;
@@ -33,7 +33,7 @@ interface RoundResult {
   error?: string;
 }
 
-async function measure(
+export async function measure(
   context: BenchContext,
   server: ServerKind,
   config: Omit<HttpLoadConfig, 'url'>,

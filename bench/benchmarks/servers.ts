@@ -2,10 +2,16 @@
 import type { BenchChild } from '../lib/bench-child.js';
 import type { BenchContext } from './context.js';
 
-export type ServerKind = 'ours' | 'redis-floor' | 'framework-floor' | 'socketio';
+export type ServerKind =
+  | 'ours'
+  | 'ours-no-metrics'
+  | 'redis-floor'
+  | 'framework-floor'
+  | 'socketio';
 
 const scripts: Record<ServerKind, string> = {
   ours: 'servers/ours-server.ts',
+  'ours-no-metrics': 'servers/ours-server.ts',
   'redis-floor': 'servers/redis-floor-server.ts',
   'framework-floor': 'servers/framework-floor-server.ts',
   socketio: 'servers/socketio-server.ts',
@@ -35,6 +41,7 @@ export async function startServer(
       BENCH_REDIS_URL: context.redis.url,
       BENCH_AUTH_SECRET: context.authSecret,
       BENCH_INSTANCE_ID: name,
+      BENCH_METRICS: kind === 'ours-no-metrics' ? 'off' : 'on',
     },
     ...(options.openFiles === undefined ? {} : { openFiles: options.openFiles }),
   });

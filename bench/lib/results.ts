@@ -3,9 +3,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { round } from './stats.js';
 
-export type BenchmarkId = 'http-save' | 'fan-out' | 'propagation' | 'write-cost' | 'memory';
+export type BenchmarkId =
+  | 'http-save'
+  | 'metrics-cost'
+  | 'fan-out'
+  | 'propagation'
+  | 'write-cost'
+  | 'memory';
 export const BENCHMARK_IDS: readonly BenchmarkId[] = [
   'http-save',
+  'metrics-cost',
   'fan-out',
   'propagation',
   'write-cost',

@@ -52,7 +52,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   app.register(dashboardStatePlugin, { service, authSecret, ...pluginOptions, metrics });
   registerHealthRoutes(app, service);
-  if (serveMetrics) registerMetricsRoute(app, metrics, { token: metricsToken });
+  if (serveMetrics && metrics.enabled) registerMetricsRoute(app, metrics, { token: metricsToken });
   if (devAuth) registerDevTokenRoute(app, authSecret);
   if (staticDir) {
     app.register(fastifyStatic, { root: staticDir, prefix: '/' });

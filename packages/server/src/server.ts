@@ -48,6 +48,8 @@ export interface ServerOptions {
   metricsPort?: number;
   /** Bearer token GET /metrics requires. @default none (open) */
   metricsToken?: string;
+  /** False: no metrics are counted and /metrics is not served. @default true */
+  metrics?: boolean;
 }
 
 export interface RunningServer {
@@ -86,7 +88,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const authSecret = options.authSecret ?? randomBytes(32).toString('base64url');
   const devAuth = options.devAuth ?? options.authSecret === undefined;
-  const metrics = new ServerMetrics();
+  const metrics = new ServerMetrics({ enabled: options.metrics ?? true });
 
   let store: StateStore;
   if (options.redisUrl) {
@@ -149,7 +151,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const baseLogger: FastifyBaseLogger = logger;
   const metricsApp =
-    options.metricsPort === undefined ? undefined : Fastify({ loggerInstance: baseLogger });
+    options.metricsPort === undefined || !metrics.enabled
+      ? undefined
+      : Fastify({ loggerInstance: baseLogger });
   if (metricsApp) registerMetricsRoute(metricsApp, metrics, { token: options.metricsToken });
   try {
     await app.listen({ port: options.port ?? 0, host });

@@ -211,6 +211,16 @@ describe('metrics access', () => {
     expect(await scrape(guarded, 'scrape-me')).toContain('hyvve_state_saves_total');
   });
 
+  it('counts nothing and serves no /metrics when metrics are off', async () => {
+    const quiet = await testServer({ metrics: false });
+    const token = await tokenFor('quiet');
+    const body = { state: makeState({ timestamp: T0 + 40 }) };
+    expect((await api(quiet, 'POST', PATH, { token, body })).status).toBe(200);
+    expect((await api(quiet, 'GET', '/metrics')).status).toBe(404);
+    expect(quiet.metrics.enabled).toBe(false);
+    expect(await quiet.metrics.text()).not.toContain('hyvve_state_saves_total{');
+  });
+
   it('serves them on METRICS_PORT only when one is set', async () => {
     const separate = await testServer({ metricsPort: 0 });
     expect(new URL(separate.metricsUrl).port).not.toBe(String(separate.port));

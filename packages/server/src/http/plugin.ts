@@ -107,7 +107,7 @@ async function dashboardState(
     routes.setErrorHandler((error, request, reply) =>
       sendApiError(reply, request, error, service.maxStateBytes),
     );
-    routes.addHook('onResponse', requestMetricsHook(metrics));
+    if (metrics.enabled) routes.addHook('onResponse', requestMetricsHook(metrics));
     registerStateRoutes(routes, { service, verifier, limiter, bodyLimit });
   });
   await fastify.register(async (subscribe) => {

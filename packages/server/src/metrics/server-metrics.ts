@@ -15,6 +15,11 @@ export type Transport = 'http' | 'ws';
 export type SocketDropReason = 'slow_consumer' | 'heartbeat' | 'stalled';
 
 export interface ServerMetricsOptions {
+  /**
+   * False: nothing is counted (every method returns at once, the HTTP hook and the
+   * /metrics route are left out). For measuring what the metrics cost. @default true
+   */
+  enabled?: boolean;
   /** Also collect prom-client's process metrics (CPU, memory, event-loop lag, GC). @default true */
   defaultMetrics?: boolean;
   /** Clock of the propagation lag, in ms since the epoch (compared with `savedAt`). @default Date.now */
@@ -31,6 +36,8 @@ type SaveLabels = 'transport' | 'status';
 export class ServerMetrics implements StoreMetrics {
   /** Every metric of this server; serve `registry.metrics()` with `registry.contentType`. */
   readonly registry = new Registry();
+  /** False when built with `enabled: false`: nothing is counted. */
+  readonly enabled: boolean;
   private readonly now: () => number;
   private readonly saves: Counter<SaveLabels>;
   private readonly deletes: Counter<SaveLabels>;
@@ -54,8 +61,11 @@ export class ServerMetrics implements StoreMetrics {
 
   constructor(options: ServerMetricsOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.enabled = options.enabled ?? true;
     const registers = [this.registry];
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (this.enabled && (options.defaultMetrics ?? true)) {
+      collectDefaultMetrics({ register: this.registry });
+    }
     this.saves = new Counter({
       name: 'hyvve_state_saves_total',
       help: 'State saves answered, by transport and HTTP status (200 = saved)',
@@ -152,6 +162,7 @@ export class ServerMetrics implements StoreMetrics {
 
   /** A save was answered with `status` after `elapsedMs`. A 429 also counts as rate limited. */
   saveFinished(transport: Transport, status: number, elapsedMs: number): void {
+    if (!this.enabled) return;
     this.child(this.saves, `s${transport}${status}`, { transport, status }).inc();
     this.histogram(this.saveSeconds, transport, { transport }).observe(elapsedMs / 1000);
     if (status === 429) this.rateLimited(transport);
@@ -159,30 +170,36 @@ export class ServerMetrics implements StoreMetrics {
 
   /** A load was answered with `status` after `elapsedMs`. */
   loadFinished(status: number, elapsedMs: number): void {
+    if (!this.enabled) return;
     this.child(this.loads, `l${status}`, { status }).inc();
     this.loadSeconds.observe(elapsedMs / 1000);
   }
 
   deleteFinished(transport: Transport, status: number): void {
+    if (!this.enabled) return;
     this.child(this.deletes, `x${transport}${status}`, { transport, status }).inc();
     if (status === 429) this.rateLimited(transport);
   }
 
   /** A request refused for its rate; called by `saveFinished` and by other limits. */
   rateLimited(transport: Transport): void {
+    if (!this.enabled) return;
     this.child(this.limited, `r${transport}`, { transport }).inc();
   }
 
   socketOpened(): void {
+    if (!this.enabled) return;
     this.openSockets.inc();
   }
 
   socketClosed(): void {
+    if (!this.enabled) return;
     this.openSockets.dec();
   }
 
   /** `count` changes written (or queued) to subscriber sockets. */
   delivered(count = 1): void {
+    if (!this.enabled) return;
     this.deliveries.inc(count);
   }
 
@@ -191,28 +208,34 @@ export class ServerMetrics implements StoreMetrics {
    * was behind (conflation): the socket still ends on the latest state.
    */
   messagesConflated(count = 1): void {
+    if (!this.enabled) return;
     this.conflated.inc(count);
   }
 
   socketDropped(reason: SocketDropReason): void {
+    if (!this.enabled) return;
     this.child(this.dropped, `p${reason}`, { reason }).inc();
   }
 
   storeConnection(role: StoreConnectionRole, up: boolean): void {
+    if (!this.enabled) return;
     if (up) this.downConnections.delete(role);
     else this.downConnections.add(role);
   }
 
   storeReconnected(role: StoreConnectionRole): void {
+    if (!this.enabled) return;
     this.child(this.reconnects, `c${role}`, { connection: role }).inc();
   }
 
   storeResynced(result: ResyncResult): void {
+    if (!this.enabled) return;
     this.child(this.resyncs, `y${result}`, { result }).inc();
   }
 
   /** A channel message arrived (its raw bytes): observes the lag from its `savedAt`. */
   channelEventReceived(message: Buffer): void {
+    if (!this.enabled) return;
     const savedAt = savedAtOf(message);
     // Another instance's clock may run ahead of ours: a negative lag counts as none.
     if (savedAt !== undefined) this.lag.observe(Math.max(0, this.now() - savedAt) / 1000);
