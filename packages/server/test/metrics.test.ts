@@ -100,6 +100,21 @@ describe('GET /metrics', () => {
     expect(after).not.toMatch(/saver|acme/);
   });
 
+  it('counts deletes by transport and status', async () => {
+    const token = await tokenFor('deleter');
+    const before = await scrape(server);
+    expect((await api(server, 'DELETE', PATH, { token })).status).toBe(204);
+    const socket = await ready(server, token);
+    socket.send({ type: 'delete', id: 'd1' });
+    await socket.next('delete-ack', (m) => m.id === 'd1');
+    const after = await scrape(server);
+    const delta = (labels: Record<string, string>) =>
+      sample(after, 'hyvve_state_deletes_total', labels) -
+      sample(before, 'hyvve_state_deletes_total', labels);
+    expect(delta({ transport: 'http', status: '204' })).toBe(1);
+    expect(delta({ transport: 'ws', status: '200' })).toBe(1);
+  });
+
   it('counts open sockets, fan-out deliveries, propagation lag and WebSocket saves', async () => {
     const token = await tokenFor('watcher');
     const openBefore = await metric('hyvve_websockets_open');
