@@ -150,7 +150,7 @@ function pathsOf(
 ): Array<Array<string | number>> {
   const paths = [prefix];
   if (Array.isArray(value)) {
-    value.forEach((item, index) => paths.push(...pathsOf(item, [...prefix, index])));
+    for (const [index, item] of value.entries()) paths.push(...pathsOf(item, [...prefix, index]));
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) paths.push(...pathsOf(item, [...prefix, key]));
   }
