@@ -1,0 +1,55 @@
+// The package's entries export exactly the public API: a new export is a decision made
+// here, not a side effect of `export *` (internals stay free to change).
+import { describe, expect, it } from 'vitest';
+import * as react from '../src/hooks.js';
+import * as client from '../src/index.js';
+
+const HOOKS = [
+  'useActivity',
+  'useAlerts',
+  'useDashboardState',
+  'useDashboardStateWithPersistence',
+  'useErrors',
+  'useIsLoading',
+  'useMetrics',
+  'useProjectStatus',
+  'useStatePersistence',
+];
+
+describe('public API', () => {
+  it("'.' exports the engine, the store, the hooks, the errors and nothing internal", () => {
+    expect(Object.keys(client).sort()).toEqual(
+      [
+        ...HOOKS,
+        'createStatePersistence',
+        'createNoopPersistence',
+        'createDashboardStore',
+        'selectDashboardState',
+        'selectActivity',
+        'selectAlerts',
+        'selectErrors',
+        'selectIsLoading',
+        'selectMetrics',
+        'selectProjectStatus',
+        'clearPersistedState',
+        'hasPersistedState',
+        'PersistenceError',
+        'CrossTabError',
+        'InvalidPersistedStateError',
+        'ServerRejectedError',
+        'ServerUnreachableError',
+        'StateTooLargeError',
+        'StorageAccessError',
+        'StorageQuotaError',
+        'TokenError',
+      ].sort(),
+    );
+  });
+
+  it("'./react' exports the hooks only, the same functions as '.'", () => {
+    expect(Object.keys(react).sort()).toEqual([...HOOKS].sort());
+    for (const name of HOOKS) {
+      expect(react[name as keyof typeof react]).toBe(client[name as keyof typeof client]);
+    }
+  });
+});
