@@ -74,10 +74,12 @@ export interface ServerSyncOptions {
   url: string;
   /** Returns a fresh token; called before every (re)connect and HTTP read. */
   getToken: GetToken;
-  /** @default SERVER_SAVE_DEBOUNCE_MS (100) */
-  saveDebounceMs?: number;
-  /** A steady stream of changes still reaches the server this often. @default 1000 */
-  saveMaxWaitMs?: number;
+  /**
+   * Pacing of saves: the first change after a quiet period is sent at once, later ones at
+   * most once per this interval, always ending with the last state.
+   * @default SERVER_SAVE_DEBOUNCE_MS (100)
+   */
+  saveThrottleMs?: number;
   /** Reconnect and retry backoff. @default { initialDelayMs: 250, maxDelayMs: 30000 } */
   reconnect?: BackoffOptions;
   /** A save without an answer after this long counts as failed and is retried. @default 10000 */
@@ -162,8 +164,7 @@ export function createServerSync(
     isAgreed: (refs) => base.isAgreed(refs),
     nextId,
     ackTimeoutMs,
-    debounceMs: options.saveDebounceMs,
-    maxWaitMs: options.saveMaxWaitMs,
+    throttleMs: options.saveThrottleMs,
     logger,
     onTimeout: (error) => health.fail(error, true),
   });

@@ -132,7 +132,7 @@ describe('server sync protocol', () => {
     expect(conn.count('save')).toBe(0);
   });
 
-  it('sends one debounced save with the last state of a burst, tagged with its origin', async () => {
+  it('sends a synchronous burst of changes as one save of the last state, tagged with its origin', async () => {
     const c = client();
     const conn = await connectSynced(c);
     for (let i = 0; i < 20; i++) c.store.getState().setActiveProject(`p${i}`);
@@ -262,7 +262,7 @@ describe('server sync protocol', () => {
   });
 
   it('keeps a newer unsynced local change over an older remote one and saves it', async () => {
-    const c = client({ saveDebounceMs: 300 });
+    const c = client({ saveThrottleMs: 300 });
     const conn = await server.ready(0);
     c.store.getState().setActiveProject('local-newer');
     sendState(conn, 1, makeState({ activeProject: 'remote-older', timestamp: 1 }), 'other');
@@ -618,19 +618,27 @@ describe('server sync protocol', () => {
     await connectSynced(c, 1);
   });
 
-  it('sends the pending save on pagehide and on stop', async () => {
-    const c = client({ saveDebounceMs: 5000 });
+  it('sends the save held by the throttle on pagehide and on stop', async () => {
+    const c = client({ saveThrottleMs: 60_000 });
     const conn = await connectSynced(c);
+    // The first change leaves at once; the next waits for the interval...
+    await saveAcknowledged(c, conn, 'first', 1);
+    await waitUntil(() => status(c) === 'synced');
     c.store.getState().setActiveProject('closing');
+    await sleep(100);
+    expect(conn.count('save')).toBe(1);
+    // ...unless the page closes.
     c.lifecycle.window.pagehide();
-    const save = await conn.next('save', 0, 1000);
+    const save = await conn.next('save', 1, 1000);
     expect(save).toMatchObject({ state: { activeProject: 'closing' } });
-    sendSaved(conn, save, 1);
+    sendSaved(conn, save, 2);
     await waitUntil(() => status(c) === 'synced');
     c.store.getState().setActiveProject('stopping');
+    await sleep(100);
+    expect(conn.count('save')).toBe(2);
     c.engine.stop();
     c.engine.stop();
-    expect(await conn.next('save', 1, 1000)).toMatchObject({
+    expect(await conn.next('save', 2, 1000)).toMatchObject({
       state: { activeProject: 'stopping' },
     });
   });

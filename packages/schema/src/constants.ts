@@ -8,7 +8,10 @@ export const STATE_TTL_SECONDS = 86_400;
 export const STATE_TTL_MS = STATE_TTL_SECONDS * 1000;
 /** Browser localStorage save debounce. */
 export const PERSISTENCE_DEBOUNCE_MS = 1000;
-/** Debounce of saves sent from a browser to the server. */
+/**
+ * Saves sent from a browser to the server: the first change of a burst at once, then at
+ * most one save per this interval (the client's `saveThrottleMs`), ending with the last state.
+ */
 export const SERVER_SAVE_DEBOUNCE_MS = 100;
 /** At most this many activities are kept. */
 export const MAX_ACTIVITIES = 100;

@@ -1,0 +1,161 @@
+// The save queue without sockets: a fake connection records what would be sent, fake
+// timers drive the throttle and the ack timeout.
+import type { ClientMessage, DashboardState } from '@hyvve/schema';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeState } from '../../../test-support/fixtures.js';
+import { type ContentRefs, refsOf, sameContent } from '../src/content.js';
+import type { PersistenceError } from '../src/errors.js';
+import { createOutbox, type OutboxOptions } from '../src/sync-outbox.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+function setup(overrides: Partial<OutboxOptions> = {}) {
+  let state: DashboardState = makeState({ activeProject: 'start' });
+  let agreed: ContentRefs | null = refsOf(state);
+  let ready = true;
+  let seq = 0;
+  const sent: Array<Extract<ClientMessage, { type: 'save' }>> = [];
+  const timeouts: PersistenceError[] = [];
+  const outbox = createOutbox({
+    origin: 'me',
+    connection: {
+      isReady: () => ready,
+      send(message) {
+        if (message.type === 'save') sent.push(message);
+        return true;
+      },
+    },
+    current: () => ({ state, refs: refsOf(state) }),
+    isAgreed: (refs) => sameContent(refs, agreed),
+    nextId: () => `me:${++seq}`,
+    ackTimeoutMs: 10_000,
+    throttleMs: 100,
+    logger: silent,
+    onTimeout: (error) => timeouts.push(error),
+    ...overrides,
+  });
+  return {
+    outbox,
+    sent,
+    timeouts,
+    /** A local change, told to the outbox as the engine does. */
+    change(activeProject: string) {
+      state = { ...state, activeProject, widgets: { ...state.widgets } };
+      outbox.schedule();
+    },
+    /** The server's answer to the save in flight: its content is now agreed. */
+    ack() {
+      const save = outbox.settle(sent.at(-1)?.id);
+      if (save) agreed = save.refs;
+    },
+    setReady(value: boolean) {
+      ready = value;
+    },
+  };
+}
+
+const microtasks = () => Promise.resolve();
+
+describe('sync outbox', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends the first change of a burst at once, without waiting for the interval', async () => {
+    const o = setup();
+    o.change('first');
+    await microtasks();
+    expect(o.sent).toHaveLength(1);
+    expect(o.sent[0]?.state).toMatchObject({ activeProject: 'first' });
+  });
+
+  it('sends a synchronous burst as one save of its last state', async () => {
+    const o = setup();
+    for (let i = 0; i < 50; i++) o.change(`p${i}`);
+    await microtasks();
+    expect(o.sent.map((s) => s.state)).toMatchObject([{ activeProject: 'p49' }]);
+  });
+
+  it('keeps the last change of a burst, and sends at most one save per interval', async () => {
+    const o = setup();
+    // One change every 10 ms for one second, each save answered at once.
+    for (let t = 0; t < 1000; t += 10) {
+      o.change(`p${t}`);
+      await microtasks();
+      o.ack();
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    await vi.advanceTimersByTimeAsync(200);
+    o.ack();
+    // Leading save + one per 100 ms: the ceiling the 100 ms debounce had (10 per second).
+    expect(o.sent.length).toBeLessThanOrEqual(11);
+    expect(o.sent.length).toBeGreaterThanOrEqual(9);
+    expect(o.sent.at(-1)?.state).toMatchObject({ activeProject: 'p990' });
+    // Consecutive saves are at least the interval apart (by their place in the burst).
+    const at = o.sent.map((s) => Number(String(s.state.activeProject).slice(1)));
+    for (let i = 1; i < at.length; i++)
+      expect((at[i] ?? 0) - (at[i - 1] ?? 0)).toBeGreaterThanOrEqual(90);
+  });
+
+  it('holds changes while a save is in flight and sends the latest after the answer', async () => {
+    const o = setup();
+    o.change('a');
+    await microtasks();
+    o.change('b');
+    o.change('c');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(o.sent).toHaveLength(1);
+    o.ack();
+    o.outbox.schedule();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(o.sent.map((s) => s.state.activeProject)).toEqual(['a', 'c']);
+  });
+
+  it('sends nothing while the socket is not ready, and nothing the server already has', async () => {
+    const o = setup();
+    o.setReady(false);
+    o.change('offline');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(o.sent).toHaveLength(0);
+    o.setReady(true);
+    o.outbox.send();
+    o.ack();
+    o.outbox.send();
+    expect(o.sent).toHaveLength(1);
+  });
+
+  it('does not send content the server refused again', async () => {
+    const o = setup();
+    o.change('too-big');
+    await microtasks();
+    const refused = o.outbox.settle(o.sent[0]?.id);
+    if (refused) o.outbox.refuse(refused.refs);
+    o.outbox.schedule();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(o.sent).toHaveLength(1);
+  });
+
+  it('reports a save without an answer and forgets it', async () => {
+    const o = setup();
+    o.change('lost');
+    await microtasks();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(o.timeouts).toHaveLength(1);
+    expect(o.outbox.inFlight()).toBeNull();
+  });
+
+  it('sends what is pending at once when the page closes, even with a save in flight', async () => {
+    const o = setup();
+    o.change('a');
+    await microtasks();
+    o.change('closing');
+    o.outbox.sendPendingNow();
+    expect(o.sent.map((s) => s.state.activeProject)).toEqual(['a', 'closing']);
+    // Nothing new: nothing sent.
+    o.outbox.sendPendingNow();
+    expect(o.sent).toHaveLength(2);
+  });
+});
