@@ -14,14 +14,14 @@ function setup(overrides: Partial<OutboxOptions> = {}) {
   let agreed: ContentRefs | null = refsOf(state);
   let ready = true;
   let seq = 0;
-  const sent: Array<Extract<ClientMessage, { type: 'save' }>> = [];
+  const sent: Array<Extract<ClientMessage, { type: 'save' }> & { state: DashboardState }> = [];
   const timeouts: PersistenceError[] = [];
   const outbox = createOutbox({
     origin: 'me',
     connection: {
       isReady: () => ready,
       send(message) {
-        if (message.type === 'save') sent.push(message);
+        if (message.type === 'save') sent.push(message as (typeof sent)[number]);
         return true;
       },
     },
