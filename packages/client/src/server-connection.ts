@@ -1,7 +1,10 @@
 // The WebSocket to `/api/dashboard/state/subscribe`: connect, authenticate with the
 // first message (a fresh token from `getToken` on every connect), wait for `ready`,
 // hand over parsed messages, and reconnect with backoff and jitter when the socket
-// drops. An epoch counter makes callbacks of a replaced socket harmless.
+// drops. A socket the server closed as stalled (4408: it drained nothing for a long time,
+// so it missed changes) reconnects at once, without backoff; the `ready` that follows
+// makes the sync layer resync. An epoch counter makes callbacks of a replaced socket
+// harmless.
 import { type ClientMessage, serverMessageSchema } from '@hyvve/schema';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import {
@@ -42,6 +45,8 @@ export type GetToken = () => string | Promise<string>;
 const OPEN = 1;
 /** Close code the server uses for a missing or invalid token. */
 export const AUTH_FAILED_CLOSE_CODE = 4401;
+/** Close code the server uses for a socket that drained nothing for `WS_STALL_TIMEOUT_MS`. */
+export const STALLED_CLOSE_CODE = 4408;
 
 /** A parsed server message; `state` fields are still unchecked (`unknown`). */
 export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>;
@@ -49,7 +54,8 @@ export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>
 export type ConnectionStatus = 'connecting' | 'ready' | 'offline' | 'error';
 
 export interface ConnectionHandlers {
-  onReady(revision: number): void;
+  /** `epoch`: the server's store incarnation, when the server names one. */
+  onReady(revision: number, epoch: string | undefined): void;
   /** Every message after `ready`. */
   onMessage(message: Exclude<IncomingServerMessage, { type: 'ready' }>): void;
   onStatus(status: ConnectionStatus): void;
@@ -185,6 +191,14 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       readyTimer = undefined;
       if (stopped) return;
       logger.debug('server.closed', { code: event.code, reason: event.reason, wasReady });
+      if (event.code === STALLED_CLOSE_CODE && wasReady) {
+        // Not an outage: this client fell behind. Reconnecting at once gets it the newest
+        // state; the backoff stays for failures (a socket that never got ready).
+        logger.warn('server.stalled_reconnect', { reason: event.reason });
+        attempt = 0;
+        void connect();
+        return;
+      }
       if (event.code === AUTH_FAILED_CLOSE_CODE) {
         fail(
           new ServerRejectedError(401, 'unauthorized', event.reason || 'token rejected'),
@@ -214,7 +228,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
         if (readyTimer !== undefined) clearTimeout(readyTimer);
         readyTimer = undefined;
         handlers.onStatus('ready');
-        handlers.onReady(message.revision);
+        handlers.onReady(message.revision, message.epoch);
         return;
       }
       handlers.onMessage(message);

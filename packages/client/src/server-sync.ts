@@ -8,6 +8,11 @@
 // - sync-health.ts: success, failure and the retry after it.
 // This file only routes messages and events between them.
 //
+// Status: `synced` once the server holds what this client holds; `offline` while the
+// socket is down or the server says its store is (`{ type: 'status', store: 'down' }`:
+// changes are kept locally, and nothing is sent until `up`, which reconciles first and
+// then reports `synced`); `error` when the server refused something or a retry is pending.
+//
 // Three-way logic: the agreed content is the one last known to equal the server's copy.
 // Local unchanged since + server moved on → adopt; local changed + server unchanged →
 // push; both changed → newer timestamp wins (the server enforces the same rule with 409,
@@ -124,6 +129,7 @@ export interface ServerSyncContext {
 }
 
 type Broadcast = Extract<IncomingServerMessage, { type: 'state' | 'patch' | 'deleted' }>;
+type StoreStatusMessage = Extract<IncomingServerMessage, { type: 'status' }>;
 type ErrorAnswer = Extract<IncomingServerMessage, { type: 'error' }>;
 
 export function createServerSync(
@@ -137,6 +143,8 @@ export function createServerSync(
   let seq = 0;
   const nextId = (): string => `${origin}:${++seq}`;
   let stopped = false;
+  /** The server said its store is down: hold saves and deletes until it says `up`. */
+  let storeDown = false;
 
   const base = createSyncBase(logger);
   const localChanged = (): boolean => !base.isAgreed(host.current().refs);
@@ -144,7 +152,7 @@ export function createServerSync(
     backoff,
     logger,
     onError,
-    report: (status) => host.status(status),
+    report: (status) => report(status),
     retry: () => reconcile(),
   });
   const connection = createServerConnection({
@@ -157,9 +165,14 @@ export function createServerSync(
     onError,
     handlers: { onReady, onMessage, onStatus },
   });
+  /** The socket is ready and the server can store: saves and deletes may go. */
+  const exchange = {
+    isReady: () => connection.isReady() && !storeDown,
+    send: connection.send,
+  };
   const outbox = createOutbox({
     origin,
-    connection,
+    connection: exchange,
     current: () => host.current(),
     isAgreed: (refs) => base.isAgreed(refs),
     nextId,
@@ -170,7 +183,7 @@ export function createServerSync(
   });
   const deletes = createDeletes({
     origin,
-    connection,
+    connection: exchange,
     nextId,
     knownRevision: () => base.revisions.known() ?? 0,
     ackTimeoutMs,
@@ -185,6 +198,11 @@ export function createServerSync(
     onResult: receivePulled,
     onFailure: (error) => health.fail(error, isRetryablePullError(error)),
   });
+
+  /** The engine's status: `synced` is not true while the server's store is down. */
+  function report(status: SyncStatus): void {
+    host.status(storeDown && status === 'synced' ? 'offline' : status);
+  }
 
   /** Reports synced unless a save is still on its way. */
   function settleIfIdle(): void {
@@ -217,7 +235,7 @@ export function createServerSync(
   }
 
   function receivePulled(remote: FetchedState | null): void {
-    if (!connection.isReady()) return;
+    if (!exchange.isReady()) return;
     const held = base.copy();
     if (remote && held && remote.revision < held.revision) {
       // Served before a change the socket has delivered since: applying it would go back.
@@ -347,7 +365,7 @@ export function createServerSync(
 
   /** After `ready`, a retry or a delete's answer: decide between nothing, pull and push. */
   function reconcile(): void {
-    if (!connection.isReady()) return;
+    if (!exchange.isReady()) return;
     const decision = decideReconcile({
       deleteQueued: deletes.isQueued(),
       deletePending: deletes.isPending(),
@@ -386,23 +404,47 @@ export function createServerSync(
       case 'error':
         receiveError(message);
         return;
+      case 'status':
+        receiveStoreStatus(message);
+        return;
       default:
         receiveBroadcast(message);
     }
   }
 
-  function onReady(revision: number): void {
-    base.ready(revision);
+  /**
+   * `down`: the server cannot store; what changes here is kept locally (the engine keeps
+   * persisting) and sent once it says `up`, which reconciles as after `ready` (pull if the
+   * server moved on, push what changed) and then reports `synced`.
+   */
+  function receiveStoreStatus(message: StoreStatusMessage): void {
+    const down = message.store === 'down';
+    if (down === storeDown) return;
+    storeDown = down;
+    logger.warn('server.store_status', { store: message.store });
+    if (down) {
+      host.status('offline');
+      return;
+    }
+    host.status('connecting');
+    reconcile();
+  }
+
+  function onReady(revision: number, epoch: string | undefined): void {
+    // A new epoch: the store lost or reset its data; reconcile as on a first connect
+    // (an empty server gets this client's state; local state is never wiped for it).
+    base.ready(revision, epoch);
     host.status('connecting');
     reconcile();
   }
 
   function onStatus(status: ConnectionStatus): void {
     if (status === 'ready') return; // reconcile() reports `synced` once it is true
-    if (status !== 'connecting') {
-      outbox.abandon();
-      deletes.requeue();
-    }
+    // The socket is gone (a save or delete can only be in flight on a ready one): their
+    // answers will not come. A new socket starts with the store up until it says otherwise.
+    outbox.abandon();
+    deletes.requeue();
+    storeDown = false;
     host.status(status);
   }
 

@@ -1,7 +1,8 @@
 // What this client knows of the server's copy: the content last agreed with it (by
 // reference, see content.ts) and the revision it is stored at; the server's revision as
 // far as known (server-revision.ts); and the one copy of the server state that `patch`
-// messages apply to. Bookkeeping only: the decisions are in sync-decisions.ts.
+// messages apply to; and the store epoch those revisions belong to. Bookkeeping only: the
+// decisions are in sync-decisions.ts.
 import type { ContentRefs } from './content.js';
 import { sameContent } from './content.js';
 import type { PersistenceLogger } from './logger.js';
@@ -23,8 +24,13 @@ export interface SyncBase {
   /** The base for patches: one state, the last known to be stored. */
   copy(): ServerCopy | null;
   hold(copy: ServerCopy | null): void;
-  /** `ready`: the server's revision now. Revisions that went back make the copy of the past. */
-  ready(revision: number): void;
+  /**
+   * `ready`: the server's revision now. Revisions that went back make the copy of the past.
+   * A new `epoch` (the store lost or reset its data) makes everything known of the server
+   * of the past: the agreed content and revision are forgotten, so the next reconcile runs
+   * as on a first connect. Returns whether that happened.
+   */
+  ready(revision: number, epoch: string | undefined): boolean;
   /** Records a broadcast's revision; false when it is stale (known, or superseded). */
   takeBroadcast(type: string, revision: number): boolean;
 }
@@ -34,6 +40,7 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
   let synced: ContentRefs | null = null;
   let syncedRevision: number | undefined;
   let serverCopy: ServerCopy | null = null;
+  let epoch: string | undefined;
 
   return {
     revisions,
@@ -51,10 +58,20 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
     hold(copy) {
       serverCopy = copy;
     },
-    ready(revision) {
+    ready(revision, nextEpoch) {
       revisions.ready(revision);
+      const epochChanged = isNewEpoch(epoch, nextEpoch);
+      if (nextEpoch !== undefined) epoch = nextEpoch;
+      if (epochChanged) {
+        logger.warn('server.epoch_changed', { revision, epoch: nextEpoch });
+        synced = null;
+        syncedRevision = undefined;
+        serverCopy = null;
+        return true;
+      }
       // Revisions went back: the server's store lost its data, the copy is of the past.
       if (serverCopy && revision < serverCopy.revision) serverCopy = null;
+      return false;
     },
     takeBroadcast(type, revision) {
       const known = revisions.known();
@@ -71,4 +88,9 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
       return true;
     },
   };
+}
+
+/** A server that names no epoch (older servers) never changes it. */
+export function isNewEpoch(known: string | undefined, next: string | undefined): boolean {
+  return known !== undefined && next !== undefined && known !== next;
 }

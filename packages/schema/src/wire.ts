@@ -73,9 +73,19 @@ export type ApiErrorCode =
   | 'not_found'
   | 'internal_error';
 
+/** Whether a server instance can reach its store (sent on every socket when it changes). */
+export type StoreStatus = 'up' | 'down';
+
 /** Server → browser over the subscribe WebSocket. */
 export type ServerMessage =
-  | { type: 'ready'; revision: number }
+  /**
+   * After auth, and again when the store's epoch changed (its data was lost or reset).
+   * `epoch` names this incarnation of the user's revision counter: a new one means the
+   * revisions known before say nothing about the stored state.
+   */
+  | { type: 'ready'; revision: number; epoch?: string }
+  /** The instance lost its store (`down`), or has it back and caught up (`up`). */
+  | { type: 'status'; store: StoreStatus }
   | Extract<ChannelMessage, { type: 'state' }>
   | { type: 'deleted'; revision: number; origin?: string }
   /**
@@ -91,7 +101,7 @@ export type ServerMessage =
       origin: string;
       patch: StatePatch;
     }
-  | { type: 'saved'; id: string; revision: number; savedAt: number }
+  | { type: 'saved'; id: string; revision: number; savedAt: number; epoch?: string }
   | { type: 'delete-ack'; id: string; revision: number }
   | {
       type: 'error';
@@ -104,7 +114,8 @@ export type ServerMessage =
     };
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), revision }),
+  z.object({ type: z.literal('ready'), revision, epoch: z.string().optional() }),
+  z.object({ type: z.literal('status'), store: z.enum(['up', 'down']) }),
   z.object({
     type: z.literal('state'),
     state: z.unknown(),
@@ -122,7 +133,13 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     origin: z.string(),
     patch: statePatchSchema,
   }),
-  z.object({ type: z.literal('saved'), id: z.string(), revision, savedAt: z.number() }),
+  z.object({
+    type: z.literal('saved'),
+    id: z.string(),
+    revision,
+    savedAt: z.number(),
+    epoch: z.string().optional(),
+  }),
   z.object({ type: z.literal('delete-ack'), id: z.string(), revision }),
   z.object({
     type: z.literal('error'),

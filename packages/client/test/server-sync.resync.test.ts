@@ -1,0 +1,227 @@
+// How the client follows what the server says about itself, against a scripted server
+// (real sockets): store status (`down`/`up`), a stalled-socket close (4408), and a new
+// store epoch on `ready`.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { makeState } from '../../../test-support/fixtures.js';
+import {
+  createDashboardStore,
+  createStatePersistence,
+  type DashboardStoreApi,
+  type PersistenceError,
+  type ServerSyncOptions,
+  type StatePersistence,
+  type StatePersistenceOptions,
+  type SyncStatus,
+} from '../src/index.js';
+import { fakeLifecycle, SpyStorage, storageHolding, waitUntil } from './support/fakes.js';
+import { ScriptedServer, type ScriptedSocket } from './support/scripted-server.js';
+
+let server: ScriptedServer;
+const running: StatePersistence[] = [];
+
+beforeEach(async () => {
+  server = await ScriptedServer.start();
+});
+afterEach(async () => {
+  for (const engine of running.splice(0)) engine.stop();
+  await server.close();
+});
+
+interface Client {
+  store: DashboardStoreApi;
+  engine: StatePersistence;
+  errors: PersistenceError[];
+  /** Every status the engine reported, in order. */
+  statuses: SyncStatus[];
+}
+
+function client(
+  serverOptions: Partial<ServerSyncOptions> = {},
+  options: StatePersistenceOptions = {},
+): Client {
+  const store = createDashboardStore();
+  const errors: PersistenceError[] = [];
+  const engine = createStatePersistence(store, {
+    storageKey: 'resync',
+    createChannel: null,
+    lifecycle: fakeLifecycle(),
+    origin: 'client-origin',
+    onError: (error) => errors.push(error),
+    storage: new SpyStorage(),
+    ...(process.env.DBG ? { debug: true } : {}),
+    ...options,
+    server: {
+      url: server.url,
+      getToken: () => 'token',
+      createWebSocket: (url) => new WebSocket(url),
+      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+      ackTimeoutMs: 2000,
+      readyTimeoutMs: 2000,
+      ...serverOptions,
+    },
+  });
+  const statuses: SyncStatus[] = [];
+  engine.subscribe(() => {
+    const status = engine.getSnapshot().syncStatus;
+    if (statuses.at(-1) !== status) statuses.push(status);
+  });
+  running.push(engine);
+  engine.start();
+  return { store, engine, errors, statuses };
+}
+
+const status = (c: Client) => c.engine.getSnapshot().syncStatus;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function connectSynced(c: Client, index = 0, revision = 0, epoch?: string) {
+  const conn = await server.connection(index);
+  await conn.next('auth');
+  conn.send({ type: 'ready', revision, ...(epoch === undefined ? {} : { epoch }) });
+  await waitUntil(() => status(c) === 'synced');
+  return conn;
+}
+
+function ack(conn: ScriptedSocket, save: Record<string, unknown>, revision: number): void {
+  conn.send({ type: 'saved', id: save.id, revision, savedAt: revision });
+}
+
+describe('store status', () => {
+  it('reports offline on `down` with no user action, and synced again on `up`', async () => {
+    const c = client();
+    const conn = await connectSynced(c);
+    conn.send({ type: 'status', store: 'down' });
+    await waitUntil(() => status(c) === 'offline');
+    conn.send({ type: 'status', store: 'up' });
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.errors).toEqual([]);
+  });
+
+  it('holds changes while the store is down and sends the latest once it is up', async () => {
+    const c = client();
+    const conn = await connectSynced(c);
+    conn.send({ type: 'status', store: 'down' });
+    await waitUntil(() => status(c) === 'offline');
+    c.store.getState().setActiveProject('during-outage');
+    c.store.getState().setActiveProject('latest');
+    await sleep(300);
+    expect(conn.count('save')).toBe(0);
+    expect(status(c)).toBe('offline');
+    conn.send({ type: 'status', store: 'up' });
+    const save = await conn.next('save');
+    expect(save).toMatchObject({ state: { activeProject: 'latest' } });
+    // `synced` only once the server took it.
+    expect(status(c)).not.toBe('synced');
+    ack(conn, save, 1);
+    await waitUntil(() => status(c) === 'synced');
+  });
+
+  it('does not call itself synced while the store is down, even when a save in flight is answered', async () => {
+    const c = client();
+    const conn = await connectSynced(c);
+    c.store.getState().setActiveProject('in-flight');
+    const save = await conn.next('save');
+    conn.send({ type: 'status', store: 'down' });
+    await waitUntil(() => status(c) === 'offline');
+    ack(conn, save, 1);
+    await sleep(200);
+    expect(status(c)).toBe('offline');
+  });
+
+  it('pulls on `up` when the server moved on meanwhile', async () => {
+    const remote = makeState({ activeProject: 'from-elsewhere', timestamp: Date.now() + 1000 });
+    server.getAnswer = { status: 200, body: { state: remote, revision: 4, savedAt: 4 } };
+    const c = client();
+    const conn = await connectSynced(c);
+    conn.send({ type: 'status', store: 'down' });
+    await waitUntil(() => status(c) === 'offline');
+    // Another instance stored changes; this one hears the revision once it is back.
+    conn.send({ type: 'ready', revision: 4 });
+    conn.send({ type: 'status', store: 'up' });
+    await waitUntil(() => c.store.getState().activeProject === 'from-elsewhere');
+    await waitUntil(() => status(c) === 'synced');
+  });
+});
+
+describe('stalled socket (4408)', () => {
+  it('reconnects at once, without the backoff, and resyncs', async () => {
+    // A backoff this long would fail the test if it applied.
+    const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const first = await connectSynced(c, 0, 2);
+    const remote = makeState({ activeProject: 'missed', timestamp: Date.now() + 1000 });
+    server.getAnswer = { status: 200, body: { state: remote, revision: 7, savedAt: 7 } };
+    first.close(4408, 'stalled');
+    await connectSynced(c, 1, 7);
+    expect(c.store.getState().activeProject).toBe('missed');
+    expect(c.statuses).not.toContain('offline');
+    expect(c.errors).toEqual([]);
+  });
+
+  it('keeps the backoff for other closes', async () => {
+    const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const first = await connectSynced(c);
+    first.close(1011, 'server error');
+    await waitUntil(() => status(c) === 'offline');
+    await sleep(300);
+    expect(server.connections).toHaveLength(1);
+  });
+});
+
+describe('store epoch', () => {
+  it('pushes its state to a server that lost its data (new epoch), though revisions match', async () => {
+    const storage = storageHolding('resync', makeState({ activeProject: 'kept' }), 3);
+    const c = client({}, { storage });
+    const first = await connectSynced(c, 0, 3, 'epoch-a');
+    expect(first.count('save')).toBe(0);
+    // The store was reset and another device already saved 3 times: revision 3 again,
+    // other (older) data. Without the epoch, revision 3 would look like nothing changed.
+    const other = makeState({ activeProject: 'other-older', timestamp: Date.now() - 60_000 });
+    server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
+    first.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
+    const save = await first.next('save');
+    expect(save).toMatchObject({ state: { activeProject: 'kept' } });
+    ack(first, save, 4);
+    await waitUntil(() => status(c) === 'synced');
+    expect(c.store.getState().activeProject).toBe('kept');
+  });
+
+  it('never wipes local state because a new epoch has nothing stored', async () => {
+    const storage = storageHolding('resync', makeState({ activeProject: 'kept' }), 3);
+    const c = client({}, { storage });
+    const conn = await connectSynced(c, 0, 3, 'epoch-a');
+    // New epoch, and its counter is already past what this client synced at (a delete
+    // in the new epoch would look the same without the epoch): nothing stored.
+    server.getAnswer = { status: 404, body: { error: 'not_found', message: 'nothing stored' } };
+    conn.send({ type: 'ready', revision: 5, epoch: 'epoch-b' });
+    const save = await conn.next('save');
+    expect(save).toMatchObject({ state: { activeProject: 'kept' }, baseRevision: 5 });
+    expect(c.store.getState().activeProject).toBe('kept');
+  });
+
+  it('takes the newer state a new epoch already holds', async () => {
+    const storage = storageHolding(
+      'resync',
+      makeState({ activeProject: 'old', timestamp: Date.now() - 60_000 }),
+      3,
+    );
+    const c = client({}, { storage });
+    const conn = await connectSynced(c, 0, 3, 'epoch-a');
+    const remote = makeState({ activeProject: 'newer', timestamp: Date.now() + 1000 });
+    server.getAnswer = { status: 200, body: { state: remote, revision: 3, savedAt: 3 } };
+    conn.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
+    await waitUntil(() => c.store.getState().activeProject === 'newer');
+    await waitUntil(() => status(c) === 'synced');
+    expect(conn.count('save')).toBe(0);
+  });
+
+  it('treats the same epoch on a reconnect as the same store', async () => {
+    const storage = storageHolding('resync', makeState({ activeProject: 'kept' }), 3);
+    const c = client({}, { storage });
+    const first = await connectSynced(c, 0, 3, 'epoch-a');
+    first.close(1001, 'going away');
+    const second = await connectSynced(c, 1, 3, 'epoch-a');
+    await sleep(200);
+    expect(second.count('save')).toBe(0);
+    expect(server.getRequests).toBe(0);
+  });
+});
