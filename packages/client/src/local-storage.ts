@@ -7,7 +7,7 @@ import {
   MAX_STATE_SIZE_BYTES,
   type MigrationTable,
   migrateDashboardState,
-  utf8ByteLength,
+  utf8BytesOverLimit,
 } from '@hyvve/schema';
 import {
   InvalidPersistedStateError,
@@ -128,9 +128,13 @@ export function writeEnvelope(
   limit: number = MAX_STATE_SIZE_BYTES,
 ): number {
   const json = JSON.stringify(envelope);
-  // The limit applies to the state itself: cheap upper bound first, exact count if close.
-  const bytes = json.length > limit ? utf8ByteLength(JSON.stringify(envelope.state)) : 0;
-  if (bytes > limit) throw new StateTooLargeError(bytes, limit);
+  // The limit applies to the state, in UTF-8 bytes as the server counts them. The envelope
+  // holds the state, so an envelope within the limit needs no second look; one over it
+  // gets the state itself counted (rare: only near the limit).
+  if (utf8BytesOverLimit(json, limit) !== null) {
+    const bytes = utf8BytesOverLimit(JSON.stringify(envelope.state), limit);
+    if (bytes !== null) throw new StateTooLargeError(bytes, limit);
+  }
   try {
     storage.setItem(key, json);
   } catch (error) {

@@ -8,6 +8,7 @@ import {
   readEnvelope,
   removeEnvelope,
   resolveServerEndpoints,
+  StateTooLargeError,
   StorageAccessError,
   StorageQuotaError,
   writeEnvelope,
@@ -27,6 +28,30 @@ describe('localStorage envelope', () => {
       kind: 'loaded',
       envelope: { format: 1, state, savedAt: now, origin: 'o', revision: 3 },
     });
+  });
+
+  it('refuses a state of multi-byte text whose UTF-16 length fits but whose UTF-8 bytes do not', () => {
+    const storage = new SpyStorage();
+    const state = makeState({ activeProject: 'ü'.repeat(600), timestamp: now });
+    const limit = Buffer.byteLength(JSON.stringify(state)) - 1;
+    expect(JSON.stringify({ format: 1, state, savedAt: now }).length).toBeLessThan(limit);
+    let thrown: unknown;
+    try {
+      writeEnvelope(storage, 'k', { format: 1, state, savedAt: now }, limit);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StateTooLargeError);
+    expect(thrown).toMatchObject({ bytes: limit + 1, limit });
+    expect(storage.writes).toHaveLength(0);
+  });
+
+  it('writes a state exactly at the limit in UTF-8 bytes', () => {
+    const storage = new SpyStorage();
+    const state = makeState({ activeProject: '€😀'.repeat(300), timestamp: now });
+    const limit = Buffer.byteLength(JSON.stringify(state));
+    writeEnvelope(storage, 'k', { format: 1, state, savedAt: now }, limit);
+    expect(storage.writes).toHaveLength(1);
   });
 
   it('answers empty when nothing is stored', () => {

@@ -16,6 +16,7 @@ import {
   STATE_VERSION,
   type StoredState,
   toPersistableState,
+  utf8BytesOverLimit,
   validateDashboardState,
 } from '@hyvve/schema';
 import {
@@ -123,10 +124,8 @@ export class StatePersistenceService {
     const scope = toScope(owner);
     const state = this.persistable(input);
     const stateJson = serialise(state, state === input ? options.source : undefined);
-    // UTF-8 needs at most 3 bytes per UTF-16 unit: short texts cannot exceed the limit.
-    const size =
-      stateJson.length * 3 <= this.maxStateBytes ? -1 : Buffer.byteLength(stateJson, 'utf8');
-    if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes);
+    const size = utf8BytesOverLimit(stateJson, this.maxStateBytes);
+    if (size !== null) throw new StateTooLargeError(size, this.maxStateBytes);
     const savedAt = this.now();
     const request: SaveRequest = {
       stateJson,
