@@ -1,5 +1,7 @@
 // Scenario 8 of issue 4: Redis stops, the page keeps working and says so; Redis comes
-// back, the page syncs again and the other device catches up without a reload.
+// back, the page syncs again and the other device catches up without a reload. Issue 10:
+// the page says so on its own (the server tells every socket `status: down`/`up`), not
+// only once the user changes something.
 import { describe, expect, it } from 'vitest';
 import { uniqueId } from './support/api.js';
 import {
@@ -39,5 +41,20 @@ describe('Redis outage', () => {
     await expect
       .poll(() => desktop.locator(tid('activity-item')).count(), { timeout: 10_000 })
       .toBe(1);
+  });
+
+  it('leaves `synced` within 5 s of Redis being killed, with no user action, and comes back', async () => {
+    const user = uniqueId('outage-idle');
+    const page = await openDashboard(await e2e.device(), e2e.baseUrl, user, WORKSPACE);
+    await waitForSyncStatus(page, 'synced');
+
+    const killedAt = Date.now();
+    await e2e.stack.redis.stop('SIGKILL');
+    // Nobody touches the page: the server's `status: down` alone must move the indicator.
+    await waitForSyncStatus(page, 'offline', 5000);
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+
+    await e2e.stack.redis.start();
+    await waitForSyncStatus(page, 'synced', 30_000);
   });
 });

@@ -1,5 +1,7 @@
 // Last change as relative time (ticking) and the sync status as a coloured dot with
 // its word; `data-status` carries the engine's raw `syncStatus` for tests and tools.
+// The engine changes it by itself (socket drops, the server saying its store is down or
+// back), so the indicator tells the truth without the user changing anything.
 import { useDashboardState } from '@hyvve/client';
 import { formatClockTime, formatRelativeTime } from '../relative-time.js';
 import { useNow } from '../use-now.js';
@@ -18,7 +20,8 @@ const HINT: Record<SyncStatus, string> = {
   'local-only': 'Saved in this browser only.',
   connecting: 'Connecting to the server…',
   synced: 'Saved on the server and live on every device.',
-  offline: 'Server unreachable: changes are kept here and sent when it is back.',
+  offline:
+    'Server unreachable or unable to store right now: changes are kept here and sent when it is back.',
   error: 'The server refused the last change: it is kept here and retried.',
 };
 
