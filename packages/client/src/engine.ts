@@ -223,6 +223,8 @@ export function createStatePersistence(
     };
     const revision = serverSync?.revisionFor(refsOf(state));
     if (revision !== undefined) envelope.revision = revision;
+    const epoch = revision === undefined ? undefined : serverSync?.epoch();
+    if (epoch !== undefined) envelope.epoch = epoch;
     try {
       const length = writeEnvelope(storage, key, envelope);
       inStorage = refsOf(state);
@@ -360,7 +362,7 @@ export function createStatePersistence(
         removeStored();
         break;
       case 'loaded': {
-        const { state, origin: storedOrigin = '', revision } = result.envelope;
+        const { state, origin: storedOrigin = '', revision, epoch } = result.envelope;
         const storedStamp = { timestamp: state.timestamp, origin: storedOrigin };
         // A state set before hydration finished is kept when it is newer than the stored one.
         if (isEmptyDashboard(current) || isNewer(storedStamp, stamp)) {
@@ -368,7 +370,9 @@ export function createStatePersistence(
           // stored state may never have reached the server: it stays unsynced (pushed).
           const refs = apply(state, storedStamp, { storage: true, tabs: false, server: false });
           heldByTabsAfterLoad = { refs, stamp: storedStamp };
-          if (revision !== undefined) serverSync?.markSynced(refs, revision);
+          // The epoch makes a `ready` after the store lost its data (same revision numbers,
+          // other contents) recognisable across a reload.
+          if (revision !== undefined) serverSync?.markSynced(refs, revision, epoch);
           logger.debug('storage.loaded', {
             storageKey: key,
             timestamp: state.timestamp,

@@ -1,4 +1,4 @@
-// The localStorage envelope: `{ format, state, savedAt, origin?, revision? }`, checked on
+// The localStorage envelope: `{ format, state, savedAt, origin?, revision?, epoch? }`, checked on
 // read. `format` versions the envelope itself; `state.version` is migrated by the
 // schema package. Anything unparsable, of an unknown format, invalid, or older than
 // the TTL is reported and removed, never applied.
@@ -36,6 +36,8 @@ export interface StorageEnvelope {
   origin?: string;
   /** Server revision this exact state is known to be stored at, if any. */
   revision?: number;
+  /** The server's store epoch `revision` belongs to, when the server names one. */
+  epoch?: string;
 }
 
 export type ReadResult =
@@ -102,6 +104,7 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
   if (typeof parsed.origin === 'string') envelope.origin = parsed.origin;
   if (typeof parsed.revision === 'number' && Number.isInteger(parsed.revision)) {
     envelope.revision = parsed.revision;
+    if (typeof parsed.epoch === 'string') envelope.epoch = parsed.epoch;
   }
   return { kind: 'loaded', envelope };
 }

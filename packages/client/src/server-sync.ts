@@ -105,10 +105,15 @@ export interface ServerSync {
   notifyChange(): void;
   /** Sends a pending save now (if the socket is open). */
   flush(): void;
-  /** Marks content as equal to the server's copy (e.g. it came from a tab that saves it). */
-  markSynced(refs: ContentRefs, revision?: number): void;
+  /**
+   * Marks content as equal to the server's copy (e.g. it came from a tab that saves it, or
+   * from storage with the revision and store epoch it was stored at).
+   */
+  markSynced(refs: ContentRefs, revision?: number, epoch?: string): void;
   /** The server revision `refs` is known to be stored at, if any (kept in the envelope). */
   revisionFor(refs: ContentRefs): number | undefined;
+  /** The server's store epoch as known (kept in the envelope beside the revision). */
+  epoch(): string | undefined;
   /**
    * Deletes the server copy: resolves once acknowledged, or at once with `offline-queued`
    * when not connected. Rejects with a `ServerRejectedError` when the server refuses it or
@@ -472,8 +477,12 @@ export function createServerSync(
       if (localChanged()) outbox.schedule();
     },
     flush: () => outbox.sendPendingNow(),
-    markSynced: (refs, revision) => base.agree(refs, revision),
+    markSynced(refs, revision, epoch) {
+      base.agree(refs, revision);
+      if (epoch !== undefined) base.assumeEpoch(epoch);
+    },
     revisionFor: (refs) => base.revisionFor(refs),
+    epoch: () => base.epoch(),
     deleteRemote() {
       pull.invalidate();
       base.hold(null);

@@ -31,6 +31,10 @@ export interface SyncBase {
    * as on a first connect. Returns whether that happened.
    */
   ready(revision: number, epoch: string | undefined): boolean;
+  /** The store epoch the known revisions belong to, if the server named one. */
+  epoch(): string | undefined;
+  /** The epoch stored revisions belong to (from storage), unless one is known already. */
+  assumeEpoch(epoch: string): void;
   /** Records a broadcast's revision; false when it is stale (known, or superseded). */
   takeBroadcast(type: string, revision: number): boolean;
 }
@@ -72,6 +76,10 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
       // Revisions went back: the server's store lost its data, the copy is of the past.
       if (serverCopy && revision < serverCopy.revision) serverCopy = null;
       return false;
+    },
+    epoch: () => epoch,
+    assumeEpoch(stored) {
+      epoch ??= stored;
     },
     takeBroadcast(type, revision) {
       const known = revisions.known();

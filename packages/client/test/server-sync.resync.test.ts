@@ -224,4 +224,26 @@ describe('store epoch', () => {
     expect(second.count('save')).toBe(0);
     expect(server.getRequests).toBe(0);
   });
+
+  it('keeps the epoch beside the revision in storage, and recognises a new one after a reload', async () => {
+    const storage = new SpyStorage();
+    const first = client({}, { storage });
+    const conn = await connectSynced(first, 0, 0, 'epoch-a');
+    first.store.getState().setActiveProject('mine');
+    ack(conn, await conn.next('save'), 3);
+    await waitUntil(() => storage.envelope('resync')?.revision === 3);
+    expect(storage.envelope('resync')).toMatchObject({ revision: 3, epoch: 'epoch-a' });
+    first.engine.stop();
+
+    // Reload after the store lost its data and another device saved three times: revision
+    // 3 again, with older contents. Only the epoch tells the two apart.
+    const other = makeState({ activeProject: 'other-older', timestamp: Date.now() - 60_000 });
+    server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
+    const reloaded = client({}, { storage });
+    expect(reloaded.store.getState().activeProject).toBe('mine');
+    const again = await server.connection(1);
+    await again.next('auth');
+    again.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
+    expect(await again.next('save')).toMatchObject({ state: { activeProject: 'mine' } });
+  });
 });
