@@ -77,6 +77,7 @@ function device(
     gate?: MessageGate;
     /** Sockets cannot be opened while this returns false (the device is offline). */
     online?: () => boolean;
+    saveThrottleMs?: number;
   } & StatePersistenceOptions = {},
 ): Device {
   const store = createDashboardStore();
@@ -91,7 +92,16 @@ function device(
     statuses,
     tokenRequests: 0,
   };
-  const { fetch, token, frames, gate, online, storage: _s, ...engineOptions } = options;
+  const {
+    fetch,
+    token,
+    frames,
+    gate,
+    online,
+    saveThrottleMs,
+    storage: _s,
+    ...engineOptions
+  } = options;
   self.engine = createStatePersistence(store, {
     storageKey: 'integration',
     storage,
@@ -116,6 +126,7 @@ function device(
       },
       reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
       ...(fetch ? { fetch } : {}),
+      ...(saveThrottleMs === undefined ? {} : { saveThrottleMs }),
     },
   });
   self.engine.subscribe(() => statuses.push(self.engine.getSnapshot().syncStatus));
@@ -165,6 +176,22 @@ async function serverCopy(userId: string): Promise<{ status: number; body: unkno
 }
 
 describe('server sync against the real server and Redis', () => {
+  it('sends the first change of a burst at once, and holds the next for the save interval', async () => {
+    const user = newUser();
+    const a = await syncedDevice(user, { saveThrottleMs: 60_000 });
+    const b = await syncedDevice(user);
+    // A trailing wait of 60 s would fail this: the first change leaves at once.
+    a.store.getState().setActiveProject('first');
+    await waitUntil(() => b.store.getState().activeProject === 'first', 10_000, 'b got it');
+    // The next change waits for the interval (at most one save per interval)...
+    a.store.getState().setActiveProject('second');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(b.store.getState().activeProject).toBe('first');
+    // ...or for the page to close.
+    a.engine.flush();
+    await waitUntil(() => b.store.getState().activeProject === 'second', 10_000, 'b got more');
+  });
+
   it('converges two devices through the server, both ways', async () => {
     const user = newUser();
     const [a, b] = await twoSyncedDevices(user);
