@@ -390,6 +390,7 @@ export function createServerSync(
     switch (message.type) {
       case 'saved': {
         base.revisions.answered(message.revision);
+        base.answeredEpoch(message.epoch);
         const save = outbox.settle(message.id);
         if (!save) return;
         base.agree(save.refs, message.revision);
@@ -401,6 +402,7 @@ export function createServerSync(
       }
       case 'delete-ack':
         base.revisions.answered(message.revision);
+        base.answeredEpoch(message.epoch);
         base.setSyncedRevision(message.revision);
         base.hold(null);
         deletes.acknowledge(message.id, message.revision);

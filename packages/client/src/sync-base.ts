@@ -35,6 +35,11 @@ export interface SyncBase {
   epoch(): string | undefined;
   /** The epoch stored revisions belong to (from storage), unless one is known already. */
   assumeEpoch(epoch: string): void;
+  /**
+   * An answer named the epoch (`saved`, `delete-ack`): taken when none was known yet (the
+   * counter was created by this save), so a later reset is recognised.
+   */
+  answeredEpoch(epoch: string | undefined): void;
   /** Records a broadcast's revision; false when it is stale (known, or superseded). */
   takeBroadcast(type: string, revision: number): boolean;
 }
@@ -81,6 +86,9 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
     assumeEpoch(stored) {
       epoch ??= stored;
     },
+    answeredEpoch(answered) {
+      if (answered !== undefined && (epoch === undefined || epoch === '')) epoch = answered;
+    },
     takeBroadcast(type, revision) {
       const known = revisions.known();
       const verdict = revisions.broadcast(revision);
@@ -98,7 +106,12 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
   };
 }
 
-/** A server that names no epoch (older servers) never changes it. */
+/**
+ * Whether `next` (from `ready`) names another incarnation of the revision counter than the
+ * one `known`. A server that names no epoch (older servers) never changes it; `''` is "no
+ * counter yet", so '' → 'x' is the counter being created (revisions carry on from 0),
+ * while 'x' → '' or 'x' → 'y' is the counter lost or reset.
+ */
 export function isNewEpoch(known: string | undefined, next: string | undefined): boolean {
-  return known !== undefined && next !== undefined && known !== next;
+  return known !== undefined && known !== '' && next !== undefined && next !== known;
 }

@@ -246,4 +246,29 @@ describe('store epoch', () => {
     again.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
     expect(await again.next('save')).toMatchObject({ state: { activeProject: 'mine' } });
   });
+
+  it('takes the epoch a first save creates, so a reconnect to it is no reset', async () => {
+    const c = client();
+    const first = await connectSynced(c, 0, 0, '');
+    c.store.getState().setActiveProject('first-save');
+    const save = await first.next('save');
+    first.send({ type: 'saved', id: save.id, revision: 1, savedAt: 1, epoch: 'epoch-a' });
+    await waitUntil(() => status(c) === 'synced');
+    first.close(1001, 'going away');
+    const second = await connectSynced(c, 1, 1, 'epoch-a');
+    await sleep(200);
+    expect(second.count('save')).toBe(0);
+    expect(server.getRequests).toBe(0);
+  });
+
+  it('treats a counter that is gone (epoch back to none) as a reset, and restores its state', async () => {
+    const c = client();
+    const conn = await connectSynced(c, 0, 0, 'epoch-a');
+    c.store.getState().setActiveProject('kept');
+    ack(conn, await conn.next('save'), 2);
+    await waitUntil(() => status(c) === 'synced');
+    // Redis lost everything: no counter, nothing stored.
+    conn.send({ type: 'ready', revision: 0, epoch: '' });
+    expect(await conn.next('save', 1)).toMatchObject({ state: { activeProject: 'kept' } });
+  });
 });

@@ -8,6 +8,7 @@ import {
   ServerUnreachableError,
   TokenError,
 } from '../src/errors.js';
+import { isNewEpoch } from '../src/sync-base.js';
 import {
   decideEmptyServer,
   decideReconcile,
@@ -135,5 +136,19 @@ describe('isRetryablePullError', () => {
     expect(isRetryablePullError(new InvalidPersistedStateError('GET', '(root)', 'bad'))).toBe(
       false,
     );
+  });
+});
+
+describe('isNewEpoch', () => {
+  it.each([
+    [undefined, 'a', false, 'first ready'],
+    ['a', 'a', false, 'same store'],
+    ['a', 'b', true, 'store reset'],
+    ['a', '', true, 'counter lost'],
+    ['', 'a', false, 'counter created (first save)'],
+    ['', '', false, 'still nothing stored'],
+    ['a', undefined, false, 'a server that names no epoch'],
+  ] as const)('%j → %j: %s (%s)', (known, next, expected) => {
+    expect(isNewEpoch(known, next)).toBe(expected);
   });
 });

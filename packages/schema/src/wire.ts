@@ -102,7 +102,7 @@ export type ServerMessage =
       patch: StatePatch;
     }
   | { type: 'saved'; id: string; revision: number; savedAt: number; epoch?: string }
-  | { type: 'delete-ack'; id: string; revision: number }
+  | { type: 'delete-ack'; id: string; revision: number; epoch?: string }
   | {
       type: 'error';
       id?: string;
@@ -140,7 +140,12 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     savedAt: z.number(),
     epoch: z.string().optional(),
   }),
-  z.object({ type: z.literal('delete-ack'), id: z.string(), revision }),
+  z.object({
+    type: z.literal('delete-ack'),
+    id: z.string(),
+    revision,
+    epoch: z.string().optional(),
+  }),
   z.object({
     type: z.literal('error'),
     id: z.string().optional(),
