@@ -481,6 +481,23 @@ describe('server sync against the real server and Redis', () => {
     await waitUntil(() => synced(a)() && synced(b)(), 20_000, 'both synced again');
     await waitUntilServerHas(user, 'b-during-outage-newest');
   }, 60_000);
+
+  // Needs the server to send `{"type":"status","store":"down"|"up"}` (issue 10, server half).
+  it('an idle device reports offline when Redis is lost, with no change of its own, and synced once it is back', async () => {
+    const user = newUser();
+    const a = await syncedDevice(user);
+    a.store.getState().setActiveProject('before-outage');
+    await waitUntilServerHas(user, 'before-outage');
+    await waitUntil(synced(a), 10_000, 'a synced');
+
+    await redis.stop();
+    await waitUntil(() => a.engine.getSnapshot().syncStatus === 'offline', 5000, 'a offline');
+    await redis.start();
+    await waitUntil(synced(a), 20_000, 'a synced again');
+    // Nothing was refused or lost: the outage was reported as a status, not as an error.
+    expect(a.errors).toEqual([]);
+    expect(a.store.getState().activeProject).toBe('before-outage');
+  }, 60_000);
 });
 
 async function waitUntilServerHas(userId: string, activeProject: string): Promise<void> {

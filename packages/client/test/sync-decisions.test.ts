@@ -148,7 +148,7 @@ describe('isNewEpoch', () => {
     ['', 'a', false, 'counter created (first save)'],
     ['', '', false, 'still nothing stored'],
     ['a', undefined, false, 'a server that names no epoch'],
-  ] as const)('%j → %j: %s (%s)', (known, next, expected) => {
+  ] as const)('%j → %j: %s (%s)', (known, next, expected, _case) => {
     expect(isNewEpoch(known, next)).toBe(expected);
   });
 });
