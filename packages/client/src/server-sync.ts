@@ -364,6 +364,12 @@ export function createServerSync(
     );
     const retryable = isRetryableStatus(message.status);
     const refusal = deletes.refuse(message.id, error, retryable);
+    if (storeDown && message.status === 503) {
+      // Sent before the server said its store is down: `up` reconciles (and sends it
+      // again); the outage is already the status, not a new failure.
+      logger.debug('server.refused_while_store_down', { id: message.id });
+      return;
+    }
     // A queued delete's caller was told `offline-queued`: the retry reconciles either way.
     health.fail(error, refusal === 'queued' || retryable);
   }

@@ -128,6 +128,30 @@ describe('store status', () => {
     expect(status(c)).toBe('offline');
   });
 
+  it('takes a 503 for a save sent before `down` quietly, and sends it again on `up`', async () => {
+    const c = client();
+    const conn = await connectSynced(c);
+    c.store.getState().setActiveProject('in-flight');
+    const save = await conn.next('save');
+    conn.send({ type: 'status', store: 'down' });
+    conn.send({
+      type: 'error',
+      id: save.id,
+      status: 503,
+      error: 'store_unavailable',
+      message: 'store unavailable',
+    });
+    await waitUntil(() => status(c) === 'offline');
+    await sleep(200);
+    expect(status(c)).toBe('offline');
+    expect(c.errors).toEqual([]);
+    conn.send({ type: 'status', store: 'up' });
+    const again = await conn.next('save', 1);
+    expect(again).toMatchObject({ state: { activeProject: 'in-flight' } });
+    ack(conn, again, 1);
+    await waitUntil(() => status(c) === 'synced');
+  });
+
   it('pulls on `up` when the server moved on meanwhile', async () => {
     const remote = makeState({ activeProject: 'from-elsewhere', timestamp: Date.now() + 1000 });
     server.getAnswer = { status: 200, body: { state: remote, revision: 4, savedAt: 4 } };
