@@ -14,6 +14,8 @@ export interface StoredState {
   revision: number;
   /** Server time of the save, ms since epoch. */
   savedAt: number;
+  /** Epoch of the revision counter (GET bodies carry it; see `ServerMessage` `ready`). */
+  epoch?: string;
 }
 
 /** Published on `dashboard:state:channel:{workspaceId}:{userId}`. */
@@ -73,19 +75,20 @@ export type ApiErrorCode =
   | 'not_found'
   | 'internal_error';
 
-/** Whether a server instance can reach its store (sent on every socket when it changes). */
-export type StoreStatus = 'up' | 'down';
+/**
+ * Epoch of a user's revision counter: an opaque id of its incarnation. Revisions only
+ * grow within one epoch; a new one means the store lost the counter (its data) and
+ * revisions started over. '' = no counter yet (nothing stored).
+ */
+const epoch = z.string().max(64);
 
 /** Server → browser over the subscribe WebSocket. */
 export type ServerMessage =
   /**
-   * After auth, and again when the store's epoch changed (its data was lost or reset).
-   * `epoch` names this incarnation of the user's revision counter: a new one means the
-   * revisions known before say nothing about the stored state.
+   * After auth, and again when the server finds the user's counter reset (a new epoch):
+   * forget the server base revision and reconcile as on a first connect.
    */
   | { type: 'ready'; revision: number; epoch?: string }
-  /** The instance lost its store (`down`), or has it back and caught up (`up`). */
-  | { type: 'status'; store: StoreStatus }
   | Extract<ChannelMessage, { type: 'state' }>
   | { type: 'deleted'; revision: number; origin?: string }
   /**
@@ -103,6 +106,11 @@ export type ServerMessage =
     }
   | { type: 'saved'; id: string; revision: number; savedAt: number; epoch?: string }
   | { type: 'delete-ack'; id: string; revision: number; epoch?: string }
+  /**
+   * The server's store: `down` when this instance lost it (saves answer 503, changes may
+   * be missed), `up` once it is back and this instance has caught up with it.
+   */
+  | { type: 'status'; store: 'up' | 'down' }
   | {
       type: 'error';
       id?: string;
@@ -114,8 +122,7 @@ export type ServerMessage =
     };
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), revision, epoch: z.string().optional() }),
-  z.object({ type: z.literal('status'), store: z.enum(['up', 'down']) }),
+  z.object({ type: z.literal('ready'), revision, epoch: epoch.optional() }),
   z.object({
     type: z.literal('state'),
     state: z.unknown(),
@@ -138,14 +145,10 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     id: z.string(),
     revision,
     savedAt: z.number(),
-    epoch: z.string().optional(),
+    epoch: epoch.optional(),
   }),
-  z.object({
-    type: z.literal('delete-ack'),
-    id: z.string(),
-    revision,
-    epoch: z.string().optional(),
-  }),
+  z.object({ type: z.literal('delete-ack'), id: z.string(), revision, epoch: epoch.optional() }),
+  z.object({ type: z.literal('status'), store: z.enum(['up', 'down']) }),
   z.object({
     type: z.literal('error'),
     id: z.string().optional(),
