@@ -80,11 +80,13 @@ export interface ServerSyncOptions {
   /** Returns a fresh token; called before every (re)connect and HTTP read. */
   getToken: GetToken;
   /**
-   * Pacing of saves: the first change after a quiet period is sent at once, later ones at
-   * most once per this interval, always ending with the last state.
+   * Pacing of saves: the first change after a quiet period (no save for this long) is sent
+   * at once; later ones at most once per this interval, always ending with the last state.
    * @default SERVER_SAVE_DEBOUNCE_MS (100)
    */
   saveThrottleMs?: number;
+  /** A burst of changes less than `saveThrottleMs` apart still reaches the server this often. @default 1000 */
+  saveMaxWaitMs?: number;
   /** Reconnect and retry backoff. @default { initialDelayMs: 250, maxDelayMs: 30000 } */
   reconnect?: BackoffOptions;
   /** A save without an answer after this long counts as failed and is retried. @default 10000 */
@@ -183,6 +185,7 @@ export function createServerSync(
     nextId,
     ackTimeoutMs,
     throttleMs: options.saveThrottleMs,
+    maxWaitMs: options.saveMaxWaitMs,
     logger,
     onTimeout: (error) => health.fail(error, true),
   });

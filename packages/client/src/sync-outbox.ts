@@ -1,18 +1,15 @@
 // The save queue: at most one save in flight, and a scheduled one that always sends the
 // latest state (it reads the store when it runs, so the last change of a burst is never
-// the one dropped). Pacing is a leading-edge throttle: the first change of a quiet period
-// leaves at once (in a microtask, so a synchronous burst of store updates is one save),
-// later ones at most once per `throttleMs`, counted from the last save actually sent.
-// With one save in flight at a time this never sends more than 1000 / throttleMs saves
-// per second, the ceiling the old 100 ms trailing debounce had too, while a lone change
-// no longer waits 100 ms. Owns the ack timeout and the content the server refused; knows
-// nothing of revisions or merging.
+// the one dropped). When it sends is save-pacing.ts: the first change after a quiet period
+// at once, then at most one save per `throttleMs` and at least one per `maxWaitMs` while
+// a burst lasts. Owns the ack timeout and the content the server refused; knows nothing
+// of revisions or merging.
 import { type DashboardState, SERVER_SAVE_DEBOUNCE_MS } from '@hyvve/schema';
 import { type ContentRefs, sameContent } from './content.js';
 import { type PersistenceError, ServerRejectedError } from './errors.js';
 import type { PersistenceLogger } from './logger.js';
+import { createSavePacing } from './save-pacing.js';
 import type { ServerConnection } from './server-connection.js';
-import { createThrottle } from './throttle.js';
 
 /** A save sent and not answered yet. */
 export interface InFlightSave {
@@ -33,6 +30,8 @@ export interface OutboxOptions {
   ackTimeoutMs: number;
   /** Shortest interval between two saves. @default SERVER_SAVE_DEBOUNCE_MS (100) */
   throttleMs?: number | undefined;
+  /** Longest a continuous burst holds its changes back. @default 1000 */
+  maxWaitMs?: number | undefined;
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
   logger: PersistenceLogger;
@@ -50,7 +49,7 @@ export interface SendOptions {
 }
 
 export interface Outbox {
-  /** Asks for a save of the latest state: at once after a quiet period, else within `throttleMs`. */
+  /** Asks for a save of the latest state: at once after a quiet period, else paced. */
   schedule(): void;
   /** Sends the latest state now if it is news and nothing is in flight (see SendOptions). */
   send(options?: SendOptions): void;
@@ -83,7 +82,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (!connection.send({ type: 'save', id, state, origin: options.origin, ...base })) return;
     // This save carries the latest state: a scheduled one would repeat it; the next one
     // waits the interval from now.
-    scheduled.markRun();
+    scheduled.sent();
     const timer = setTimeout(() => {
       if (inFlight?.id !== id) return;
       inFlight = null;
@@ -96,11 +95,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
     logger.debug('server.save_sent', { id, timestamp: state.timestamp });
   };
 
-  const scheduled = createThrottle(
-    () => send(),
-    options.throttleMs ?? SERVER_SAVE_DEBOUNCE_MS,
-    options.now,
-  );
+  const scheduled = createSavePacing(() => send(), {
+    intervalMs: options.throttleMs ?? SERVER_SAVE_DEBOUNCE_MS,
+    maxWaitMs: options.maxWaitMs ?? 1000,
+    ...(options.now ? { now: options.now } : {}),
+  });
 
   const abandon = (): void => {
     if (inFlight) clearTimeout(inFlight.timer);

@@ -1,4 +1,4 @@
-// Coalescing throttle for cross-tab broadcasts and server saves: the first call of a quiet period runs in
+// Coalescing throttle for cross-tab broadcasts: the first call of a quiet period runs in
 // a microtask (so a synchronous burst of store updates becomes one message, and an
 // isolated change reaches other tabs at once), later calls within `intervalMs` are
 // folded into one trailing run. `fn` reads the current state when it runs, so the
@@ -13,8 +13,6 @@ export interface Throttled {
   flush(): boolean;
   cancel(): void;
   isPending(): boolean;
-  /** `fn`'s work was done outside the throttle (e.g. sent directly): drops a pending run and counts the interval from now. */
-  markRun(): void;
 }
 
 export function createThrottle(
@@ -63,12 +61,5 @@ export function createThrottle(
       round += 1;
     },
     isPending: () => microtaskQueued || timer !== undefined,
-    markRun() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      microtaskQueued = false;
-      round += 1;
-      lastRunAt = now();
-    },
   };
 }

@@ -101,24 +101,4 @@ describe('throttle', () => {
     expect(fn).toHaveBeenCalledTimes(1);
     expect(t.isPending()).toBe(false);
   });
-
-  it('counts the interval from a run done outside it (markRun), dropping a pending run', () => {
-    let clock = 1000;
-    const fn = vi.fn();
-    const t = createThrottle(fn, 100, () => clock);
-    t.schedule();
-    t.markRun();
-    expect(t.isPending()).toBe(false);
-    clock += 40;
-    vi.useFakeTimers();
-    try {
-      t.schedule();
-      expect(t.isPending()).toBe(true);
-      clock += 60;
-      vi.advanceTimersByTime(60);
-      expect(fn).toHaveBeenCalledTimes(1);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
 });

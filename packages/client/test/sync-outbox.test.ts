@@ -79,25 +79,64 @@ describe('sync outbox', () => {
     expect(o.sent.map((s) => s.state)).toMatchObject([{ activeProject: 'p49' }]);
   });
 
-  it('keeps the last change of a burst, and sends at most one save per interval', async () => {
-    const o = setup();
-    // One change every 10 ms for one second, each save answered at once.
-    for (let t = 0; t < 1000; t += 10) {
+  /** Changes every `spacingMs` for `durationMs`, each save answered at once; returns the saves. */
+  async function burst(o: ReturnType<typeof setup>, spacingMs: number, durationMs: number) {
+    const sentAt: number[] = [];
+    let seen = 0;
+    const note = () => {
+      for (; seen < o.sent.length; seen++) sentAt.push(Date.now());
+    };
+    for (let t = 0; t < durationMs; t += spacingMs) {
       o.change(`p${t}`);
       await microtasks();
+      note();
       o.ack();
-      await vi.advanceTimersByTimeAsync(10);
+      await vi.advanceTimersByTimeAsync(spacingMs);
+      note();
     }
-    await vi.advanceTimersByTimeAsync(200);
+    await vi.advanceTimersByTimeAsync(1000);
+    note();
     o.ack();
-    // Leading save + one per 100 ms: the ceiling the 100 ms debounce had (10 per second).
-    expect(o.sent.length).toBeLessThanOrEqual(11);
-    expect(o.sent.length).toBeGreaterThanOrEqual(9);
-    expect(o.sent.at(-1)?.state).toMatchObject({ activeProject: 'p990' });
-    // Consecutive saves are at least the interval apart (by their place in the burst).
-    const at = o.sent.map((s) => Number(String(s.state.activeProject).slice(1)));
-    for (let i = 1; i < at.length; i++)
-      expect((at[i] ?? 0) - (at[i - 1] ?? 0)).toBeGreaterThanOrEqual(90);
+    return sentAt;
+  }
+
+  it('sends a dense burst as the old 100 ms / 1 s debounce did, plus the leading save, ending with its last state', async () => {
+    const o = setup({ maxWaitMs: 1000 });
+    // One change every 10 ms for 3 s.
+    const sentAt = await burst(o, 10, 3000);
+    // Leading save, one per second of the burst, the trailing one: the old debounce sent
+    // one per second and the trailing one.
+    expect(o.sent.length).toBeLessThanOrEqual(5);
+    expect(o.sent.at(-1)?.state).toMatchObject({ activeProject: 'p2990' });
+    for (let i = 1; i < sentAt.length; i++) {
+      expect((sentAt[i] ?? 0) - (sentAt[i - 1] ?? 0)).toBeGreaterThanOrEqual(100);
+    }
+  });
+
+  it('sends every change of a slow stream at once, never two within the interval', async () => {
+    const o = setup();
+    // One change every 150 ms: each one is after a quiet period, so each leaves at once.
+    const sentAt = await burst(o, 150, 1500);
+    expect(o.sent).toHaveLength(10);
+    expect(o.sent.map((s) => s.state.activeProject)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `p${i * 150}`),
+    );
+    for (let i = 1; i < sentAt.length; i++) {
+      expect((sentAt[i] ?? 0) - (sentAt[i - 1] ?? 0)).toBeGreaterThanOrEqual(100);
+    }
+  });
+
+  it('holds a change that follows a save within the interval until the burst is quiet for one', async () => {
+    const o = setup();
+    o.change('first');
+    await microtasks();
+    o.ack();
+    await vi.advanceTimersByTimeAsync(30);
+    o.change('second');
+    await vi.advanceTimersByTimeAsync(95);
+    expect(o.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(o.sent.map((s) => s.state.activeProject)).toEqual(['first', 'second']);
   });
 
   it('holds changes while a save is in flight and sends the latest after the answer', async () => {

@@ -9,8 +9,9 @@ export const STATE_TTL_MS = STATE_TTL_SECONDS * 1000;
 /** Browser localStorage save debounce. */
 export const PERSISTENCE_DEBOUNCE_MS = 1000;
 /**
- * Saves sent from a browser to the server: the first change of a burst at once, then at
- * most one save per this interval (the client's `saveThrottleMs`), ending with the last state.
+ * Saves sent from a browser to the server (the client's `saveThrottleMs`): a change after a
+ * quiet period of this length at once; within a burst, saves at least this far apart, the
+ * burst's changes held until it pauses this long (or for at most 1 s), ending with the last state.
  */
 export const SERVER_SAVE_DEBOUNCE_MS = 100;
 /** At most this many activities are kept. */

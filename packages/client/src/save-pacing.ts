@@ -1,0 +1,86 @@
+// When the outbox sends a save. Three promises, each tested in sync-outbox.test.ts:
+// - a change after a quiet period (no save for `intervalMs`) leaves at once, in a
+//   microtask (so a synchronous burst of store updates is one save): device → device
+//   costs the network, not a wait;
+// - saves are at least `intervalMs` apart, and while changes keep coming less than
+//   `intervalMs` apart they are held (trailing debounce) but still leave every `maxWaitMs`:
+//   a long burst costs the server what the old 100 ms / 1 s debounce cost it, plus the
+//   leading save;
+// - the run always reads the latest state when it fires, so a burst ends with its last state.
+
+export interface SavePacingOptions {
+  /** Shortest time between two saves, and the quiet time that ends a burst. */
+  intervalMs: number;
+  /** Longest a continuous burst holds its changes back. */
+  maxWaitMs: number;
+  /** Clock, injectable for tests. @default Date.now */
+  now?: () => number;
+}
+
+export interface SavePacing {
+  /** A change: run now (after a quiet period) or when the burst allows. */
+  schedule(): void;
+  /** A save was sent (by the pacing or directly): the interval counts from now. */
+  sent(): void;
+  /** Drops a pending run. */
+  cancel(): void;
+  isPending(): boolean;
+}
+
+export function createSavePacing(run: () => void, options: SavePacingOptions): SavePacing {
+  const { intervalMs, maxWaitMs, now = () => Date.now() } = options;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let firstCallAt = 0;
+  let lastCallAt = 0;
+  // Bumped by every cancel and send, so a queued microtask of an earlier round is a no-op.
+  let round = 0;
+  let microtaskQueued = false;
+
+  const clear = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    microtaskQueued = false;
+    round += 1;
+  };
+
+  const dueAt = (): number =>
+    Math.max(lastSentAt + intervalMs, Math.min(lastCallAt + intervalMs, firstCallAt + maxWaitMs));
+
+  const onTimer = (): void => {
+    timer = undefined;
+    const remaining = dueAt() - now();
+    // Changes arrived since the timer was set: wait for the rest instead of running early.
+    if (remaining > 0) {
+      timer = setTimeout(onTimer, remaining);
+      return;
+    }
+    run();
+  };
+
+  return {
+    schedule() {
+      const t = now();
+      lastCallAt = t;
+      if (timer !== undefined || microtaskQueued) return;
+      firstCallAt = t;
+      if (t - lastSentAt >= intervalMs) {
+        microtaskQueued = true;
+        const queuedRound = round;
+        queueMicrotask(() => {
+          if (queuedRound !== round || !microtaskQueued) return;
+          microtaskQueued = false;
+          run();
+        });
+        return;
+      }
+      timer = setTimeout(onTimer, dueAt() - t);
+    },
+    sent() {
+      clear();
+      lastSentAt = now();
+    },
+    cancel: clear,
+    isPending: () => timer !== undefined || microtaskQueued,
+  };
+}
