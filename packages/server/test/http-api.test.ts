@@ -204,6 +204,24 @@ describe('DELETE /api/dashboard/state', () => {
     const res = await api(server, 'DELETE', PATH, { token: await tokenFor(newUser()) });
     expect(res.status).toBe(204);
   });
+
+  it('accepts Content-Type: application/json with an empty body, as many HTTP clients send it', async () => {
+    const token = await tokenFor(newUser());
+    await api(server, 'POST', PATH, { token, body: { state: makeState() } });
+    const json = { 'content-type': 'application/json' };
+    const loaded = await api(server, 'GET', PATH, { token, headers: json });
+    expect(loaded.status).toBe(200);
+    const deleted = await api(server, 'DELETE', PATH, { token, rawBody: '', headers: json });
+    expect(deleted.status).toBe(204);
+    expect((await api(server, 'GET', PATH, { token, headers: json })).status).toBe(404);
+  });
+
+  it('still refuses a save whose JSON body is empty, with a clear 400', async () => {
+    const token = await tokenFor(newUser());
+    const res = await api(server, 'POST', PATH, { token, rawBody: '' });
+    expect(res.status).toBe(400);
+    expect(field(res.body, 'error')).toBe('invalid_request');
+  });
 });
 
 describe('authentication', () => {
