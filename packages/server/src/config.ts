@@ -1,6 +1,7 @@
 // Reads the environment once, validates it, and returns the server's options.
 // Every variable is documented in the README's configuration table.
 import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { ServerOptions } from './server.js';
@@ -25,6 +26,7 @@ export interface ServerConfig extends ServerOptions {
   rateLimit: RateLimitOptions | false;
   nodeEnv: string;
   coalesceWindowMs: number;
+  stallTimeoutMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -109,6 +111,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     devAuth: flag(env, 'DEV_AUTH') ?? authSecret === undefined,
     rateLimit: rateLimit(env),
     coalesceWindowMs: integer(env, 'WS_COALESCE_MS', DEFAULT_COALESCE_WINDOW_MS, 0, 1000),
+    stallTimeoutMs: integer(env, 'WS_STALL_TIMEOUT_MS', DEFAULT_STALL_TIMEOUT_MS, 1000, 3_600_000),
     nodeEnv,
     ...(redisUrl === undefined ? {} : { redisUrl }),
     ...(authSecret === undefined ? {} : { authSecret }),

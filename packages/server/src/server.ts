@@ -38,10 +38,12 @@ export interface ServerOptions {
   authTimeoutMs?: number;
   /** @default 30000 */
   heartbeatIntervalMs?: number;
-  /** Send buffer beyond which a slow WebSocket consumer is dropped. @default 8 MiB */
-  maxBufferedBytes?: number;
+  /** A WebSocket whose reader drained nothing for this long is closed with 4408. @default 30000 */
+  stallTimeoutMs?: number;
   /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 20 */
   coalesceWindowMs?: number;
+  /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
+  onSocketClose?: (code: number, reason: string) => void;
   /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
   redisConnectTimeoutMs?: number;
   /** Serve GET /metrics on this port (same host) instead of the API's; 0 picks a free one. */
@@ -141,9 +143,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.heartbeatIntervalMs === undefined
       ? {}
       : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.maxBufferedBytes === undefined
-      ? {}
-      : { maxBufferedBytes: options.maxBufferedBytes }),
+    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+    ...(options.onSocketClose === undefined ? {} : { onSocketClose: options.onSocketClose }),
     ...(options.coalesceWindowMs === undefined
       ? {}
       : { coalesceWindowMs: options.coalesceWindowMs }),

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       devAuth: true,
       rateLimit: DEFAULT_RATE_LIMIT,
       coalesceWindowMs: 20,
+      stallTimeoutMs: 30_000,
       nodeEnv: 'development',
     });
   });
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
         RATE_LIMIT_BURST: '8',
         INSTANCE_ID: 'web-1',
         WS_COALESCE_MS: '0',
+        WS_STALL_TIMEOUT_MS: '5000',
       }),
     ).toEqual({
       port: 8080,
@@ -44,6 +46,7 @@ describe('loadConfig', () => {
       devAuth: false,
       rateLimit: { savesPerSecond: 5, burst: 8 },
       coalesceWindowMs: 0,
+      stallTimeoutMs: 5000,
       nodeEnv: 'production',
       instanceId: 'web-1',
     });
@@ -87,6 +90,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
     [{ WS_COALESCE_MS: '1001' }, 'WS_COALESCE_MS must be an integer from 0 to 1000'],
     [{ WS_COALESCE_MS: '2.5' }, 'WS_COALESCE_MS must be an integer'],
+    [{ WS_STALL_TIMEOUT_MS: '999' }, 'WS_STALL_TIMEOUT_MS must be an integer from 1000'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],
     [{ DEV_AUTH: 'maybe' }, 'DEV_AUTH must be true or false'],
   ])('refuses %o with a ConfigError saying what is wrong', (env, message) => {

@@ -115,11 +115,13 @@ describe('change delivery', () => {
   it('sends every change to every socket of the same user', async () => {
     const token = await tokenFor(newUser());
     const tabs = await Promise.all([ready(token), ready(token), ready(token, 'message')]);
+    // Each change is awaited before the next: a reader that keeps up misses none (a change
+    // only replaces an older one that is still waiting to be written).
     for (let i = 1; i <= 3; i++) {
       await api(server, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + i }) } });
+      for (const { socket } of tabs) await socket.next('state', (m) => m.revision === i);
     }
     for (const { socket } of tabs) {
-      await socket.next('state', (message) => message.revision === 3);
       const revisions = socket.messages.flatMap((m) => (m.type === 'state' ? [m.revision] : []));
       expect(revisions).toEqual([1, 2, 3]);
     }
@@ -254,24 +256,66 @@ describe('connection upkeep', () => {
     expect((await socket.waitClosed()).code).toBe(CloseCode.goingAway);
   });
 
-  it('drops a consumer that stops reading once its send buffer passes the bound', async () => {
-    const bounded = await testServer({ maxBufferedBytes: 256 * 1024 });
+  // Big states, sent whole: a paused reader's kernel buffers (tens of MB at most on
+  // loopback) fill well before SLOW_SAVES of them have been written.
+  const SLOW_SAVES = 48;
+  const big = (i: number) => makeState({ timestamp: T0 + i, targetBytes: 900_000 });
+  const stateRevisions = (socket: TestSocket) =>
+    socket.messages.flatMap((m) => (m.type === 'state' ? [m.revision] : []));
+
+  it('gives a paused reader, once it reads again, the newest state: fewer messages, no disconnect', {
+    timeout: 90_000,
+  }, async () => {
+    // Window 0: every save is written at once while the kernel takes it, so the reader's
+    // buffers fill and later changes can only wait (and replace each other).
+    const slow = await testServer({ coalesceWindowMs: 0 });
     const token = await tokenFor(newUser());
-    const { socket: stalled } = await TestSocket.ready(wsUrl(bounded), token);
-    const { socket: reading } = await TestSocket.ready(wsUrl(bounded), token);
-    sockets.push(stalled, reading);
-    stalled.ws.pause();
-    const big = (i: number) => makeState({ timestamp: T0 + i, targetBytes: 900_000 });
-    // Bounded: the kernel buffers some megabytes before the server-side buffer grows.
-    for (let i = 1; i <= 60 && stalled.closed === undefined; i++) {
-      const res = await api(bounded, 'POST', PATH, { token, body: { state: big(i) } });
+    const { socket: paused } = await TestSocket.ready(wsUrl(slow), token);
+    sockets.push(paused);
+    paused.ws.pause();
+    for (let i = 1; i <= SLOW_SAVES; i++) {
+      const res = await api(slow, 'POST', PATH, { token, body: { state: big(i) } });
       expect(res.status).toBe(200);
     }
-    // Reading again lets the client notice the connection the server cut.
-    stalled.ws.resume();
-    expect((await stalled.waitClosed()).code).toBe(1006);
-    await reading.next('state', (m) => m.revision >= 2);
+    paused.ws.resume();
+    await paused.next('state', (m) => m.revision === SLOW_SAVES, { timeoutMs: 60_000 });
+    const revisions = stateRevisions(paused);
+    // Some intermediate states were replaced by newer ones, never delivered out of order.
+    expect(revisions.length).toBeLessThan(SLOW_SAVES);
+    expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
+    expect(new Set(revisions).size).toBe(revisions.length);
+    expect(paused.closed).toBeUndefined();
+  });
+
+  it('closes with 4408 a reader that drains nothing for the stall timeout; a healthy reader keeps up', {
+    timeout: 90_000,
+  }, async () => {
+    const closes: { code: number; reason: string }[] = [];
+    const watched = await testServer({
+      coalesceWindowMs: 0,
+      stallTimeoutMs: 1500,
+      onSocketClose: (code, reason) => closes.push({ code, reason }),
+    });
+    const token = await tokenFor(newUser());
+    const { socket: stalled } = await TestSocket.ready(wsUrl(watched), token);
+    const { socket: reading } = await TestSocket.ready(wsUrl(watched), token);
+    sockets.push(stalled, reading);
+    stalled.ws.pause();
+    let last = 0;
+    // Saves go on until the server gives up on the stalled reader (bounded).
+    for (let i = 1; i <= SLOW_SAVES && closes.length === 0; i++) {
+      const res = await api(watched, 'POST', PATH, { token, body: { state: big(i) } });
+      expect(res.status).toBe(200);
+      last = i;
+    }
+    // Seen by the server: the reader stopped draining, so it closed it with 4408.
+    await waitFor(() => closes.length > 0, { timeoutMs: 20_000, what: 'the stall close' });
+    expect(closes).toEqual([{ code: CloseCode.stalled, reason: 'stalled' }]);
+    await reading.next('state', (m) => m.revision === last, { timeoutMs: 20_000 });
     expect(reading.closed).toBeUndefined();
+    // Reading again, the stalled client gets what was in flight, then the close code.
+    stalled.ws.resume();
+    expect((await stalled.waitClosed(30_000)).code).toBe(CloseCode.stalled);
   });
 
   it('leaves the channel when the socket goes, keeping it for the sockets that stay', async () => {

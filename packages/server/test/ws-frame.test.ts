@@ -2,7 +2,6 @@
 // each payload size, one frame per event shared by all sockets, and the writer that
 // sends frames through ws's sender, corked by the write coalescer.
 import { describe, expect, it, vi } from 'vitest';
-import { WriteCoalescer } from '../src/http/write-coalescer.js';
 import { channelFrame, frameWriter, textFrame } from '../src/http/ws-frame.js';
 import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
 
@@ -53,46 +52,52 @@ describe('channelFrame', () => {
 
 function fakeSocket(extensions = '') {
   const stream = { cork: vi.fn(), uncork: vi.fn() };
-  const sendFrame = vi.fn((_list: Buffer[]) => {});
+  const sendFrame = vi.fn((_list: Buffer[], _cb?: unknown) => {});
   return { extensions, _sender: { sendFrame, _socket: stream }, stream, sendFrame };
 }
 
 describe('frameWriter', () => {
-  // Window 0: every turn's frames leave when the turn ends (write-coalescer.test.ts has the window).
-  const perTurn = new WriteCoalescer({ windowMs: 0 });
+  const done = () => {};
 
   it('is not offered when the socket negotiated an extension (frames could overtake compression)', () => {
-    expect(frameWriter(fakeSocket('permessage-deflate'), perTurn)).toBeUndefined();
+    expect(frameWriter(fakeSocket('permessage-deflate'))).toBeUndefined();
   });
 
   it('is not offered when ws has no frame sender to keep the order with', () => {
     const withoutSender = { extensions: '' };
     const withOtherSender = { extensions: '', _sender: { send: () => {} } };
-    expect(frameWriter(withoutSender, perTurn)).toBeUndefined();
-    expect(frameWriter(withOtherSender, perTurn)).toBeUndefined();
+    expect(frameWriter(withoutSender)).toBeUndefined();
+    expect(frameWriter(withOtherSender)).toBeUndefined();
   });
 
-  it('writes through ws sender, corking the socket once per turn and uncorking after it', async () => {
+  it('writes a batch through ws sender in one corked write, reporting completion with the last frame', () => {
     const socket = fakeSocket();
-    const write = frameWriter(socket, perTurn);
-    const frame = textFrame(Buffer.from('{}'));
-    write?.(frame);
-    write?.(frame);
-    expect(socket.sendFrame).toHaveBeenCalledTimes(2);
-    expect(socket.sendFrame).toHaveBeenLastCalledWith([frame]);
+    const write = frameWriter(socket);
+    const first = textFrame(Buffer.from('{"a":1}'));
+    const second = textFrame(Buffer.from('{"b":2}'));
+    write?.([first, second], done);
+    expect(socket.sendFrame.mock.calls).toEqual([
+      [[first], undefined],
+      [[second], done],
+    ]);
     expect(socket.stream.cork).toHaveBeenCalledOnce();
-    expect(socket.stream.uncork).not.toHaveBeenCalled();
-    await new Promise((resolve) => process.nextTick(resolve));
     expect(socket.stream.uncork).toHaveBeenCalledOnce();
-    write?.(frame);
-    expect(socket.stream.cork).toHaveBeenCalledTimes(2);
+  });
+
+  it('writes a single frame without corking', () => {
+    const socket = fakeSocket();
+    const write = frameWriter(socket);
+    const frame = textFrame(Buffer.from('{}'));
+    write?.([frame], done);
+    expect(socket.sendFrame).toHaveBeenCalledWith([frame], done);
+    expect(socket.stream.cork).not.toHaveBeenCalled();
   });
 
   it('writes without corking when the sender has no corkable socket', () => {
-    const sendFrame = vi.fn((_list: Buffer[]) => {});
+    const sendFrame = vi.fn((_list: Buffer[], _cb?: unknown) => {});
     const socket = { extensions: '', _sender: { sendFrame } };
-    const write = frameWriter(socket, perTurn);
-    write?.(textFrame(Buffer.from('{}')));
-    expect(sendFrame).toHaveBeenCalledOnce();
+    const write = frameWriter(socket);
+    write?.([textFrame(Buffer.from('{}')), textFrame(Buffer.from('[]'))], done);
+    expect(sendFrame).toHaveBeenCalledTimes(2);
   });
 });

@@ -7,7 +7,10 @@ import type { ChannelEvent } from '../store/channel-event.js';
 import { channelPatchBytes } from '../store/channel-patch.js';
 import { channelFrame, textFrame } from './ws-frame.js';
 
-interface PatchMessage {
+/** A change as a `patch` message, shared by every patch socket of the instance. */
+export interface PatchMessage {
+  /** The revision the patch applies to: a socket sends it only right after that one. */
+  readonly baseRevision: number;
   readonly payload: Buffer;
   /** Framed on first use: a socket with an extension sends the payload instead. */
   frame: Buffer | undefined;
@@ -23,7 +26,12 @@ export interface PatchContext {
 // the full message goes instead, so a failed or oversized diff is not tried again.
 const patches = new WeakMap<ChannelEvent, PatchMessage | null>();
 
-function patchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
+/**
+ * The `patch` message of `event` for a socket that takes patches (built on first use and
+ * cached), or null when the full message goes instead. Marks the event as the base of
+ * the channel's next change.
+ */
+export function patchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
   // This socket will want the next change as a patch against this one.
   event.keepAsBase = true;
   const cached = patches.get(event);
@@ -39,7 +47,9 @@ function patchMessage(event: ChannelEvent, context: PatchContext): PatchMessage 
 function buildPatchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
   try {
     const payload = channelPatchBytes(event);
-    return payload === null ? null : { payload, frame: undefined };
+    const baseRevision = event.base?.revision;
+    if (payload === null || baseRevision === undefined) return null;
+    return { baseRevision, payload, frame: undefined };
   } catch (error) {
     // The change still goes out, whole: a patch is only ever an optimisation.
     context.logger.warn(
@@ -63,7 +73,11 @@ export function patchPayload(event: ChannelEvent, context: PatchContext): Buffer
 /** The pre-encoded frame a patch socket is sent for `event`. */
 export function patchFrame(event: ChannelEvent, context: PatchContext): Buffer {
   const message = patchMessage(event, context);
-  if (message === null) return channelFrame(event);
+  return message === null ? channelFrame(event) : patchMessageFrame(message);
+}
+
+/** The frame of a patch message, built on first use and shared. */
+export function patchMessageFrame(message: PatchMessage): Buffer {
   message.frame ??= textFrame(message.payload);
   return message.frame;
 }

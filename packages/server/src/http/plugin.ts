@@ -26,17 +26,23 @@ export interface DashboardStatePluginOptions {
   authTimeoutMs?: number;
   /** WebSocket ping interval; a socket that misses one pong is dropped. @default 30000 */
   heartbeatIntervalMs?: number;
-  /** Send buffer beyond which a slow WebSocket consumer is dropped. @default 8 MiB */
-  maxBufferedBytes?: number;
   /**
-   * Under load, a socket's changes are held up to this many ms after its last write and
-   * leave together in one write (fewer system calls per delivered change); a socket
-   * quiet for longer is written at once. 0: every change leaves at the end of its turn.
-   * @default 20
+   * A WebSocket whose reader drained nothing of its output for this long is closed with
+   * 4408 ("stalled"); a slow reader that still drains is never cut (it gets fewer, newer
+   * changes instead). @default 30000
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Under load, a socket's changes wait up to this many ms after its last write and
+   * leave together in one write, the newest replacing older ones (fewer system calls per
+   * delivered change); a socket quiet for longer is written at once. 0: at the end of
+   * every turn. @default 20
    */
   coalesceWindowMs?: number;
   /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */
   metrics?: ServerMetrics;
+  /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
+  onSocketClose?: (code: number, reason: string) => void;
 }
 
 declare module 'fastify' {
@@ -51,6 +57,12 @@ declare module 'fastify' {
 /** Extra room above the state limit, so an oversized state still reaches us and gets our 413. */
 export const BODY_LIMIT_MARGIN_BYTES = 512 * 1024;
 export const SUBSCRIBE_PATH = `${STATE_PATH}/subscribe`;
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/** How often sockets are checked for a stall: a fraction of the timeout, within bounds. */
+function stallSweepMs(timeoutMs: number): number {
+  return Math.min(Math.max(Math.floor(timeoutMs / 4), 25), 5000);
+}
 
 /** `?patches=1` asks for `patch` messages; any other value, or none, keeps full `state` messages. */
 function wantsPatches(query: unknown): boolean {
@@ -67,10 +79,15 @@ async function dashboardState(
     rateLimit: DEFAULT_RATE_LIMIT,
     authTimeoutMs: 5000,
     heartbeatIntervalMs: 30_000,
-    maxBufferedBytes: 8 * 1024 * 1024,
+    stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
     coalesceWindowMs: DEFAULT_COALESCE_WINDOW_MS,
     ...options,
   };
+  if (!Number.isFinite(settings.stallTimeoutMs) || settings.stallTimeoutMs <= 0) {
+    throw new RangeError(
+      `stallTimeoutMs must be a positive number (got ${settings.stallTimeoutMs})`,
+    );
+  }
   const coalescer = new WriteCoalescer({ windowMs: settings.coalesceWindowMs });
   const verifier = new TokenVerifier(options.authSecret);
   const limiter = settings.rateLimit ? new SaveRateLimiter(settings.rateLimit) : undefined;
@@ -88,9 +105,14 @@ async function dashboardState(
     for (const socket of sockets) socket.heartbeat();
   }, settings.heartbeatIntervalMs);
   heartbeat.unref();
+  const stallSweep = setInterval(() => {
+    for (const socket of sockets) socket.closeIfStalled(settings.stallTimeoutMs);
+  }, stallSweepMs(settings.stallTimeoutMs));
+  stallSweep.unref();
 
   fastify.addHook('preClose', (done) => {
     clearInterval(heartbeat);
+    clearInterval(stallSweep);
     closeSockets();
     // Close frames and held changes leave now, not when the window would have ended.
     coalescer.flush();
@@ -128,7 +150,6 @@ async function dashboardState(
         limiter,
         logger: request.log,
         authTimeoutMs: settings.authTimeoutMs,
-        maxBufferedBytes: settings.maxBufferedBytes,
         patches: wantsPatches(request.query),
         coalescer,
         metrics,
@@ -139,6 +160,7 @@ async function dashboardState(
         onClosed(closed) {
           if (sockets.delete(closed)) metrics.socketClosed();
         },
+        ...(settings.onSocketClose ? { onCloseSent: settings.onSocketClose } : {}),
       });
       sockets.add(session);
       metrics.socketOpened();

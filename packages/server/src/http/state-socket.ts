@@ -17,9 +17,11 @@ import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { Subscription } from '../store/state-store.js';
-import { type PatchContext, patchFrame, patchPayload } from './patch-frame.js';
+import { type PatchContext, patchMessage, patchMessageFrame } from './patch-frame.js';
+import { type ChangeSink, type OutgoingChange, SocketOutbox } from './socket-outbox.js';
+import { StallWatch } from './stall-watch.js';
 import type { WriteCoalescer } from './write-coalescer.js';
-import { channelFrame, type FrameWriter, frameWriter } from './ws-frame.js';
+import { channelFrame, frameWriter } from './ws-frame.js';
 
 /** Close codes a client can act on. */
 export const CloseCode = {
@@ -31,6 +33,8 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** Missing, late or invalid authentication: do not retry with the same token. */
   unauthorized: 4401,
+  /** The reader drained nothing for the stall timeout: reconnect at once and resync. */
+  stalled: 4408,
 } as const;
 
 export interface StateSocketOptions {
@@ -40,20 +44,20 @@ export interface StateSocketOptions {
   logger: FastifyBaseLogger;
   /** Time allowed for the first `auth` message when the upgrade had no Authorization header. */
   authTimeoutMs: number;
-  /** A socket whose send buffer grows beyond this is dropped (slow consumer). */
-  maxBufferedBytes: number;
   /**
    * The client asked for `patch` messages (`?patches=1`): a change is sent as a patch
    * against the previous one where that is worth it, else as the full `state`.
    */
   patches: boolean;
-  /** Batches this socket's change frames with the instance's other sockets' (fan-out). */
+  /** Decides when this socket's waiting changes are written (fan-out batching). */
   coalescer: WriteCoalescer;
   /** Counts saves, deliveries and dropped sockets. */
   metrics: ServerMetrics;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
+  /** The server is closing the socket with `code` (for logs and metrics). */
+  onCloseSent?(code: number, reason: string): void;
 }
 
 const WS_ORIGIN = 'ws';
@@ -81,8 +85,10 @@ export class StateSocket {
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
-  /** Writes the shared pre-encoded frame of each change; `send` when the socket cannot take it. */
-  private readonly frames: FrameWriter | undefined;
+  /** Changes to this socket, latest wins (socket-outbox.ts). */
+  private readonly outbox: SocketOutbox;
+  /** Watches that the reader drains what it is sent (stall-watch.ts). */
+  private readonly stall: StallWatch | undefined;
   /** Set on joining when the socket asked for patches: where a failed diff is reported. */
   private patchContext: PatchContext | undefined;
 
@@ -91,7 +97,10 @@ export class StateSocket {
     private readonly options: StateSocketOptions,
   ) {
     this.logger = options.logger;
-    this.frames = frameWriter(socket, options.coalescer);
+    this.outbox = new SocketOutbox(changeSink(socket), options.coalescer, (count) =>
+      options.metrics.messagesConflated(count),
+    );
+    this.stall = StallWatch.of(socket);
     socket.on('message', (data) => this.onMessage(textOf(data)));
     socket.on('pong', () => {
       this.alive = true;
@@ -113,12 +122,41 @@ export class StateSocket {
 
   /** Closes the socket with a code and reason (e.g. 1001 on shutdown). */
   close(code: number, reason: string): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.close(code, reason);
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    this.outbox.close();
+    this.socket.close(code, reason);
+    this.options.onCloseSent?.(code, reason);
   }
 
-  /** Heartbeat: terminates a socket that did not answer the previous ping. */
+  /**
+   * Closes the socket with 4408 when its reader has drained nothing for `timeoutMs`
+   * (called by the plugin's sweep). The close frame waits behind the unread output;
+   * ws destroys the connection if the close handshake does not finish in 30 s.
+   */
+  closeIfStalled(timeoutMs: number): boolean {
+    const stalledFor = this.stall?.stalledFor() ?? 0;
+    if (stalledFor < timeoutMs) return false;
+    this.logger.warn(
+      { stalledForMs: stalledFor, bufferedAmount: this.socket.bufferedAmount },
+      'closing a WebSocket whose reader drained nothing (stalled)',
+    );
+    this.options.metrics.socketDropped('stalled');
+    this.close(CloseCode.stalled, 'stalled');
+    return true;
+  }
+
+  /** Changes replaced before they were written (latest wins). */
+  get droppedChanges(): number {
+    return this.outbox.dropped;
+  }
+
+  /**
+   * Heartbeat: terminates a socket that did not answer the previous ping. One with
+   * output still waiting is left to the stall check: its pong may wait behind that
+   * output, and a reader that still drains is slow, not gone.
+   */
   heartbeat(): void {
-    if (!this.alive) {
+    if (!this.alive && this.socket.bufferedAmount === 0) {
       this.logger.info('dropping a WebSocket that missed a heartbeat');
       this.options.metrics.socketDropped('heartbeat');
       this.socket.terminate();
@@ -276,43 +314,25 @@ export class StateSocket {
     this.send({ type: 'error', ...(id === undefined ? {} : { id }), status, ...body });
   }
 
+  /** Answers and control messages: small, never replaced, written at once. */
   private send(message: ServerMessage): void {
-    if (this.writable()) this.socket.send(JSON.stringify(message), { binary: false });
+    if (this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify(message), { binary: false });
+    }
   }
 
   private forward(event: ChannelEvent): void {
-    if (!this.writable()) return;
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    // The patch is built now (once per event per instance), while the event still knows its base.
     const patches = this.patchContext;
-    if (patches) {
-      if (this.frames) this.frames(patchFrame(event, patches));
-      else this.socket.send(patchPayload(event, patches), { binary: false });
-    } else if (this.frames) {
-      this.frames(channelFrame(event));
-    } else {
-      this.socket.send(event.bytes(), { binary: false });
-    }
+    this.outbox.offer(event, patches ? patchMessage(event, patches) : null);
     this.options.metrics.delivered();
-  }
-
-  /** False when the socket is closing, or was just dropped for falling too far behind. */
-  private writable(): boolean {
-    if (this.socket.readyState !== WebSocket.OPEN) return false;
-    if (this.socket.bufferedAmount > this.options.maxBufferedBytes) {
-      // A consumer this far behind would only fall further behind: drop it, it resyncs on reconnect.
-      this.logger.warn(
-        { bufferedAmount: this.socket.bufferedAmount, limit: this.options.maxBufferedBytes },
-        'dropping a slow WebSocket consumer',
-      );
-      this.options.metrics.socketDropped('slow_consumer');
-      this.socket.terminate();
-      return false;
-    }
-    return true;
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.outbox.close();
     clearTimeout(this.authTimer);
     this.early = [];
     const subscription = this.subscription;
@@ -328,4 +348,27 @@ export class StateSocket {
       this.logger.warn({ err: error }, 'leaving the channel failed');
     }
   }
+}
+
+/** Writes changes as shared pre-encoded frames, or with `send` when the socket cannot take frames. */
+function changeSink(socket: WebSocket): ChangeSink {
+  const frames = frameWriter(socket);
+  if (frames) {
+    return {
+      write: (changes, done) => frames(changes.map(frameOf), done),
+    };
+  }
+  return {
+    write(changes, done) {
+      const last = changes.length - 1;
+      changes.forEach((change, index) => {
+        const payload = change.patch?.payload ?? change.event.bytes();
+        socket.send(payload, { binary: false }, index === last ? done : undefined);
+      });
+    },
+  };
+}
+
+function frameOf(change: OutgoingChange): Buffer {
+  return change.patch ? patchMessageFrame(change.patch) : channelFrame(change.event);
 }

@@ -1,26 +1,30 @@
-// Write coalescing for fan-out. A socket's frames are corked and leave in one write:
-// at the end of the turn when the socket has been quiet for a window, else (a hot
-// channel: many saves a second watched by many screens) when the window since its
-// last write has passed. The kernel charges per `write` call far more than per byte
-// (loopback profile: ~50 % of fan-out CPU was `write`), so under load k changes to a
-// socket cost one call instead of k; a quiet socket is written at once, as before.
-// Written here rather than taken from a library: it is the product's fan-out core, and
-// it must keep ws's frame order (it only corks the TCP socket under ws's sender).
+// Write coalescing for fan-out: decides WHEN each socket's outbox writes what it holds.
+// A socket quiet for a window is written at the end of the turn; one written again
+// within the window (a hot channel: many saves a second watched by many screens) waits
+// until the window since its last write has passed. Its outbox meanwhile keeps only
+// what the socket still needs (latest wins, see socket-outbox.ts), so under load a
+// socket costs one `write` per window whatever the change rate. The kernel charges per
+// `write` call far more than per byte (loopback profile: ~50 % of fan-out CPU was `write`).
+// Written here rather than taken from a library: it is the product's fan-out core.
 
-import type { Corkable } from '../corkable.js';
+/** What the coalescer releases: writes everything it holds, if it can, and says whether it wrote. */
+export interface Flushable {
+  flush(): boolean;
+}
 
 /** One socket's place in the coalescer. */
-export interface CoalescedStream {
-  readonly stream: Corkable;
-  /** When its held writes last left (coalescer clock), or -Infinity. */
+export interface CoalescedWriter {
+  readonly target: Flushable;
+  /** When it last wrote (coalescer clock), or -Infinity. */
   flushedAt: number;
-  corked: boolean;
+  /** Waiting for its turn or its window: scheduling again changes nothing. */
+  scheduled: boolean;
 }
 
 export interface WriteCoalescerOptions {
   /**
    * A socket written to again within this many ms of its last write waits for the rest
-   * of the window; 0 writes every turn's frames at the end of the turn. @default 20
+   * of the window; 0 writes every turn's changes at the end of the turn. @default 20
    */
   windowMs?: number;
   /** Clock in ms. @default performance.now */
@@ -32,10 +36,10 @@ export const DEFAULT_COALESCE_WINDOW_MS = 20;
 export class WriteCoalescer {
   readonly windowMs: number;
   private readonly now: () => number;
-  /** Corked in this turn after a quiet spell: released when the turn ends. */
-  private turn: CoalescedStream[] = [];
-  /** Corked within the window of their last write: released when the timer fires. */
-  private held: CoalescedStream[] = [];
+  /** Scheduled in this turn after a quiet spell: flushed when the turn ends. */
+  private turn: CoalescedWriter[] = [];
+  /** Scheduled within the window of their last write: flushed when the timer fires. */
+  private held: CoalescedWriter[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: WriteCoalescerOptions = {}) {
@@ -46,16 +50,15 @@ export class WriteCoalescer {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** A handle for `stream`, to pass to `hold` before each write. */
-  track(stream: Corkable): CoalescedStream {
-    return { stream, flushedAt: Number.NEGATIVE_INFINITY, corked: false };
+  /** A handle for `target`, to pass to `schedule` whenever it has something to write. */
+  track(target: Flushable): CoalescedWriter {
+    return { target, flushedAt: Number.NEGATIVE_INFINITY, scheduled: false };
   }
 
-  /** Corks the stream (once per batch) so the write that follows leaves with its batch. */
-  hold(entry: CoalescedStream): void {
-    if (entry.corked) return;
-    entry.corked = true;
-    entry.stream.cork();
+  /** Asks for `entry.target.flush()` at the end of the turn, or when its window ends. */
+  schedule(entry: CoalescedWriter): void {
+    if (entry.scheduled) return;
+    entry.scheduled = true;
     const now = this.now();
     const due = entry.flushedAt + this.windowMs;
     if (due > now) {
@@ -69,12 +72,12 @@ export class WriteCoalescer {
     }
   }
 
-  /** Sockets holding writes right now (for tests and metrics). */
+  /** Sockets waiting to write right now (for tests and metrics). */
   get holding(): number {
     return this.turn.length + this.held.length;
   }
 
-  /** Releases every held write now (shutdown: nothing waits for a timer). */
+  /** Flushes every waiting socket now (shutdown: nothing waits for a timer). */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -83,7 +86,7 @@ export class WriteCoalescer {
   }
 
   private readonly releaseTurn = (): void => {
-    // Swapped first: a write made while uncorking belongs to the next batch.
+    // Swapped first: a socket scheduled while flushing belongs to the next batch.
     const entries = this.turn;
     this.turn = [];
     this.release(entries);
@@ -96,13 +99,14 @@ export class WriteCoalescer {
     this.release(entries);
   };
 
-  private release(entries: CoalescedStream[]): void {
+  private release(entries: CoalescedWriter[]): void {
     if (entries.length === 0) return;
     const now = this.now();
     for (const entry of entries) {
-      entry.corked = false;
-      entry.flushedAt = now;
-      entry.stream.uncork();
+      entry.scheduled = false;
+      // Only a real write opens a new window: a socket whose previous write is still in
+      // flight is scheduled again by its outbox when that write completes.
+      if (entry.target.flush()) entry.flushedAt = now;
     }
   }
 }

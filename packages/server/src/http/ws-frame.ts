@@ -5,7 +5,6 @@
 import type { WebSocket } from 'ws';
 import { isCorkable } from '../corkable.js';
 import type { ChannelEvent } from '../store/channel-event.js';
-import type { WriteCoalescer } from './write-coalescer.js';
 
 const FIN_TEXT = 0x81;
 
@@ -45,7 +44,7 @@ export function channelFrame(event: ChannelEvent): Buffer {
 
 /** ws's frame sender (not in its typings; engine.io relies on it the same way). */
 interface FrameSender {
-  sendFrame(list: Buffer[], cb?: (error?: Error) => void): void;
+  sendFrame(list: Buffer[], cb?: (error?: Error | null) => void): void;
 }
 
 function isFrameSender(value: unknown): value is FrameSender {
@@ -57,27 +56,28 @@ function isFrameSender(value: unknown): value is FrameSender {
   );
 }
 
-export type FrameWriter = (frame: Buffer) => void;
+/** Writes whole frames in order; `done` once the last one has left for the kernel. */
+export type FrameWriter = (frames: readonly Buffer[], done: (error?: Error | null) => void) => void;
 
 /**
  * Writes whole frames to `socket` through ws's own sender, so they stay in order with
- * everything `send` writes, batched by `coalescer` (see write-coalescer.ts). `undefined`
- * when the socket negotiated an extension (a frame could then overtake a message being
- * compressed) or ws has no such sender: use `send`.
+ * everything `send` writes; a batch of several frames leaves in one write (the TCP
+ * socket is corked around it). `undefined` when the socket negotiated an extension (a
+ * frame could then overtake a message being compressed) or ws has no such sender: use `send`.
  */
-export function frameWriter(
-  socket: Pick<WebSocket, 'extensions'>,
-  coalescer: WriteCoalescer,
-): FrameWriter | undefined {
+export function frameWriter(socket: Pick<WebSocket, 'extensions'>): FrameWriter | undefined {
   if (socket.extensions !== '') return undefined;
   const sender: unknown = Reflect.get(socket, '_sender');
   if (!isFrameSender(sender)) return undefined;
-  // The TCP socket under the sender: corked before a frame, released with its batch.
+  // The TCP socket under the sender: corked around a batch, so it leaves in one write.
   const stream: unknown = Reflect.get(sender, '_socket');
-  if (!isCorkable(stream)) return (frame) => sender.sendFrame([frame]);
-  const entry = coalescer.track(stream);
-  return (frame) => {
-    coalescer.hold(entry);
-    sender.sendFrame([frame]);
+  const corkable = isCorkable(stream) ? stream : undefined;
+  return (frames, done) => {
+    const last = frames.length - 1;
+    if (last > 0) corkable?.cork();
+    frames.forEach((frame, index) => {
+      sender.sendFrame([frame], index === last ? done : undefined);
+    });
+    if (last > 0) corkable?.uncork();
   };
 }
