@@ -40,15 +40,46 @@ describe('GET /api/dashboard/state', () => {
     expect(field(res.body, 'error')).toBe('not_found');
   });
 
-  it('answers 200 with { state, revision, savedAt } and an ETag of the revision', async () => {
+  it('answers 200 with { state, revision, savedAt, epoch } and an ETag of epoch and revision', async () => {
     const token = await tokenFor(newUser());
     const state = makeState();
     const saved = await api(server, 'POST', PATH, { token, body: { state } });
+    const epoch = field(saved.body, 'epoch');
+    expect(epoch).toMatch(/^[A-Za-z0-9_-]+$/);
     const res = await api(server, 'GET', PATH, { token });
     expect(res.status).toBe(200);
-    expect(res.headers.get('etag')).toBe('"1"');
+    expect(res.headers.get('etag')).toBe(`"${epoch}.1"`);
     expect(res.headers.get('content-type')).toContain('application/json');
-    expect(res.body).toEqual({ state, revision: 1, savedAt: field(saved.body, 'savedAt') });
+    expect(res.body).toEqual({ state, revision: 1, savedAt: field(saved.body, 'savedAt'), epoch });
+  });
+
+  it('takes "<epoch>.<revision>" in If-None-Match and If-Match, where another epoch never matches', async () => {
+    const token = await tokenFor(newUser());
+    const saved = await api(server, 'POST', PATH, {
+      token,
+      body: { state: makeState({ timestamp: T0 + 1 }) },
+    });
+    const etag = saved.headers.get('etag') ?? '';
+    expect(
+      (await api(server, 'GET', PATH, { token, headers: { 'if-none-match': etag } })).status,
+    ).toBe(304);
+    const foreign = '"another0epoch.1"';
+    expect(
+      (await api(server, 'GET', PATH, { token, headers: { 'if-none-match': foreign } })).status,
+    ).toBe(200);
+    const stale = await api(server, 'POST', PATH, {
+      token,
+      headers: { 'if-match': foreign },
+      body: { state: makeState({ timestamp: T0 + 2 }) },
+    });
+    expect(stale.status).toBe(412);
+    const matched = await api(server, 'POST', PATH, {
+      token,
+      headers: { 'if-match': etag },
+      body: { state: makeState({ timestamp: T0 + 3 }) },
+    });
+    expect(matched.status).toBe(200);
+    expect(field(matched.body, 'revision')).toBe(2);
   });
 
   it('answers 304 when If-None-Match names the stored revision, 200 when it does not', async () => {
@@ -73,8 +104,12 @@ describe('POST and PUT /api/dashboard/state', () => {
       body: { state: makeState({ timestamp: T0 + 1 }) },
     });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ revision: 1, savedAt: expect.any(Number) });
-    expect(first.headers.get('etag')).toBe('"1"');
+    expect(first.body).toEqual({
+      revision: 1,
+      savedAt: expect.any(Number),
+      epoch: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+    });
+    expect(first.headers.get('etag')).toBe(`"${field(first.body, 'epoch')}.1"`);
     const second = await api(server, 'PUT', PATH, {
       token,
       body: { state: makeState({ timestamp: T0 + 2 }) },

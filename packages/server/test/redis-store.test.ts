@@ -75,15 +75,31 @@ describe('Redis layout', () => {
     expect(ttl).toBeLessThanOrEqual(120);
   });
 
-  it('keeps the revision counter in its own key, with the TTL, across a delete', async () => {
+  it('keeps the revision counter with its epoch in its own key, for twice the TTL, across saves and a delete', async () => {
     const store = await openStore();
     const user = scope();
-    await store.save(user, save());
+    const saved = await store.save(user, save({ ttlSeconds: 300 }));
+    const epoch = saved.status === 'saved' ? saved.epoch : '';
+    expect(epoch).toMatch(/^\d{16}$/); // Redis TIME: seconds and microseconds
+    expect(await client.get(user.revisionKey)).toBe(`1:${epoch}`);
+    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(590);
     await store.delete(user, { ttlSeconds: 300 });
     expect(await client.exists(user.stateKey)).toBe(0);
     expect(user.revisionKey).toBe(`dashboard:state:revision:acme:${user.userId}`);
-    expect(await client.get(user.revisionKey)).toBe('2');
-    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(290);
+    expect(await client.get(user.revisionKey)).toBe(`2:${epoch}`);
+    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(590);
+  });
+
+  it('reads a counter written before epochs (a bare revision) and gives it an epoch on the next save', async () => {
+    const store = await openStore();
+    const user = scope();
+    await client.set(user.revisionKey, '7');
+    expect(await store.head(user)).toEqual({ revision: 7, epoch: '' });
+    const saved = await store.save(user, save());
+    expect(saved).toMatchObject({ status: 'saved', revision: 8 });
+    expect(await client.get(user.revisionKey)).toBe(
+      `8:${saved.status === 'saved' ? saved.epoch : ''}`,
+    );
   });
 
   it('publishes the documented message on dashboard:state:channel:{workspaceId}:{userId}', async () => {

@@ -153,19 +153,20 @@ describe('StatePersistenceService.load and delete', () => {
   it('returns the stored state with its revision and savedAt', async () => {
     const who = owner();
     const state = makeState({ activities: 3 });
-    const { revision, savedAt } = await service.save(who, state);
+    const { revision, savedAt, epoch } = await service.save(who, state);
     expect(await service.load(who)).toEqual({ state, revision, savedAt });
     const json = await service.loadJson(who);
-    expect(JSON.parse(json?.json ?? '')).toEqual({ state, revision, savedAt });
+    expect(JSON.parse(json?.json ?? '')).toEqual({ state, revision, savedAt, epoch });
+    expect(json?.epoch).toBe(epoch);
     expect(await service.revision(who)).toBe(revision);
   });
 
   it('removes the state on delete and reports whether there was one', async () => {
     const who = owner();
     await service.save(who, makeState());
-    expect(await service.delete(who)).toEqual({ deleted: true, revision: 2 });
+    expect(await service.delete(who)).toMatchObject({ deleted: true, revision: 2 });
     expect(await service.load(who)).toBeNull();
-    expect(await service.delete(who)).toEqual({ deleted: false, revision: 2 });
+    expect(await service.delete(who)).toMatchObject({ deleted: false, revision: 2 });
   });
 
   it('migrates a stored state whose version is unknown to the store', async () => {
@@ -175,10 +176,12 @@ describe('StatePersistenceService.load and delete', () => {
     // Written by something that did not record `version` beside the state.
     await client.hset(scope.stateKey, { state: JSON.stringify(state), revision: 4, savedAt: 9 });
     expect(await service.load(who)).toEqual({ state, revision: 4, savedAt: 9 });
+    // Written before counters had an epoch: the epoch is '' (unknown).
     expect(JSON.parse((await service.loadJson(who))?.json ?? '')).toEqual({
       state,
       revision: 4,
       savedAt: 9,
+      epoch: '',
     });
   });
 
@@ -284,7 +287,11 @@ describe('StatePersistenceService options', () => {
     const who = owner();
     const received: ChannelMessage[] = [];
     await memory.subscribe(who, (message) => received.push(message));
-    expect(await memory.save(who, makeState())).toEqual({ revision: 1, savedAt: 1234 });
+    expect(await memory.save(who, makeState())).toEqual({
+      revision: 1,
+      savedAt: 1234,
+      epoch: expect.any(String),
+    });
     await waitFor(() => received.length === 1);
     expect(received[0]).toMatchObject({ origin: 'agent-7', savedAt: 1234 });
     expect(memory.storeKind).toBe('memory');

@@ -75,14 +75,33 @@ describe.each(factories)('%s state store', (_kind, create) => {
     const scope = freshScope();
     const save = request({ origin: 'engine-a' });
     const outcome = await store.save(scope, save);
-    expect(outcome).toEqual({ status: 'saved', revision: 1, savedAt: save.savedAt });
+    expect(outcome).toEqual({
+      status: 'saved',
+      revision: 1,
+      savedAt: save.savedAt,
+      epoch: expect.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    });
     expect(await store.load(scope)).toEqual({
       stateJson: save.stateJson,
       revision: 1,
       savedAt: save.savedAt,
       version: 1,
       origin: 'engine-a',
+      epoch: outcome.status === 'saved' ? outcome.epoch : '',
     });
+  });
+
+  it('keeps one epoch for a user across saves and deletes, and a different one per user', async () => {
+    const scope = freshScope();
+    const epochs = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const outcome = await store.save(scope, request({ timestamp: 1000 + i }));
+      if (outcome.status === 'saved') epochs.add(outcome.epoch);
+    }
+    epochs.add((await store.delete(scope, { ttlSeconds: 60 })).epoch);
+    expect(epochs.size).toBe(1);
+    const other = await store.save(freshScope(), request());
+    expect(other.status === 'saved' && epochs.has(other.epoch)).toBe(false);
   });
 
   it('bumps the revision by one on every save', async () => {
@@ -103,8 +122,25 @@ describe.each(factories)('%s state store', (_kind, create) => {
     expect(await store.save(scope, request({ timestamp: 3, ifMatch: 1 }))).toEqual({
       status: 'stale',
       revision: 2,
+      epoch: (await store.load(scope))?.epoch,
     });
     expect((await store.load(scope))?.revision).toBe(2);
+  });
+
+  it("refuses an If-Match whose epoch is not the counter's, even with the current revision", async () => {
+    const scope = freshScope();
+    const first = await store.save(scope, request({ timestamp: 1 }));
+    const epoch = first.status === 'saved' ? first.epoch : '';
+    const other = await store.save(
+      scope,
+      request({ timestamp: 2, ifMatch: 1, ifMatchEpoch: 'another-epoch' }),
+    );
+    expect(other).toEqual({ status: 'stale', revision: 1, epoch });
+    const same = await store.save(
+      scope,
+      request({ timestamp: 3, ifMatch: 1, ifMatchEpoch: epoch }),
+    );
+    expect(same).toMatchObject({ status: 'saved', revision: 2, epoch });
   });
 
   it('accepts a save whose If-Match names the current revision (0 when nothing is stored)', async () => {
@@ -143,7 +179,10 @@ describe.each(factories)('%s state store', (_kind, create) => {
   it('removes the state on delete and keeps counting revisions after it', async () => {
     const scope = freshScope();
     await store.save(scope, request({ timestamp: 1 }));
-    expect(await store.delete(scope, { ttlSeconds: 60 })).toEqual({ deleted: true, revision: 2 });
+    expect(await store.delete(scope, { ttlSeconds: 60 })).toMatchObject({
+      deleted: true,
+      revision: 2,
+    });
     expect(await store.load(scope)).toBeNull();
     expect(await store.revision(scope)).toBe(2);
     // An older timestamp is fine now: nothing is stored to be newer than it.
@@ -153,22 +192,35 @@ describe.each(factories)('%s state store', (_kind, create) => {
   it('reports a delete of nothing without bumping or publishing', async () => {
     const scope = freshScope();
     const { events } = await listen(scope);
-    expect(await store.delete(scope, { ttlSeconds: 60 })).toEqual({ deleted: false, revision: 0 });
+    expect(await store.delete(scope, { ttlSeconds: 60 })).toEqual({
+      deleted: false,
+      revision: 0,
+      epoch: '',
+    });
     await store.save(scope, request());
     await waitFor(() => events.length === 1);
     expect(events.map((event) => event.type)).toEqual(['state']);
   });
 
-  it('forgets a state once its TTL has passed', async () => {
+  it('forgets a state once its TTL has passed, but not its revision: the next save counts on', async () => {
     const scope = freshScope();
-    await store.save(scope, request({ ttlSeconds: 1 }));
+    const { events } = await listen(scope);
+    const first = await store.save(scope, request({ ttlSeconds: 1, timestamp: 1 }));
     expect(await store.load(scope)).not.toBeNull();
     await waitFor(async () => (await store.load(scope)) === null, {
       timeoutMs: 5000,
       intervalMs: 100,
       what: 'the state to expire',
     });
-    expect(await store.revision(scope)).toBe(0);
+    expect(await store.revision(scope)).toBe(1);
+    const next = await store.save(scope, request({ ttlSeconds: 1, timestamp: 0 }));
+    expect(next).toMatchObject({ status: 'saved', revision: 2 });
+    expect(next.status === 'saved' && first.status === 'saved' && next.epoch === first.epoch).toBe(
+      true,
+    );
+    // The open listener hears the save after the expiry (it is newer than what it had).
+    await waitFor(() => events.length === 2, { what: 'the save after expiry' });
+    expect(events.map((event) => event.revision)).toEqual([1, 2]);
   });
 
   it('publishes every save and delete to the user channel as a ready-to-send message', async () => {
@@ -245,8 +297,9 @@ describe.each(factories)('%s state store', (_kind, create) => {
     await waitFor(() => events.length === 1);
   });
 
-  it('answers ready while open', async () => {
+  it('answers ready while open, with status up', async () => {
     expect(await store.ready()).toBe(true);
+    expect(store.status()).toBe('up');
   });
 });
 

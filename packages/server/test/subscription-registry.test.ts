@@ -8,6 +8,7 @@ import {
   createChannelEvent,
   stateMessageText,
 } from '../src/store/channel-event.js';
+import type { ChannelHead } from '../src/store/state-store.js';
 import { type ChannelHooks, SubscriptionRegistry } from '../src/store/subscription-registry.js';
 
 function deferred<T>() {
@@ -21,6 +22,7 @@ function deferred<T>() {
 }
 
 const scope = stateScope('acme', 'registry-user');
+const at = (revision: number, epoch = ''): ChannelHead => ({ revision, epoch });
 const event = (revision: number) =>
   createChannelEvent('deleted', revision, `{"type":"deleted","revision":${revision}}`);
 const stateEvent = (revision: number) =>
@@ -28,7 +30,7 @@ const stateEvent = (revision: number) =>
 
 describe('SubscriptionRegistry', () => {
   it('opens a channel once for listeners that join while it is opening', async () => {
-    const opening = deferred<number>();
+    const opening = deferred<ChannelHead>();
     const hooks: ChannelHooks = {
       open: vi.fn(() => opening.promise),
       close: vi.fn(async () => {}),
@@ -36,14 +38,14 @@ describe('SubscriptionRegistry', () => {
     const registry = new SubscriptionRegistry(hooks, silentLogger);
     const first = registry.add(scope, () => {});
     const second = registry.add(scope, () => {});
-    opening.resolve(4);
+    opening.resolve(at(4));
     expect((await first).revision).toBe(4);
     expect((await second).revision).toBe(4);
     expect(hooks.open).toHaveBeenCalledOnce();
   });
 
   it('closes the channel when the last listener leaves, and reopens it for a newcomer', async () => {
-    const hooks: ChannelHooks = { open: vi.fn(async () => 0), close: vi.fn(async () => {}) };
+    const hooks: ChannelHooks = { open: vi.fn(async () => at(0)), close: vi.fn(async () => {}) };
     const registry = new SubscriptionRegistry(hooks, silentLogger);
     const a = await registry.add(scope, () => {});
     const b = await registry.add(scope, () => {});
@@ -71,7 +73,7 @@ describe('SubscriptionRegistry', () => {
   });
 
   it('counts an event that arrives while opening into the starting revision', async () => {
-    const opening = deferred<number>();
+    const opening = deferred<ChannelHead>();
     const registry = new SubscriptionRegistry(
       { open: () => opening.promise, close: async () => {} },
       silentLogger,
@@ -79,7 +81,7 @@ describe('SubscriptionRegistry', () => {
     const received: number[] = [];
     const adding = registry.add(scope, (e) => received.push(e.revision));
     registry.deliver(scope.channel, event(6));
-    opening.resolve(5);
+    opening.resolve(at(5));
     expect((await adding).revision).toBe(6);
     expect(registry.deliver(scope.channel, event(6))).toBe(false);
     expect(registry.deliver(scope.channel, event(7))).toBe(true);
@@ -88,24 +90,73 @@ describe('SubscriptionRegistry', () => {
 
   it('reconciles: pushes what moved, ignores what did not, resets after data loss', async () => {
     const registry = new SubscriptionRegistry(
-      { open: async () => 3, close: async () => {} },
+      { open: async () => at(3, 'e1'), close: async () => {} },
       silentLogger,
     );
     const received: number[] = [];
     await registry.add(scope, (e) => received.push(e.revision));
-    expect(registry.reconcile(scope.channel, 3, event(3))).toBe('same');
-    expect(registry.reconcile(scope.channel, 5, event(5))).toBe('pushed');
-    expect(registry.reconcile(scope.channel, 1, null)).toBe('reset');
+    expect(registry.reconcile(scope.channel, at(3, 'e1'), event(3))).toBe('same');
+    expect(registry.reconcile(scope.channel, at(5, 'e1'), event(5))).toBe('pushed');
+    expect(registry.reconcile(scope.channel, at(1, 'e1'), null)).toBe('reset');
     expect(registry.revisionOf(scope.channel)).toBe(1);
-    expect(registry.reconcile('unknown-channel', 9, event(9))).toBe('same');
+    expect(registry.reconcile('unknown-channel', at(9, 'e1'), event(9))).toBe('same');
     expect(received).toEqual([5]);
+  });
+
+  it('resets listeners when the epoch changes, even to a higher revision, and adopts a first epoch', async () => {
+    const registry = new SubscriptionRegistry(
+      { open: async () => at(0), close: async () => {} },
+      silentLogger,
+    );
+    const seen: string[] = [];
+    const subscription = await registry.add(
+      scope,
+      (e) => seen.push(`event ${e.revision}`),
+      (head) => seen.push(`reset ${head.epoch}.${head.revision}`),
+    );
+    expect(subscription.epoch).toBe('');
+    // Nothing was stored: the first epoch is adopted, not a reset.
+    expect(registry.reconcile(scope.channel, at(2, 'e1'), event(2))).toBe('pushed');
+    expect(registry.reconcile(scope.channel, at(9, 'e2'), stateEvent(9))).toBe('reset');
+    expect(registry.epochOf(scope.channel)).toBe('e2');
+    expect(seen).toEqual(['event 2', 'reset e2.9', 'event 9']);
+  });
+
+  it('delivers the first save of a new epoch even at a lower revision (a counter reset), when the store says so', async () => {
+    const registry = new SubscriptionRegistry(
+      { open: async () => at(7, 'old'), close: async () => {} },
+      silentLogger,
+    );
+    const seen: string[] = [];
+    await registry.add(
+      scope,
+      (e) => seen.push(`event ${e.revision}`),
+      (head) => seen.push(`reset ${head.epoch}.${head.revision}`),
+    );
+    expect(registry.deliver(scope.channel, stateEvent(1), 'new')).toBe(true);
+    expect(registry.deliver(scope.channel, stateEvent(1), 'new')).toBe(false);
+    expect(registry.deliver(scope.channel, stateEvent(2), 'new')).toBe(true);
+    expect(seen).toEqual(['reset new.1', 'event 1', 'event 2']);
+  });
+
+  it('asks the store to check a channel when a message without its epoch is not newer', async () => {
+    const check = vi.fn();
+    const registry = new SubscriptionRegistry(
+      { open: async () => at(3, 'e1'), close: async () => {}, check },
+      silentLogger,
+    );
+    await registry.add(scope, () => {});
+    expect(registry.deliver(scope.channel, stateEvent(1))).toBe(false);
+    expect(check).toHaveBeenCalledWith(scope);
+    expect(registry.deliver(scope.channel, stateEvent(4))).toBe(true);
+    expect(check).toHaveBeenCalledOnce();
   });
 
   it('logs, and carries on, when unsubscribing from the store fails', async () => {
     const debug = vi.fn();
     const registry = new SubscriptionRegistry(
       {
-        open: async () => 0,
+        open: async () => at(0),
         close: async () => {
           throw new Error('connection gone');
         },
@@ -126,7 +177,7 @@ describe('SubscriptionRegistry patch bases', () => {
    */
   async function openRegistry(keep = true) {
     const registry = new SubscriptionRegistry(
-      { open: async () => 0, close: async () => {} },
+      { open: async () => at(0), close: async () => {} },
       silentLogger,
     );
     const bases = new Map<ChannelEvent, ChannelEvent | undefined>();
@@ -182,7 +233,7 @@ describe('SubscriptionRegistry patch bases', () => {
     const { registry, bases } = await openRegistry();
     registry.deliver(scope.channel, stateEvent(1));
     const pushed = stateEvent(4);
-    expect(registry.reconcile(scope.channel, 4, pushed)).toBe('pushed');
+    expect(registry.reconcile(scope.channel, at(4, 'e1'), pushed)).toBe('pushed');
     expect(bases.get(pushed)).toBeUndefined();
     const next = stateEvent(5);
     registry.deliver(scope.channel, next);
@@ -193,7 +244,7 @@ describe('SubscriptionRegistry patch bases', () => {
     const { registry, bases } = await openRegistry();
     registry.deliver(scope.channel, stateEvent(1));
     registry.deliver(scope.channel, stateEvent(5));
-    expect(registry.reconcile(scope.channel, 2, null)).toBe('reset');
+    expect(registry.reconcile(scope.channel, at(2, 'e1'), null)).toBe('reset');
     const next = stateEvent(3);
     registry.deliver(scope.channel, next);
     expect(bases.get(next)).toBeUndefined();

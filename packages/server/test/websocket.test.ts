@@ -136,7 +136,13 @@ describe('saves and deletes over the socket', () => {
     const state = makeState();
     writer.send({ type: 'save', id: 'req-1', state, origin: 'engine-w' });
     const saved = await writer.next('saved');
-    expect(saved).toEqual({ type: 'saved', id: 'req-1', revision: 1, savedAt: expect.any(Number) });
+    expect(saved).toEqual({
+      type: 'saved',
+      id: 'req-1',
+      revision: 1,
+      savedAt: expect.any(Number),
+      epoch: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+    });
     const received = await reader.next('state');
     expect(received).toMatchObject({ state, revision: 1, origin: 'engine-w' });
     expect((await api(server, 'GET', PATH, { token })).body).toMatchObject({ state, revision: 1 });
@@ -190,7 +196,12 @@ describe('saves and deletes over the socket', () => {
     writer.send({ type: 'save', id: 's', state: makeState() });
     await writer.next('saved');
     writer.send({ type: 'delete', id: 'd', origin: 'engine-w' });
-    expect(await writer.next('delete-ack')).toEqual({ type: 'delete-ack', id: 'd', revision: 2 });
+    expect(await writer.next('delete-ack')).toEqual({
+      type: 'delete-ack',
+      id: 'd',
+      revision: 2,
+      epoch: (await writer.next('saved')).epoch,
+    });
     expect(await reader.next('deleted')).toEqual({
       type: 'deleted',
       revision: 2,

@@ -101,6 +101,11 @@ async function dashboardState(
   fastify.decorate('dashboardState', service);
   fastify.decorate('dashboardStateMetrics', metrics);
 
+  // Every socket hears when this instance loses its store and when it is back (caught up).
+  const stopStatus = service.onStoreStatus((status) => {
+    for (const socket of sockets) socket.storeStatus(status);
+  });
+
   const heartbeat = setInterval(() => {
     for (const socket of sockets) socket.heartbeat();
   }, settings.heartbeatIntervalMs);
@@ -113,6 +118,7 @@ async function dashboardState(
   fastify.addHook('preClose', (done) => {
     clearInterval(heartbeat);
     clearInterval(stallSweep);
+    stopStatus();
     closeSockets();
     // Close frames and held changes leave now, not when the window would have ended.
     coalescer.flush();
@@ -153,6 +159,7 @@ async function dashboardState(
         patches: wantsPatches(request.query),
         coalescer,
         metrics,
+        storeStatus: () => service.storeStatus(),
         track(operation) {
           inFlight.add(operation);
           void operation.finally(() => inFlight.delete(operation));

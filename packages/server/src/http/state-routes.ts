@@ -91,8 +91,8 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
     const { scope } = await verifier.verifyHeader(request.headers.authorization);
     const loaded = await service.loadJson(scope);
     if (!loaded) throw new StateNotFoundError();
-    reply.header('etag', etagOf(loaded.revision)).header('cache-control', 'no-cache');
-    if (matchesIfNoneMatch(request.headers['if-none-match'], loaded.revision)) {
+    reply.header('etag', etagOf(loaded.revision, loaded.epoch)).header('cache-control', 'no-cache');
+    if (matchesIfNoneMatch(request.headers['if-none-match'], loaded.revision, loaded.epoch)) {
       return reply.code(304).send();
     }
     return reply.type(JSON_TYPE).send(loaded.json);
@@ -108,13 +108,16 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
     const source = stateSource(request);
     const result = await service.save(scope, state, {
       origin: origin ?? HTTP_ORIGIN,
-      ...(ifMatch === undefined ? {} : { ifMatch }),
+      ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
+      ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
       ...(source === undefined ? {} : { source }),
     });
     return reply
-      .header('etag', etagOf(result.revision))
+      .header('etag', etagOf(result.revision, result.epoch))
       .type(JSON_TYPE)
-      .send(`{"revision":${result.revision},"savedAt":${result.savedAt}}`);
+      .send(
+        `{"revision":${result.revision},"savedAt":${result.savedAt},"epoch":${JSON.stringify(result.epoch)}}`,
+      );
   };
   app.post(STATE_PATH, { bodyLimit }, save);
   app.put(STATE_PATH, { bodyLimit }, save);

@@ -16,7 +16,7 @@ import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
-import type { Subscription } from '../store/state-store.js';
+import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { type PatchContext, patchMessage, patchMessageFrame } from './patch-frame.js';
 import { type ChangeSink, type OutgoingChange, SocketOutbox } from './socket-outbox.js';
 import { StallWatch } from './stall-watch.js';
@@ -53,6 +53,8 @@ export interface StateSocketOptions {
   coalescer: WriteCoalescer;
   /** Counts saves, deliveries and dropped sockets. */
   metrics: ServerMetrics;
+  /** The store's status now (a socket that joins while it is down is told so). */
+  storeStatus(): StoreStatus;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
@@ -82,6 +84,8 @@ export class StateSocket {
   /** Revision sent in `ready`; events before it are held back, older ones dropped. */
   private readyRevision: number | undefined;
   private early: ChannelEvent[] = [];
+  /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
+  private earlyReset: ChannelHead | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
@@ -193,8 +197,10 @@ export class StateSocket {
     });
     let subscription: Subscription;
     try {
-      subscription = await this.options.service.subscribeChannel(identity.scope, (event) =>
-        this.onEvent(event),
+      subscription = await this.options.service.subscribeChannel(
+        identity.scope,
+        (event) => this.onEvent(event),
+        (head) => this.onReset(head),
       );
     } catch (error) {
       this.sendError(error);
@@ -209,17 +215,42 @@ export class StateSocket {
     if (this.options.patches) {
       this.patchContext = { logger: this.logger, channel: identity.scope.channel };
     }
-    this.readyRevision = subscription.revision;
-    this.send({ type: 'ready', revision: subscription.revision });
-    this.logger.debug({ revision: subscription.revision }, 'WebSocket subscriber ready');
+    const head = this.earlyReset ?? { revision: subscription.revision, epoch: subscription.epoch };
+    this.earlyReset = undefined;
+    this.readyRevision = head.revision;
+    this.send({ type: 'ready', revision: head.revision, epoch: head.epoch });
+    this.logger.debug(head, 'WebSocket subscriber ready');
+    if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
     const early = this.early;
     this.early = [];
-    for (const event of early) if (event.revision > subscription.revision) this.forward(event);
+    for (const event of early) if (event.revision > head.revision) this.forward(event);
+  }
+
+  /** Tells a joined socket that the store went down or came back (caught up). */
+  storeStatus(status: StoreStatus): void {
+    if (this.readyRevision !== undefined) this.send({ type: 'status', store: status });
   }
 
   private onEvent(event: ChannelEvent): void {
     if (this.readyRevision === undefined) this.early.push(event);
     else this.forward(event);
+  }
+
+  /**
+   * The user's counter was reset (the store lost its data): what waits belongs to the
+   * old store, and the client must start over, so it gets a new `ready` before the
+   * current state (which follows as an ordinary change).
+   */
+  private onReset(head: ChannelHead): void {
+    if (this.readyRevision === undefined) {
+      this.early = [];
+      this.earlyReset = head;
+      return;
+    }
+    this.outbox.reset();
+    this.readyRevision = head.revision;
+    this.send({ type: 'ready', revision: head.revision, epoch: head.epoch });
+    this.logger.info(head, 'revision counter reset: WebSocket subscriber told to start over');
   }
 
   private onMessage(text: string): void {
@@ -278,6 +309,7 @@ export class StateSocket {
         id: message.id,
         revision: result.revision,
         savedAt: result.savedAt,
+        epoch: result.epoch,
       });
       this.options.metrics.saveFinished('ws', 200, performance.now() - started);
     } catch (error) {
@@ -298,7 +330,12 @@ export class StateSocket {
       const result = await this.options.service.delete(identity.scope, {
         origin: message.origin ?? WS_ORIGIN,
       });
-      this.send({ type: 'delete-ack', id: message.id, revision: result.revision });
+      this.send({
+        type: 'delete-ack',
+        id: message.id,
+        revision: result.revision,
+        epoch: result.epoch,
+      });
       this.options.metrics.deleteFinished('ws', 200);
     } catch (error) {
       this.sendError(error, message.id);

@@ -29,9 +29,11 @@ import { type StateOwner, type StateScope, toScope } from '../keys.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   ChannelListener,
+  ResetListener,
   SaveRequest,
   StateStore,
   StoredRecord,
+  StoreStatus,
   Subscription,
 } from '../store/state-store.js';
 
@@ -52,6 +54,8 @@ export interface StatePersistenceServiceOptions {
 export interface SaveOptions {
   /** Save only if this is still the stored revision (`If-Match`), else StaleRevisionError. */
   ifMatch?: number;
+  /** With `ifMatch`: the counter's epoch must be this one too (an ETag of the `"<epoch>.<rev>"` form). */
+  ifMatchEpoch?: string;
   /** Id of the writer, published with the change so it can ignore its own echo. */
   origin?: string;
   /**
@@ -72,12 +76,15 @@ export interface StateSource {
 export interface SaveResult {
   revision: number;
   savedAt: number;
+  /** Epoch of the user's revision counter (see `ChannelHead`). */
+  epoch: string;
 }
 
 export interface DeleteResult {
   /** False when nothing was stored. */
   deleted: boolean;
   revision: number;
+  epoch: string;
 }
 
 export type StateListener = (message: ChannelMessage) => void;
@@ -135,6 +142,9 @@ export class StatePersistenceService {
       origin: options.origin ?? this.defaultOrigin,
       ttlSeconds: this.ttlSeconds,
       ...(options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch }),
+      ...(options.ifMatch === undefined || options.ifMatchEpoch === undefined
+        ? {}
+        : { ifMatchEpoch: options.ifMatchEpoch }),
     };
     let outcome = await this.store.save(scope, request);
     if (outcome.status === 'conflict' && !this.decode(scope, outcome.current)) {
@@ -149,8 +159,9 @@ export class StatePersistenceService {
         },
         'replacing a newer stored state that cannot be read',
       );
+      const { ifMatchEpoch: _epoch, ...unconditional } = request;
       const replaced = await this.store.save(scope, {
-        ...request,
+        ...unconditional,
         ifMatch: outcome.current.revision,
         replaceNewer: true,
       });
@@ -171,7 +182,7 @@ export class StatePersistenceService {
           },
           'state saved',
         );
-        return { revision: outcome.revision, savedAt: outcome.savedAt };
+        return { revision: outcome.revision, savedAt: outcome.savedAt, epoch: outcome.epoch };
       case 'stale':
         throw new StaleRevisionError(options.ifMatch ?? -1, outcome.revision);
       case 'conflict': {
@@ -194,16 +205,21 @@ export class StatePersistenceService {
    * The stored `{ state, revision, savedAt }` as JSON text, for HTTP: a current-version
    * state is spliced in as stored, never decoded and re-encoded.
    */
-  async loadJson(owner: StateOwner): Promise<{ json: string; revision: number } | null> {
+  async loadJson(
+    owner: StateOwner,
+  ): Promise<{ json: string; revision: number; epoch: string } | null> {
     const scope = toScope(owner);
     const record = await this.store.load(scope);
     if (!record) return null;
+    const { epoch } = record;
     if (record.version === STATE_VERSION) {
-      const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt}}`;
-      return { json, revision: record.revision };
+      const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt},"epoch":${JSON.stringify(epoch)}}`;
+      return { json, revision: record.revision, epoch };
     }
     const decoded = this.decode(scope, record);
-    return decoded ? { json: JSON.stringify(decoded), revision: decoded.revision } : null;
+    return decoded
+      ? { json: JSON.stringify({ ...decoded, epoch }), revision: decoded.revision, epoch }
+      : null;
   }
 
   /** The current revision (it survives a delete); 0 when nothing is known. */
@@ -270,13 +286,27 @@ export class StatePersistenceService {
    * Raw channel events (the published JSON text) for transports that forward them as is,
    * like the WebSocket route: one store subscription per user channel is shared.
    */
-  subscribeChannel(owner: StateOwner, listener: ChannelListener): Promise<Subscription> {
-    return this.store.subscribe(toScope(owner), listener);
+  subscribeChannel(
+    owner: StateOwner,
+    listener: ChannelListener,
+    onReset?: ResetListener,
+  ): Promise<Subscription> {
+    return this.store.subscribe(toScope(owner), listener, onReset);
   }
 
   /** True when the store answers. */
   ready(): Promise<boolean> {
     return this.store.ready();
+  }
+
+  /** `up` while the store is reachable and caught up, else `down` (no round trip). */
+  storeStatus(): StoreStatus {
+    return this.store.status();
+  }
+
+  /** Calls `listener` whenever `storeStatus()` changes; returns the unsubscribe. */
+  onStoreStatus(listener: (status: StoreStatus) => void): () => void {
+    return this.store.onStatus(listener);
   }
 
   /** Closes the store. Safe to call twice. */

@@ -1,6 +1,10 @@
 // StateStore inside one process: the embedded default when REDIS_URL is unset. Same
 // semantics as Redis (TTL, a revision counter that survives a delete, conditional saves,
 // pub/sub) so the service and its tests cannot tell them apart. One instance only.
+// Every save and delete bumps the user's counter, which lives twice the state's TTL, so
+// revisions keep growing across deletes and expiry; a counter made anew (after twice
+// the TTL without a save) gets a new random epoch.
+import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
 import type { StateScope } from '../keys.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -11,13 +15,17 @@ import {
   stateMessageText,
 } from './channel-event.js';
 import type {
+  ChannelHead,
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  LoadedRecord,
+  ResetListener,
   SaveOutcome,
   SaveRequest,
   StateStore,
   StoredRecord,
+  StoreStatus,
   Subscription,
 } from './state-store.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
@@ -38,8 +46,12 @@ interface MemoryRecord extends StoredRecord {
 
 interface MemoryCounter {
   revision: number;
+  epoch: string;
   expiresAt: number;
 }
+
+/** The counter outlives the state by this factor, so revisions survive its expiry. */
+const COUNTER_TTL_FACTOR = 2;
 
 export class MemoryStateStore implements StateStore {
   readonly kind = 'memory';
@@ -53,19 +65,19 @@ export class MemoryStateStore implements StateStore {
   constructor(options: MemoryStateStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.registry = new SubscriptionRegistry(
-      { open: async (scope) => this.currentRevision(scope), close: async () => {} },
+      { open: async (scope) => this.head(scope), close: async () => {} },
       options.logger ?? silentLogger,
     );
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
     this.sweepTimer.unref();
   }
 
-  async load(scope: StateScope): Promise<StoredRecord | null> {
+  async load(scope: StateScope): Promise<LoadedRecord | null> {
     this.assertOpen();
     const record = this.liveRecord(scope);
     if (!record) return null;
     const { stateJson, revision, savedAt, version, origin } = record;
-    return { stateJson, revision, savedAt, version, origin };
+    return { stateJson, revision, savedAt, version, origin, epoch: this.head(scope).epoch };
   }
 
   async revision(scope: StateScope): Promise<number> {
@@ -75,9 +87,13 @@ export class MemoryStateStore implements StateStore {
 
   async save(scope: StateScope, request: SaveRequest): Promise<SaveOutcome> {
     this.assertOpen();
-    const current = this.currentRevision(scope);
-    if (request.ifMatch !== undefined && request.ifMatch !== current) {
-      return { status: 'stale', revision: current };
+    const { revision: current, epoch: currentEpoch } = this.head(scope);
+    if (
+      request.ifMatch !== undefined &&
+      (request.ifMatch !== current ||
+        (request.ifMatchEpoch !== undefined && request.ifMatchEpoch !== currentEpoch))
+    ) {
+      return { status: 'stale', revision: current, epoch: currentEpoch };
     }
     const stored = this.liveRecord(scope);
     if (stored && !request.replaceNewer && request.timestamp < stored.timestamp) {
@@ -86,6 +102,7 @@ export class MemoryStateStore implements StateStore {
     }
     const revision = current + 1;
     const expiresAt = this.now() + request.ttlSeconds * 1000;
+    const epoch = this.bump(scope, revision, request.ttlSeconds);
     this.records.set(scope.stateKey, {
       stateJson: request.stateJson,
       revision,
@@ -102,32 +119,42 @@ export class MemoryStateStore implements StateStore {
       request.origin,
       request.timestamp,
     );
-    this.publish(scope.channel, createChannelEvent('state', revision, text));
-    return { status: 'saved', revision, savedAt: request.savedAt };
+    this.publish(scope.channel, createChannelEvent('state', revision, text), epoch);
+    return { status: 'saved', revision, savedAt: request.savedAt, epoch };
   }
 
   async delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome> {
     this.assertOpen();
-    const current = this.currentRevision(scope);
-    if (!this.liveRecord(scope)) return { deleted: false, revision: current };
-    const revision = current + 1;
+    const current = this.head(scope);
+    if (!this.liveRecord(scope)) return { deleted: false, ...current };
+    const revision = current.revision + 1;
     this.records.delete(scope.stateKey);
-    this.counters.set(scope.revisionKey, {
-      revision,
-      expiresAt: this.now() + request.ttlSeconds * 1000,
-    });
+    const epoch = this.bump(scope, revision, request.ttlSeconds);
     const text = deletedMessageText(revision, request.origin);
-    this.publish(scope.channel, createChannelEvent('deleted', revision, text));
-    return { deleted: true, revision };
+    this.publish(scope.channel, createChannelEvent('deleted', revision, text), epoch);
+    return { deleted: true, revision, epoch };
   }
 
-  subscribe(scope: StateScope, listener: ChannelListener): Promise<Subscription> {
+  subscribe(
+    scope: StateScope,
+    listener: ChannelListener,
+    onReset?: ResetListener,
+  ): Promise<Subscription> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    return this.registry.add(scope, listener);
+    return this.registry.add(scope, listener, onReset);
   }
 
   async ready(): Promise<boolean> {
     return !this.closed;
+  }
+
+  /** Always up while open: the state lives in this process. */
+  status(): StoreStatus {
+    return this.closed ? 'down' : 'up';
+  }
+
+  onStatus(_listener: (status: StoreStatus) => void): () => void {
+    return () => {};
   }
 
   /** Entries held (states and revision counters), expired ones included until swept. */
@@ -141,9 +168,20 @@ export class MemoryStateStore implements StateStore {
     this.registry.clear();
   }
 
-  private publish(channel: string, event: ChannelEvent): void {
+  private publish(channel: string, event: ChannelEvent, epoch: string): void {
     // Delivered after the save resolves, as a Redis PUBLISH reaches subscribers after EVALSHA.
-    queueMicrotask(() => this.registry.deliver(channel, event));
+    queueMicrotask(() => this.registry.deliver(channel, event, epoch));
+  }
+
+  /** Sets the counter to `revision` (keeping its epoch, or making one) for twice the TTL. */
+  private bump(scope: StateScope, revision: number, ttlSeconds: number): string {
+    const epoch = this.liveCounter(scope)?.epoch ?? randomBytes(6).toString('base64url');
+    this.counters.set(scope.revisionKey, {
+      revision,
+      epoch,
+      expiresAt: this.now() + ttlSeconds * 1000 * COUNTER_TTL_FACTOR,
+    });
+    return epoch;
   }
 
   private liveRecord(scope: StateScope): MemoryRecord | undefined {
@@ -155,11 +193,23 @@ export class MemoryStateStore implements StateStore {
     return record;
   }
 
-  private currentRevision(scope: StateScope): number {
+  private liveCounter(scope: StateScope): MemoryCounter | undefined {
     const counter = this.counters.get(scope.revisionKey);
-    if (counter && counter.expiresAt <= this.now()) this.counters.delete(scope.revisionKey);
-    const live = counter && counter.expiresAt > this.now() ? counter.revision : 0;
-    return Math.max(live, this.liveRecord(scope)?.revision ?? 0);
+    if (counter && counter.expiresAt <= this.now()) {
+      this.counters.delete(scope.revisionKey);
+      return undefined;
+    }
+    return counter;
+  }
+
+  private currentRevision(scope: StateScope): number {
+    return this.head(scope).revision;
+  }
+
+  private head(scope: StateScope): ChannelHead {
+    const counter = this.liveCounter(scope);
+    const revision = Math.max(counter?.revision ?? 0, this.liveRecord(scope)?.revision ?? 0);
+    return { revision, epoch: counter?.epoch ?? '' };
   }
 
   private sweep(): void {

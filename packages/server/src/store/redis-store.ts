@@ -21,13 +21,17 @@ import { IterationCork } from './iteration-cork.js';
 import { type RedisPersistence, readRedisPersistence } from './redis-persistence.js';
 import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
 import type {
+  ChannelHead,
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  LoadedRecord,
+  ResetListener,
   SaveOutcome,
   SaveRequest,
   StateStore,
   StoredRecord,
+  StoreStatus,
   Subscription,
 } from './state-store.js';
 import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
@@ -63,7 +67,7 @@ const MAX_KNOWN_REVISIONS = 100_000;
 /** Reads the snapshot a re-subscribed channel is compared against. */
 interface ChannelSnapshot {
   scope: StateScope;
-  revision: number;
+  head: ChannelHead;
   event: ChannelEvent | null;
 }
 
@@ -91,6 +95,13 @@ export class RedisStateStore implements StateStore {
   private readonly knownRevisions = new Map<string, number>();
   /** Scripts sent in one event-loop iteration leave in one write (iteration-cork.ts). */
   private readonly cork = new IterationCork();
+  /**
+   * The subscriber connection came back (or first came up) and its channels have not
+   * been compared with the store yet: the store is not `up` until they have.
+   */
+  private catchingUp = false;
+  private lastStatus: StoreStatus = 'down';
+  private readonly statusListeners = new Set<(status: StoreStatus) => void>();
 
   constructor(options: RedisStateStoreOptions) {
     const settings = { ...DEFAULTS, ...options };
@@ -119,7 +130,15 @@ export class RedisStateStore implements StateStore {
       connectionName: `${settings.connectionName}:sub`,
     });
     this.registry = new SubscriptionRegistry(
-      { open: (scope) => this.openChannel(scope), close: (scope) => this.closeChannel(scope) },
+      {
+        open: (scope) => this.openChannel(scope),
+        close: (scope) => this.closeChannel(scope),
+        // A revision that went back may be the first save after Redis lost its data.
+        check: (scope) => {
+          this.pendingResync.set(scope.channel, scope);
+          void this.resync();
+        },
+      },
       this.logger,
     );
     this.watch(this.redis, 'command', () => this.onCommandReady());
@@ -146,7 +165,7 @@ export class RedisStateStore implements StateStore {
     return readRedisPersistence(this.redis);
   }
 
-  async load(scope: StateScope): Promise<StoredRecord | null> {
+  async load(scope: StateScope): Promise<LoadedRecord | null> {
     const read = parseReadReply(await this.runScript(READ_SCRIPT, scope, ['full']));
     if (read.kind === 'unreadable') {
       this.logger.warn(
@@ -154,12 +173,17 @@ export class RedisStateStore implements StateStore {
         'stored state is not a state message; treating it as absent until the next save',
       );
     }
-    return read.record;
+    return read.record ? { ...read.record, epoch: read.epoch } : null;
   }
 
   async revision(scope: StateScope): Promise<number> {
+    return (await this.head(scope)).revision;
+  }
+
+  /** The counter's revision (or the stored state's, if higher) and epoch. */
+  async head(scope: StateScope): Promise<ChannelHead> {
     const read = parseReadReply(await this.runScript(READ_SCRIPT, scope, ['head']));
-    return Math.max(read.counter, read.revision);
+    return { revision: Math.max(read.counter, read.revision), epoch: read.epoch };
   }
 
   // The save path is the hot one: one EVALSHA, no extra awaits around it.
@@ -185,6 +209,7 @@ export class RedisStateStore implements StateStore {
       request.ifMatch === undefined ? '' : String(request.ifMatch),
       scope.channel,
       request.replaceNewer ? '1' : '',
+      request.ifMatchEpoch ?? '',
     ]).then((reply) => {
       const outcome = parseSaveReply(reply, request.savedAt);
       if (outcome.replacedUnreadable) {
@@ -207,12 +232,27 @@ export class RedisStateStore implements StateStore {
     if (!Array.isArray(reply)) throw unexpectedReply('delete', reply);
     const revision = toNumber(reply[1]);
     this.remember(scope.channel, revision);
-    return { deleted: reply[0] === 1, revision };
+    return { deleted: reply[0] === 1, revision, epoch: toEpoch(reply[2]) };
   }
 
-  subscribe(scope: StateScope, listener: ChannelListener): Promise<Subscription> {
+  subscribe(
+    scope: StateScope,
+    listener: ChannelListener,
+    onReset?: ResetListener,
+  ): Promise<Subscription> {
     if (this.closing) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    return this.registry.add(scope, listener);
+    return this.registry.add(scope, listener, onReset);
+  }
+
+  status(): StoreStatus {
+    return this.lastStatus;
+  }
+
+  onStatus(listener: (status: StoreStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => {
+      this.statusListeners.delete(listener);
+    };
   }
 
   async ready(): Promise<boolean> {
@@ -230,6 +270,7 @@ export class RedisStateStore implements StateStore {
       clearTimeout(this.resyncTimer);
       this.pendingResync.clear();
       this.registry.clear();
+      this.statusListeners.clear();
       await Promise.all([quit(this.redis), quit(this.subscriber)]);
     })();
     return this.closing;
@@ -256,9 +297,14 @@ export class RedisStateStore implements StateStore {
     });
     client.on('close', () => {
       this.metrics?.storeConnection(role, false);
-      if (this.closing || this.down.has(role)) return;
-      this.down.add(role);
-      this.logger.warn({ role }, 'redis connection lost; reconnecting');
+      if (this.closing) return;
+      // The subscriber's channels must be compared with the store once it is back.
+      if (role === 'subscriber') this.catchingUp = true;
+      if (!this.down.has(role)) {
+        this.down.add(role);
+        this.logger.warn({ role }, 'redis connection lost; reconnecting');
+      }
+      this.refreshStatus();
     });
     client.on('ready', () => {
       this.metrics?.storeConnection(role, true);
@@ -266,8 +312,33 @@ export class RedisStateStore implements StateStore {
         this.logger.info({ role }, 'redis connection restored');
         this.metrics?.storeReconnected(role);
       }
+      if (role === 'subscriber') this.catchingUp = true;
       onReady();
+      this.refreshStatus();
     });
+  }
+
+  /**
+   * `up` when both connections are ready and every channel has been compared with the
+   * store since the subscriber last came back; listeners hear each change once.
+   */
+  private refreshStatus(): void {
+    const up =
+      !this.closing &&
+      !this.catchingUp &&
+      this.redis.status === 'ready' &&
+      this.subscriber.status === 'ready';
+    const status: StoreStatus = up ? 'up' : 'down';
+    if (status === this.lastStatus) return;
+    this.lastStatus = status;
+    this.logger.info({ status }, 'state store status changed');
+    for (const listener of this.statusListeners) {
+      try {
+        listener(status);
+      } catch (error) {
+        this.logger.error({ err: errorMessage(error) }, 'store status listener threw');
+      }
+    }
   }
 
   private onCommandReady(): void {
@@ -282,7 +353,10 @@ export class RedisStateStore implements StateStore {
 
   private async onSubscriberReady(): Promise<void> {
     const scopes = this.registry.scopes();
-    if (scopes.length === 0) return;
+    if (scopes.length === 0) {
+      this.caughtUp();
+      return;
+    }
     try {
       await this.subscriber.subscribe(...scopes.map((scope) => scope.channel));
     } catch (error) {
@@ -293,6 +367,13 @@ export class RedisStateStore implements StateStore {
     this.logger.info({ channels: scopes.length }, 're-subscribed channels after reconnect');
     for (const scope of scopes) this.pendingResync.set(scope.channel, scope);
     await this.resync();
+  }
+
+  /** Every channel is compared with the store (nothing pending): the store may be `up` again. */
+  private caughtUp(): void {
+    if (this.pendingResync.size > 0 || this.subscriber.status !== 'ready') return;
+    this.catchingUp = false;
+    this.refreshStatus();
   }
 
   private onMessage(channel: string, raw: Buffer): void {
@@ -306,10 +387,10 @@ export class RedisStateStore implements StateStore {
     this.registry.deliver(channel, event);
   }
 
-  private async openChannel(scope: StateScope): Promise<number> {
+  private async openChannel(scope: StateScope): Promise<ChannelHead> {
     await this.command('subscribe', () => this.subscriber.subscribe(scope.channel));
     try {
-      return await this.revision(scope);
+      return await this.head(scope);
     } catch (error) {
       await this.closeChannel(scope).catch(() => {});
       throw error;
@@ -339,7 +420,7 @@ export class RedisStateStore implements StateStore {
         this.registry.has(scope.channel),
       );
       this.pendingResync.clear();
-      if (scopes.length === 0) return;
+      if (scopes.length === 0) continue;
       let snapshots: ChannelSnapshot[];
       try {
         snapshots = await this.readSnapshots(scopes);
@@ -351,27 +432,32 @@ export class RedisStateStore implements StateStore {
       this.resyncAttempts = 0;
       for (const snapshot of snapshots) this.applySnapshot(snapshot);
     }
+    this.caughtUp();
   }
 
-  private applySnapshot({ scope, revision, event }: ChannelSnapshot): void {
+  private applySnapshot({ scope, head, event }: ChannelSnapshot): void {
     const delivered = this.registry.revisionOf(scope.channel);
     if (delivered === undefined) return;
     // Nothing stored and nothing newer than what listeners saw: no `deleted` to announce.
-    const push = event?.type === 'state' || revision > delivered ? event : null;
-    const result = this.registry.reconcile(scope.channel, revision, push);
+    const push = event?.type === 'state' || head.revision > delivered ? event : null;
+    const deliveredEpoch = this.registry.epochOf(scope.channel);
+    const result = this.registry.reconcile(scope.channel, head, push);
     this.metrics?.storeResynced(result);
     const context = {
       workspaceId: scope.workspaceId,
       userId: scope.userId,
-      revision,
+      revision: head.revision,
+      epoch: head.epoch,
       delivered,
+      deliveredEpoch,
     };
     if (result === 'pushed') {
       this.logger.info(context, 'pushed a change missed while the subscriber was away');
     } else if (result === 'reset') {
-      this.logger.warn(context, 'stored revision went back (Redis lost data); counter reset');
-      // A message dropped between the snapshot and the reset would be lost: look again.
-      this.pendingResync.set(scope.channel, scope);
+      this.logger.warn(context, 'revision counter was reset (Redis lost data): channel reset');
+      // A message dropped between the snapshot and the reset would be lost: look again,
+      // once (the second look finds the same head, unless yet another save got in).
+      if (head.revision < delivered) this.pendingResync.set(scope.channel, scope);
     }
   }
 
@@ -399,7 +485,7 @@ export class RedisStateStore implements StateStore {
       return pipeline;
     });
     return scopes.map((scope, index) => {
-      const { record, counter, text: storedText } = parseReadReply(replies[index]);
+      const { record, counter, epoch, text: storedText } = parseReadReply(replies[index]);
       if (record) {
         // A stored message is what was published; a legacy hash's is rebuilt.
         const text =
@@ -407,13 +493,13 @@ export class RedisStateStore implements StateStore {
           stateMessageText(record.stateJson, record.revision, record.savedAt, record.origin);
         return {
           scope,
-          revision: record.revision,
+          head: { revision: record.revision, epoch },
           event: createChannelEvent('state', record.revision, text),
         };
       }
       return {
         scope,
-        revision: counter,
+        head: { revision: counter, epoch },
         event: createChannelEvent('deleted', counter, deletedMessageText(counter)),
       };
     });
@@ -465,6 +551,19 @@ export class RedisStateStore implements StateStore {
   }
 }
 
+/** The epoch in a script reply ('' when there is none). */
+function toEpoch(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** A counter key's value: '<revision>:<epoch>', a bare revision (no epoch yet), or none. */
+export function parseCounter(value: unknown): ChannelHead {
+  if (typeof value !== 'string') return { revision: 0, epoch: '' };
+  const colon = value.indexOf(':');
+  if (colon < 0) return { revision: toNumber(value), epoch: '' };
+  return { revision: toNumber(value.slice(0, colon)), epoch: value.slice(colon + 1) };
+}
+
 function toNumber(value: unknown): number {
   const number = typeof value === 'number' ? value : Number(value ?? 0);
   return Number.isFinite(number) ? number : 0;
@@ -496,8 +595,10 @@ interface ReadResult {
   record: StoredRecord | null;
   /** Revision of the stored value (0 when none). */
   revision: number;
-  /** The revision counter key (written by deletes). */
+  /** The revision counter key (written by saves and deletes). */
   counter: number;
+  /** The counter's epoch ('' when there is no counter, or it has no epoch yet). */
+  epoch: string;
   /** The stored message as read (a full read of the current layout only). */
   text?: string;
 }
@@ -506,23 +607,26 @@ interface ReadResult {
 function parseReadReply(reply: unknown): ReadResult {
   if (!Array.isArray(reply)) throw unexpectedReply('read', reply);
   const [kind] = reply;
-  if (kind === 'none') return { kind, record: null, revision: 0, counter: toNumber(reply[1]) };
+  if (kind === 'none') {
+    const { revision: counter, epoch } = parseCounter(reply[1]);
+    return { kind, record: null, revision: 0, counter, epoch };
+  }
   if (kind === 'legacy') {
-    const counter = toNumber(reply[6]);
+    const { revision: counter, epoch } = parseCounter(reply[6]);
     if (typeof reply[1] !== 'string' || reply[2] == null) {
-      return { kind, record: null, revision: toNumber(reply[2]), counter };
+      return { kind, record: null, revision: toNumber(reply[2]), counter, epoch };
     }
     const record = toRecord(reply[1], reply[2], reply[3], reply[4], reply[5]);
-    return { kind, record, revision: record.revision, counter };
+    return { kind, record, revision: record.revision, counter, epoch };
   }
   if (kind === 'message' && typeof reply[1] === 'string') {
-    const counter = toNumber(reply[2]);
+    const { revision: counter, epoch } = parseCounter(reply[2]);
     const record = parseStoredMessage(reply[1]);
-    if (record) return { kind, record, revision: record.revision, counter, text: reply[1] };
+    if (record) return { kind, record, revision: record.revision, counter, epoch, text: reply[1] };
     // A `head` read holds only the first bytes: its revision is all that is wanted.
     const revision = storedRevision(reply[1]);
-    if (revision !== null) return { kind, record: null, revision, counter };
-    return { kind: 'unreadable', record: null, revision: 0, counter };
+    if (revision !== null) return { kind, record: null, revision, counter, epoch };
+    return { kind: 'unreadable', record: null, revision: 0, counter, epoch };
   }
   throw unexpectedReply('read', reply);
 }
@@ -539,11 +643,17 @@ function parseSaveReply(reply: unknown, savedAt: number): ParsedSave {
   const [status] = reply;
   if (status === 'saved') {
     const revision = toNumber(reply[1]);
-    return { result: { status, revision, savedAt }, revision, replacedUnreadable: reply[2] === 1 };
+    const epoch = toEpoch(reply[3]);
+    return {
+      result: { status, revision, savedAt, epoch },
+      revision,
+      replacedUnreadable: reply[2] === 1,
+    };
   }
   if (status === 'stale') {
     const revision = toNumber(reply[1]);
-    return { result: { status, revision }, revision, replacedUnreadable: false };
+    const epoch = toEpoch(reply[2]);
+    return { result: { status, revision, epoch }, revision, replacedUnreadable: false };
   }
   const current =
     status === 'conflict' && typeof reply[1] === 'string'

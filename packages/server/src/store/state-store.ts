@@ -17,6 +17,24 @@ export interface StoredRecord {
   origin: string;
 }
 
+/**
+ * Where a user's revision counter is: its revision, and its epoch, an opaque id of this
+ * incarnation of the counter (Redis TIME when the counter key was created; a random id
+ * in the memory store). Revisions only grow within an epoch, across deletes and TTL
+ * expiry (the counter outlives the state). A new epoch means the counter was lost (the
+ * store lost its data, or nobody saved for twice the TTL) and revisions started over.
+ * '' = no counter yet (nothing was ever stored, or it was written before epochs existed).
+ */
+export interface ChannelHead {
+  revision: number;
+  epoch: string;
+}
+
+/** A stored record with the epoch of the counter it was read with. */
+export interface LoadedRecord extends StoredRecord {
+  epoch: string;
+}
+
 export interface SaveRequest {
   /** JSON of the validated, persistable state: serialised once, sent to the store once. */
   stateJson: string;
@@ -28,6 +46,8 @@ export interface SaveRequest {
   ttlSeconds: number;
   /** Save only if the current revision equals this one (`If-Match` / `baseRevision`). */
   ifMatch?: number;
+  /** With `ifMatch`: the epoch must be this one too (an If-Match of the `"<epoch>.<rev>"` form). */
+  ifMatchEpoch?: string;
   /**
    * Skip the newer-wins check: only to replace a stored state that cannot be read (it
    * is treated as absent everywhere else), always together with `ifMatch`.
@@ -36,9 +56,9 @@ export interface SaveRequest {
 }
 
 export type SaveOutcome =
-  | { status: 'saved'; revision: number; savedAt: number }
-  /** `ifMatch` did not match; `revision` is the current one. */
-  | { status: 'stale'; revision: number }
+  | { status: 'saved'; revision: number; savedAt: number; epoch: string }
+  /** `ifMatch` did not match; `revision` and `epoch` are the current ones. */
+  | { status: 'stale'; revision: number; epoch: string }
   /** A newer state is stored; it is returned so the caller can adopt it. */
   | { status: 'conflict'; current: StoredRecord };
 
@@ -52,9 +72,20 @@ export interface DeleteOutcome {
   deleted: boolean;
   /** The revision after the delete (the bumped one, or the current one if nothing was stored). */
   revision: number;
+  epoch: string;
 }
 
 export type ChannelListener = (event: ChannelEvent) => void;
+
+/**
+ * Told when the channel's counter was reset (a new epoch, or revisions went back: the
+ * store lost data): what listeners held belongs to the old store. Any current state
+ * follows as an ordinary event.
+ */
+export type ResetListener = (head: ChannelHead) => void;
+
+/** `up` while the store answers and every channel is caught up; `down` from losing it until then. */
+export type StoreStatus = 'up' | 'down';
 
 export interface Subscription {
   /**
@@ -62,13 +93,15 @@ export interface Subscription {
    * the listener. 0 when nothing was ever stored (or everything expired).
    */
   readonly revision: number;
+  /** Epoch of the channel's counter then ('' when there is none yet). */
+  readonly epoch: string;
   unsubscribe(): Promise<void>;
 }
 
 export interface StateStore {
   /** `redis` or `memory`, for logs and `/readyz`. */
   readonly kind: 'redis' | 'memory';
-  load(scope: StateScope): Promise<StoredRecord | null>;
+  load(scope: StateScope): Promise<LoadedRecord | null>;
   /** The current revision counter (it survives a delete); 0 when nothing is known. */
   revision(scope: StateScope): Promise<number>;
   /** One atomic step: If-Match check, newer-wins check, revision bump, write with TTL, publish. */
@@ -76,9 +109,17 @@ export interface StateStore {
   /** Removes the state, bumps the revision and publishes `deleted` (if something was stored). */
   delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome>;
   /** Attaches a listener to the user's channel; one store subscription per channel is shared. */
-  subscribe(scope: StateScope, listener: ChannelListener): Promise<Subscription>;
+  subscribe(
+    scope: StateScope,
+    listener: ChannelListener,
+    onReset?: ResetListener,
+  ): Promise<Subscription>;
   /** True when the store answers right now. */
   ready(): Promise<boolean>;
+  /** Whether the store is reachable and caught up, as last seen (no round trip). */
+  status(): StoreStatus;
+  /** Calls `listener` on every change of `status()`; returns the unsubscribe. */
+  onStatus(listener: (status: StoreStatus) => void): () => void;
   /** Closes connections and timers. Safe to call twice. */
   close(): Promise<void>;
 }

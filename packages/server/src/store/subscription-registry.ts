@@ -4,25 +4,37 @@
 // de-duplicates messages and lets a store find what a pub/sub gap made it miss. For
 // sockets that take patches it keeps the last `state` delivered per channel, the base
 // the next one is diffed against (see `ChannelEvent.base` and `keepAsBase`).
+// Revisions only grow within an epoch (state-store.ts `ChannelHead`): a message whose
+// revision is not above the delivered one is stale, unless the counter was reset (a new
+// epoch, or the store lost its data), which listeners are told as a reset.
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChannelEvent } from './channel-event.js';
-import type { ChannelListener, Subscription } from './state-store.js';
+import type { ChannelHead, ChannelListener, ResetListener, Subscription } from './state-store.js';
 
 export interface ChannelHooks {
-  /** Subscribes the channel in the store, then resolves with its current revision. */
-  open(scope: StateScope): Promise<number>;
+  /** Subscribes the channel in the store, then resolves with its current revision and epoch. */
+  open(scope: StateScope): Promise<ChannelHead>;
   /** Unsubscribes the channel in the store (best effort: the registry has already let it go). */
   close(scope: StateScope): Promise<void>;
+  /**
+   * A message came without its epoch and with a revision not above the delivered one:
+   * a duplicate, or the first save after the counter was reset. The store compares the
+   * channel with what it holds and calls `reconcile`.
+   */
+  check?(scope: StateScope): void;
 }
 
 interface ChannelEntry {
   readonly scope: StateScope;
-  readonly listeners: Set<ChannelListener>;
+  /** Each listener with its reset listener, if it gave one. */
+  readonly listeners: Map<ChannelListener, ResetListener | undefined>;
   /** Listeners waiting for `opened`: the channel must not be closed under them. */
   waiting: number;
   /** Highest revision delivered (or known at subscribe time) on this channel. */
   revision: number;
+  /** Epoch of the counter of that revision ('' while unknown). */
+  epoch: string;
   /**
    * The `state` delivered last (a resync push included) when a listener asked to keep it;
    * undefined after a deletion, when what listeners hold is unknown, or nobody takes patches.
@@ -39,7 +51,11 @@ export class SubscriptionRegistry {
     private readonly logger: Logger,
   ) {}
 
-  async add(scope: StateScope, listener: ChannelListener): Promise<Subscription> {
+  async add(
+    scope: StateScope,
+    listener: ChannelListener,
+    onReset?: ResetListener,
+  ): Promise<Subscription> {
     const entry = this.entries.get(scope.channel) ?? this.open(scope);
     entry.waiting += 1;
     try {
@@ -48,10 +64,11 @@ export class SubscriptionRegistry {
       entry.waiting -= 1;
     }
     // Attached in the same tick as `revision` is read: every event after it reaches the listener.
-    entry.listeners.add(listener);
+    entry.listeners.set(listener, onReset);
     let attached = true;
     return {
       revision: entry.revision,
+      epoch: entry.epoch,
       unsubscribe: async () => {
         if (!attached) return;
         attached = false;
@@ -61,10 +78,26 @@ export class SubscriptionRegistry {
     };
   }
 
-  /** Delivers an event to the channel's listeners unless it is not newer than the last one. */
-  deliver(channel: string, event: ChannelEvent): boolean {
+  /**
+   * Delivers an event to the channel's listeners unless it is not newer than the last
+   * one. `epoch`: the epoch the event was made in, when the store knows it (memory);
+   * another one than the delivered one resets the channel. Without it (Redis messages),
+   * a revision that is not newer asks the store to check the channel (`hooks.check`).
+   */
+  deliver(channel: string, event: ChannelEvent, epoch?: string): boolean {
     const entry = this.entries.get(channel);
-    if (!entry || event.revision <= entry.revision) return false;
+    if (!entry) return false;
+    if (epoch !== undefined && epoch !== entry.epoch) {
+      if (entry.epoch !== '') {
+        this.reset(entry, { revision: event.revision, epoch }, event);
+        return true;
+      }
+      entry.epoch = epoch;
+    }
+    if (event.revision <= entry.revision) {
+      if (epoch === undefined) this.hooks.check?.(entry.scope);
+      return false;
+    }
     entry.revision = event.revision;
     if (event.type === 'state') event.base = entry.base;
     this.notify(entry, event);
@@ -76,28 +109,29 @@ export class SubscriptionRegistry {
   }
 
   /**
-   * Brings a channel to the store's current revision after a pub/sub gap. `event` is what
+   * Brings a channel to the store's current head after a pub/sub gap. `event` is what
    * the listeners should see when the revision moved (the state, or `deleted`), or `null`
-   * when nothing is stored. A revision lower than the delivered one means the store lost
-   * its data (e.g. Redis restarted empty): the counter is reset so later saves get through.
+   * when nothing is stored. Another epoch than the delivered one (unless that was still
+   * unknown), or a revision lower than the delivered one, means the counter was reset
+   * (e.g. Redis restarted empty): listeners are told so, then get the event.
    */
   reconcile(
     channel: string,
-    revision: number,
+    head: ChannelHead,
     event: ChannelEvent | null,
   ): 'pushed' | 'same' | 'reset' {
     const entry = this.entries.get(channel);
-    if (!entry || revision === entry.revision) return 'same';
-    const lost = revision < entry.revision;
-    entry.revision = revision;
-    // A resync push goes out whole, as a catch-up always has; the next change can be a
-    // patch against it. Without one, what the listeners hold is unknown: no base.
-    if (event) {
-      event.base = undefined;
-      this.notify(entry, event);
+    if (!entry) return 'same';
+    const newEpoch = entry.epoch !== '' && head.epoch !== entry.epoch;
+    if (newEpoch || head.revision < entry.revision) {
+      this.reset(entry, head, event);
+      return 'reset';
     }
-    this.keep(entry, event);
-    return lost ? 'reset' : 'pushed';
+    entry.epoch = head.epoch;
+    if (head.revision === entry.revision) return 'same';
+    entry.revision = head.revision;
+    this.push(entry, event);
+    return 'pushed';
   }
 
   /** Scopes of every channel that has (or is getting) local listeners. */
@@ -113,6 +147,10 @@ export class SubscriptionRegistry {
     return this.entries.get(channel)?.revision;
   }
 
+  epochOf(channel: string): string | undefined {
+    return this.entries.get(channel)?.epoch;
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -122,22 +160,44 @@ export class SubscriptionRegistry {
     this.entries.clear();
   }
 
+  /** The counter was reset: listeners start over from `head`, then get `event` if there is one. */
+  private reset(entry: ChannelEntry, head: ChannelHead, event: ChannelEvent | null): void {
+    entry.epoch = head.epoch;
+    entry.revision = head.revision;
+    for (const onReset of entry.listeners.values()) {
+      if (onReset) this.call(entry, head.revision, () => onReset(head));
+    }
+    this.push(entry, event);
+  }
+
+  /** A catch-up push goes out whole; the next change can be a patch against it. */
+  private push(entry: ChannelEntry, event: ChannelEvent | null): void {
+    // Without an event, what the listeners hold is unknown: no base.
+    if (event) {
+      event.base = undefined;
+      this.notify(entry, event);
+    }
+    this.keep(entry, event);
+  }
+
   private open(scope: StateScope): ChannelEntry {
-    let resolveOpened: (revision: number) => void = () => {};
+    let resolveOpened: (head: ChannelHead) => void = () => {};
     let rejectOpened: (error: unknown) => void = () => {};
-    const revision = new Promise<number>((resolve, reject) => {
+    const head = new Promise<ChannelHead>((resolve, reject) => {
       resolveOpened = resolve;
       rejectOpened = reject;
     });
     const entry: ChannelEntry = {
       scope,
-      listeners: new Set(),
+      listeners: new Map(),
       waiting: 0,
       revision: 0,
+      epoch: '',
       base: undefined,
-      opened: revision.then((current) => {
+      opened: head.then((current) => {
         // An event may already have arrived between SUBSCRIBE and the revision read.
-        entry.revision = Math.max(entry.revision, current);
+        entry.revision = Math.max(entry.revision, current.revision);
+        entry.epoch = current.epoch;
       }),
     };
     this.entries.set(scope.channel, entry);
@@ -170,20 +230,25 @@ export class SubscriptionRegistry {
   }
 
   private notify(entry: ChannelEntry, event: ChannelEvent): void {
-    for (const listener of entry.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.logger.error(
-          {
-            workspaceId: entry.scope.workspaceId,
-            userId: entry.scope.userId,
-            revision: event.revision,
-            err: errorMessage(error),
-          },
-          'channel listener threw',
-        );
-      }
+    for (const listener of entry.listeners.keys()) {
+      this.call(entry, event.revision, () => listener(event));
+    }
+  }
+
+  /** Runs one listener; one that throws is logged and does not stop the others. */
+  private call(entry: ChannelEntry, revision: number, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.logger.error(
+        {
+          workspaceId: entry.scope.workspaceId,
+          userId: entry.scope.userId,
+          revision,
+          err: errorMessage(error),
+        },
+        'channel listener threw',
+      );
     }
   }
 }
