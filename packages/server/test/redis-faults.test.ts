@@ -105,6 +105,45 @@ describe('Redis killed and restarted on the same port', () => {
   });
 });
 
+describe('store status on the sockets', () => {
+  it('tells every socket "down" within a second of losing Redis, and "up" once it is back and caught up', async () => {
+    await untilReady(a);
+    await untilReady(b);
+    const token = await tokenFor('status-user');
+    const { socket: onA } = await ready(a, token);
+    const { socket: onB } = await ready(b, await tokenFor('status-other'));
+    await api(a, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + 1 }) } });
+    await onA.next('state', (m) => m.revision === 1);
+
+    await redis.stop();
+    try {
+      // The server sees the connections close at once; a second is the promise.
+      for (const socket of [onA, onB]) {
+        await socket.next('status', (m) => m.store === 'down', { timeoutMs: 1000 });
+      }
+      // A tab joining a held channel while Redis is down hears it right after `ready`.
+      const { socket: late } = await ready(a, token);
+      expect(late.messages.map((m) => m.type)).toEqual(['ready', 'status']);
+      expect(late.messages[1]).toEqual({ type: 'status', store: 'down' });
+    } finally {
+      await redis.start();
+    }
+    const open = sockets.filter((socket) => socket.closed === undefined);
+    for (const socket of open) {
+      await socket.next('status', (m) => m.store === 'up', { timeoutMs: 15_000 });
+      const statuses = socket.messages.flatMap((m) => (m.type === 'status' ? [m.store] : []));
+      expect(statuses).toEqual(['down', 'up']);
+    }
+    // Redis came back empty: the sockets of the held channel were told to start over
+    // before `up`, and hear the next save.
+    const reset = await onA.next('ready', (m) => m.revision === 0, { timeoutMs: 5000 });
+    const up = await onA.next('status', (m) => m.store === 'up');
+    expect(onA.messages.indexOf(reset)).toBeLessThan(onA.messages.indexOf(up));
+    await api(a, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + 2 }) } });
+    await onA.next('state', (m) => m.revision === 1 && onA.messages.indexOf(m) > 2);
+  });
+});
+
 describe("only instance A's Redis connections cut", () => {
   it("brings A's subscribers to the revision saved through B during the cut", async () => {
     await untilReady(a);
