@@ -25,7 +25,7 @@ export {
 export type { MetricsRouteOptions } from './http/metrics-route.js';
 export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 export type { DashboardStatePluginOptions } from './http/plugin.js';
-export { dashboardStatePlugin, SUBSCRIBE_PATH } from './http/plugin.js';
+export { DEFAULT_STALL_TIMEOUT_MS, dashboardStatePlugin, SUBSCRIBE_PATH } from './http/plugin.js';
 export { STATE_PATH } from './http/state-routes.js';
 export { CloseCode } from './http/state-socket.js';
 export type { StateOwner, StateScope } from './keys.js';
@@ -68,13 +68,17 @@ export { warnIfRedisNotPersistent } from './store/redis-persistence.js';
 export type { RedisStateStoreOptions } from './store/redis-store.js';
 export { RedisStateStore } from './store/redis-store.js';
 export type {
+  ChannelHead,
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  LoadedRecord,
+  ResetListener,
   SaveOutcome,
   SaveRequest,
   StateStore,
   StoredRecord,
+  StoreStatus,
   Subscription,
 } from './store/state-store.js';
 export type { StateStoreOptions } from './store/store-factories.js';
