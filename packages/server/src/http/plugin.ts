@@ -119,9 +119,9 @@ async function dashboardState(
     clearInterval(heartbeat);
     clearInterval(stallSweep);
     stopStatus();
-    closeSockets();
-    // Close frames and held changes leave now, not when the window would have ended.
+    // Changes waiting for their window leave now, then the close frames behind them.
     coalescer.flush();
+    closeSockets();
     done();
   });
   fastify.addHook('onClose', async () => {

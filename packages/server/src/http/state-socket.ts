@@ -138,6 +138,7 @@ export class StateSocket {
    * ws destroys the connection if the close handshake does not finish in 30 s.
    */
   closeIfStalled(timeoutMs: number): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
     const stalledFor = this.stall?.stalledFor() ?? 0;
     if (stalledFor < timeoutMs) return false;
     this.logger.warn(
@@ -215,15 +216,19 @@ export class StateSocket {
     if (this.options.patches) {
       this.patchContext = { logger: this.logger, channel: identity.scope.channel };
     }
-    const head = this.earlyReset ?? { revision: subscription.revision, epoch: subscription.epoch };
+    // After a reset heard while joining, the state of the new head follows `ready` (as it
+    // does for a joined socket); otherwise only what is newer than the subscription.
+    const reset = this.earlyReset;
     this.earlyReset = undefined;
+    const head = reset ?? { revision: subscription.revision, epoch: subscription.epoch };
+    const after = reset ? head.revision - 1 : head.revision;
     this.readyRevision = head.revision;
     this.send({ type: 'ready', revision: head.revision, epoch: head.epoch });
     this.logger.debug(head, 'WebSocket subscriber ready');
     if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
     const early = this.early;
     this.early = [];
-    for (const event of early) if (event.revision > head.revision) this.forward(event);
+    for (const event of early) if (event.revision > after) this.forward(event);
   }
 
   /** Tells a joined socket that the store went down or came back (caught up). */
