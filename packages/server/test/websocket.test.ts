@@ -4,7 +4,7 @@
 import { MAX_STATE_SIZE_BYTES } from '@hyvve/schema';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { CloseCode, type RunningServer } from '../src/index.js';
+import { CloseCode, type RunningServer, startServer } from '../src/index.js';
 import { api, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
@@ -327,6 +327,12 @@ describe('connection upkeep', () => {
     // Reading again, the stalled client gets what was in flight, then the close code.
     stalled.ws.resume();
     expect((await stalled.waitClosed(30_000)).code).toBe(CloseCode.stalled);
+  });
+
+  it('refuses a stall timeout that is not a positive number', async () => {
+    await expect(startServer({ logLevel: 'silent', stallTimeoutMs: 0 })).rejects.toThrow(
+      'stallTimeoutMs must be a positive number',
+    );
   });
 
   it('leaves the channel when the socket goes, keeping it for the sockets that stay', async () => {

@@ -22,13 +22,15 @@ export interface OutgoingChange {
 export interface ChangeSink {
   /**
    * Writes the changes in order (in one write where it can); `done` once the last one
-   * has been handed to the kernel, or with an error when the socket failed.
+   * has been handed to the kernel, or with an error when the socket failed. Reads
+   * `changes` before it returns: the outbox reuses the array.
    */
   write(changes: readonly OutgoingChange[], done: (error?: Error | null) => void): void;
 }
 
 export class SocketOutbox {
-  private waiting: OutgoingChange[] = [];
+  /** Reused across writes (the sink reads it synchronously): no array per change. */
+  private readonly waiting: OutgoingChange[] = [];
   /** Payload bytes of `waiting`. */
   private waitingBytes = 0;
   /** A write handed to the socket has not completed yet. */
@@ -62,7 +64,8 @@ export class SocketOutbox {
       this.waitingBytes += patch.payload.length;
     } else {
       this.replaced(this.waiting.length);
-      this.waiting = [{ event, patch: null }];
+      this.waiting.length = 0;
+      this.waiting.push({ event, patch: null });
       this.waitingBytes = bytes;
     }
     this.tailRevision = event.revision;
@@ -75,7 +78,7 @@ export class SocketOutbox {
    */
   reset(): void {
     this.replaced(this.waiting.length);
-    this.waiting = [];
+    this.waiting.length = 0;
     this.waitingBytes = 0;
     this.tailRevision = undefined;
   }
@@ -83,7 +86,7 @@ export class SocketOutbox {
   /** Stops writing (the socket is closing). */
   close(): void {
     this.closed = true;
-    this.waiting = [];
+    this.waiting.length = 0;
     this.waitingBytes = 0;
   }
 
@@ -100,11 +103,10 @@ export class SocketOutbox {
   /** Called by the coalescer: writes what waits, unless a write is still in flight. */
   flush(): boolean {
     if (this.inFlight || this.closed || this.waiting.length === 0) return false;
-    const changes = this.waiting;
-    this.waiting = [];
-    this.waitingBytes = 0;
     this.inFlight = true;
-    this.sink.write(changes, this.written);
+    this.sink.write(this.waiting, this.written);
+    this.waiting.length = 0;
+    this.waitingBytes = 0;
     return true;
   }
 

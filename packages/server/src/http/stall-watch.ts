@@ -34,6 +34,8 @@ function queuedInLibuv(stream: DrainableStream): number {
 export class StallWatch {
   private completed = -1;
   private queued = 0;
+  /** Nothing was waiting at the last sample. */
+  private idle = true;
   private since: number;
 
   private constructor(
@@ -55,9 +57,11 @@ export class StallWatch {
     const backlog = this.stream.writableLength;
     const completed = this.stream.bytesWritten - backlog;
     const queued = queuedInLibuv(this.stream);
-    const moved = completed !== this.completed || queued < this.queued;
+    // Output that appeared since the last sample has waited at most since this one.
+    const moved = this.idle || completed !== this.completed || queued < this.queued;
     this.completed = completed;
     this.queued = queued;
+    this.idle = backlog === 0;
     if (backlog === 0 || moved) {
       this.since = now;
       return 0;
