@@ -64,6 +64,19 @@ describe('StallWatch', () => {
     expect(watch?.stalledFor()).toBe(0);
   });
 
+  it('starts the clock again when told this process was not running', () => {
+    let now = 0;
+    const { socket, stream } = fakeSocket();
+    const watch = StallWatch.of(socket, () => now);
+    stream.writableLength = 500;
+    stream.bytesWritten = 500;
+    watch?.stalledFor();
+    now = 10_000;
+    expect(watch?.stalledFor(true)).toBe(0);
+    now = 12_000;
+    expect(watch?.stalledFor()).toBe(2000);
+  });
+
   it('is not offered for a socket without a stream, and works without a libuv handle', () => {
     expect(StallWatch.of({})).toBeUndefined();
     expect(StallWatch.of({ _socket: { writableLength: 'x' } })).toBeUndefined();

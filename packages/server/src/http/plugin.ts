@@ -110,9 +110,16 @@ async function dashboardState(
     for (const socket of sockets) socket.heartbeat();
   }, settings.heartbeatIntervalMs);
   heartbeat.unref();
+  const sweepMs = stallSweepMs(settings.stallTimeoutMs);
+  let lastSweep = performance.now();
   const stallSweep = setInterval(() => {
-    for (const socket of sockets) socket.closeIfStalled(settings.stallTimeoutMs);
-  }, stallSweepMs(settings.stallTimeoutMs));
+    const now = performance.now();
+    // A sweep that runs late means this process did not run (a GC pause, a starved CPU):
+    // it wrote nothing either, so this round says nothing about its readers.
+    const processStalled = now - lastSweep > sweepMs * 2;
+    lastSweep = now;
+    for (const socket of sockets) socket.closeIfStalled(settings.stallTimeoutMs, processStalled);
+  }, sweepMs);
   stallSweep.unref();
 
   fastify.addHook('preClose', (done) => {

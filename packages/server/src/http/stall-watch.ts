@@ -51,14 +51,17 @@ export class StallWatch {
     return isDrainable(stream) ? new StallWatch(stream, now) : undefined;
   }
 
-  /** How long (ms) output has waited without the kernel taking any of it; 0 when it moved or none waits. */
-  stalledFor(): number {
+  /**
+   * How long (ms) output has waited without the kernel taking any of it; 0 when it moved
+   * or none waits. `restart`: count from now (the caller knows this process was not running).
+   */
+  stalledFor(restart = false): number {
     const now = this.now();
     const backlog = this.stream.writableLength;
     const completed = this.stream.bytesWritten - backlog;
     const queued = queuedInLibuv(this.stream);
     // Output that appeared since the last sample has waited at most since this one.
-    const moved = this.idle || completed !== this.completed || queued < this.queued;
+    const moved = restart || this.idle || completed !== this.completed || queued < this.queued;
     this.completed = completed;
     this.queued = queued;
     this.idle = backlog === 0;

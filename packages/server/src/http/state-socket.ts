@@ -134,12 +134,13 @@ export class StateSocket {
 
   /**
    * Closes the socket with 4408 when its reader has drained nothing for `timeoutMs`
-   * (called by the plugin's sweep). The close frame waits behind the unread output;
+   * (called by the plugin's sweep; `processStalled`: this process itself did not run for
+   * a while, so the clock starts again). The close frame waits behind the unread output;
    * ws destroys the connection if the close handshake does not finish in 30 s.
    */
-  closeIfStalled(timeoutMs: number): boolean {
+  closeIfStalled(timeoutMs: number, processStalled = false): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
-    const stalledFor = this.stall?.stalledFor() ?? 0;
+    const stalledFor = this.stall?.stalledFor(processStalled) ?? 0;
     if (stalledFor < timeoutMs) return false;
     this.logger.warn(
       { stalledForMs: stalledFor, bufferedAmount: this.socket.bufferedAmount },
