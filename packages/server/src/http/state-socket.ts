@@ -17,11 +17,11 @@ import type { SaveRateLimiter } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
-import { type PatchContext, patchMessage, patchMessageFrame } from './patch-frame.js';
-import { type ChangeSink, type OutgoingChange, SocketOutbox } from './socket-outbox.js';
+import { changeSink } from './change-sink.js';
+import { type PatchContext, patchMessage } from './patch-frame.js';
+import { SocketOutbox } from './socket-outbox.js';
 import { StallWatch } from './stall-watch.js';
 import type { WriteCoalescer } from './write-coalescer.js';
-import { channelFrame, frameWriter } from './ws-frame.js';
 
 /** Close codes a client can act on. */
 export const CloseCode = {
@@ -149,11 +149,6 @@ export class StateSocket {
     this.options.metrics.socketDropped('stalled');
     this.close(CloseCode.stalled, 'stalled');
     return true;
-  }
-
-  /** Changes replaced before they were written (latest wins). */
-  get droppedChanges(): number {
-    return this.outbox.dropped;
   }
 
   /**
@@ -391,27 +386,4 @@ export class StateSocket {
       this.logger.warn({ err: error }, 'leaving the channel failed');
     }
   }
-}
-
-/** Writes changes as shared pre-encoded frames, or with `send` when the socket cannot take frames. */
-function changeSink(socket: WebSocket): ChangeSink {
-  const frames = frameWriter(socket);
-  if (frames) {
-    return {
-      write: (changes, done) => frames(changes.map(frameOf), done),
-    };
-  }
-  return {
-    write(changes, done) {
-      const last = changes.length - 1;
-      changes.forEach((change, index) => {
-        const payload = change.patch?.payload ?? change.event.bytes();
-        socket.send(payload, { binary: false }, index === last ? done : undefined);
-      });
-    },
-  };
-}
-
-function frameOf(change: OutgoingChange): Buffer {
-  return change.patch ? patchMessageFrame(change.patch) : channelFrame(change.event);
 }

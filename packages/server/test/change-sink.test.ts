@@ -1,0 +1,42 @@
+// The outbox's way to the wire: shared frames through ws's sender, or `send` when the
+// socket negotiated an extension; completion is reported once, with the last message.
+import { describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
+import { changeSink } from '../src/http/change-sink.js';
+import type { PatchMessage } from '../src/http/patch-frame.js';
+import { channelFrame } from '../src/http/ws-frame.js';
+import { createChannelEvent, deletedMessageText } from '../src/store/channel-event.js';
+
+const deleted = createChannelEvent('deleted', 3, deletedMessageText(3));
+const patch: PatchMessage = {
+  baseRevision: 3,
+  payload: Buffer.from('{"type":"patch"}'),
+  frame: undefined,
+};
+const patched = createChannelEvent('deleted', 4, deletedMessageText(4));
+const done = () => {};
+
+describe('changeSink', () => {
+  it('sends payloads with `send` on a socket with an extension, reporting completion with the last', () => {
+    const send = vi.fn();
+    const socket = { extensions: 'permessage-deflate', send } as unknown as WebSocket;
+    changeSink(socket).write(
+      [
+        { event: deleted, patch: null },
+        { event: patched, patch },
+      ],
+      done,
+    );
+    expect(send.mock.calls).toEqual([
+      [deleted.bytes(), { binary: false }, undefined],
+      [patch.payload, { binary: false }, done],
+    ]);
+  });
+
+  it('writes the shared frames through ws sender otherwise', () => {
+    const sendFrame = vi.fn();
+    const socket = { extensions: '', _sender: { sendFrame } } as unknown as WebSocket;
+    changeSink(socket).write([{ event: deleted, patch: null }], done);
+    expect(sendFrame).toHaveBeenCalledWith([channelFrame(deleted)], done);
+  });
+});
