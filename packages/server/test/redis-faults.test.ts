@@ -109,6 +109,11 @@ describe('store status on the sockets', () => {
   it('tells every socket "down" within a second of losing Redis, and "up" once it is back and caught up', async () => {
     await untilReady(a);
     await untilReady(b);
+    // Caught up with the restart of the test before, so the sockets below start at `up`.
+    await waitFor(() => a.service.storeStatus() === 'up' && b.service.storeStatus() === 'up', {
+      timeoutMs: 10_000,
+      what: 'both instances to be caught up',
+    });
     const token = await tokenFor('status-user');
     const { socket: onA } = await ready(a, token);
     const { socket: onB } = await ready(b, await tokenFor('status-other'));
