@@ -9,7 +9,7 @@ import type { WebSocket } from 'ws';
 import type { TokenVerifier } from '../src/auth/token-verifier.js';
 import { StateSocket } from '../src/http/state-socket.js';
 import { WriteCoalescer } from '../src/http/write-coalescer.js';
-import { stateScope } from '../src/index.js';
+import { ServerMetrics, stateScope } from '../src/index.js';
 import type { StatePersistenceService } from '../src/service/state-persistence-service.js';
 import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
 import type { ChannelHead, ChannelListener, ResetListener } from '../src/store/state-store.js';
@@ -63,6 +63,7 @@ describe('StateSocket joining while the counter is reset', () => {
       patches: false,
       coalescer: new WriteCoalescer({ windowMs: 0 }),
       storeStatus: () => 'up',
+      metrics: new ServerMetrics({ enabled: false }),
       track: () => {},
       onClosed: () => {},
     });

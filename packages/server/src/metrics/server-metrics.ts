@@ -12,7 +12,7 @@ import type { ResyncResult, StoreConnectionRole, StoreMetrics } from './store-me
 export type Transport = 'http' | 'ws';
 
 /** Why the server ended a socket itself. */
-export type SocketDropReason = 'slow_consumer' | 'heartbeat' | 'stalled';
+export type SocketDropReason = 'heartbeat' | 'stalled';
 
 export interface ServerMetricsOptions {
   /**
@@ -114,7 +114,7 @@ export class ServerMetrics implements StoreMetrics {
     });
     this.dropped = new Counter({
       name: 'hyvve_websockets_dropped_total',
-      help: 'Sockets the server ended itself, by reason (slow_consumer, heartbeat, stalled)',
+      help: 'Sockets the server ended itself, by reason (heartbeat, stalled)',
       labelNames: ['reason'],
       registers,
     });
