@@ -296,6 +296,10 @@ describe('connection upkeep', () => {
     expect(revisions).toEqual([...revisions].sort((x, y) => x - y));
     expect(new Set(revisions).size).toBe(revisions.length);
     expect(paused.closed).toBeUndefined();
+    // The server counted what it replaced.
+    const metrics = await (await fetch(slow.metricsUrl)).text();
+    const conflated = /^hyvve_fanout_conflated_messages_total (\d+)/m.exec(metrics)?.[1];
+    expect(Number(conflated)).toBeGreaterThan(0);
   });
 
   it('closes with 4408 a reader that drains nothing for the stall timeout; a healthy reader keeps up', {
@@ -322,6 +326,8 @@ describe('connection upkeep', () => {
     // Seen by the server: the reader stopped draining, so it closed it with 4408.
     await waitFor(() => closes.length > 0, { timeoutMs: 20_000, what: 'the stall close' });
     expect(closes).toEqual([{ code: CloseCode.stalled, reason: 'stalled' }]);
+    const metrics = await (await fetch(watched.metricsUrl)).text();
+    expect(metrics).toMatch(/^hyvve_websockets_dropped_total\{reason="stalled"\} 1$/m);
     await reading.next('state', (m) => m.revision === last, { timeoutMs: 20_000 });
     expect(reading.closed).toBeUndefined();
     // Reading again, the stalled client gets what was in flight, then the close code.
