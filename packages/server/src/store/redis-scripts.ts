@@ -32,11 +32,14 @@ end
 `;
 
 /**
- * KEYS: 1 state key, 2 revision counter.
+ * KEYS: 1 state key, 2 revision counter; on one Redis also 3 and 4, the same two under
+ *       their untagged names of before (keys.ts), read when 1 and 2 hold nothing. On a
+ *       cluster they hash to other slots, so they are not passed there (see LEGACY below).
  * ARGV: 1 the message to store and publish, made with revision ARGV[2];
  *       2 the expected new revision; 3 1-based offset of ARGV[1]'s text after its revision;
  *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel;
- *       8 '1' to skip the newer-wins check (replacing an unreadable state), else ''.
+ *       8 '1' to skip the newer-wins check (replacing an unreadable state), else '';
+ *       9 the publish command: 'PUBLISH', or 'SPUBLISH' (sharded pub/sub on a cluster).
  * Returns {'saved', revision, replaced} (replaced = 1 when an unreadable value was
  *         overwritten) | {'stale', current revision}
  *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
@@ -45,60 +48,86 @@ end
  * a delete (which writes it), so a save reads it only when nothing is stored.
  */
 export const SAVE_SCRIPT = lua(`${READ_HEAD}
+local source = KEYS[1]
 local kind, current, storedTimestamp = readHead(KEYS[1])
-if not current then current = tonumber(redis.call('GET', KEYS[2])) or 0 end
+if not current then current = tonumber(redis.call('GET', KEYS[2])) end
+-- LEGACY: nothing under the tagged names yet: the user's data may be under the old ones.
+local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+if fromLegacy then
+  source = KEYS[3]
+  kind, current, storedTimestamp = readHead(KEYS[3])
+  if not current then current = tonumber(redis.call('GET', KEYS[4])) end
+end
+current = current or 0
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= current then
   return {'stale', current}
 end
 if storedTimestamp and ARGV[8] ~= '1' and tonumber(ARGV[4]) < storedTimestamp then
   if kind == 'legacy' then
-    local w = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
+    local w = redis.call('HMGET', source, 'state', 'revision', 'savedAt', 'version', 'origin')
     return {'conflict-legacy', w[1], w[2], w[3], w[4], w[5]}
   end
-  return {'conflict', redis.call('GET', KEYS[1])}
+  return {'conflict', redis.call('GET', source)}
 end
 local revision = current + 1
 local message = ARGV[1]
 if revision ~= tonumber(ARGV[2]) then
   message = '{"type":"state","revision":' .. revision .. string.sub(ARGV[1], tonumber(ARGV[3]))
 end
+-- Publish first: on a cluster a channel of another slot fails here, before anything is written.
+redis.call(ARGV[9], ARGV[7], message)
 redis.call('SET', KEYS[1], message, 'EX', ARGV[5])
-redis.call('PUBLISH', ARGV[7], message)
+if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
 return {'saved', revision, kind == 'unreadable' and 1 or 0}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter.
- * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or ''.
+ * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, as for SAVE_SCRIPT).
+ * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or '', 4 'PUBLISH' or 'SPUBLISH'.
  * Returns {1, new revision} after a delete, {0, current revision} when nothing was stored.
+ * A delete of a state still under the old names removes those too (else a read would
+ * fall back to it and bring the deleted state back).
  */
 export const DELETE_SCRIPT = lua(`${READ_HEAD}
-local current = tonumber(redis.call('GET', KEYS[2])) or 0
+local current = tonumber(redis.call('GET', KEYS[2]))
 local kind, storedRevision = readHead(KEYS[1])
+local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+if fromLegacy then
+  current = tonumber(redis.call('GET', KEYS[4]))
+  kind, storedRevision = readHead(KEYS[3])
+end
+current = current or 0
 if kind == 'none' then return {0, current} end
 if storedRevision and storedRevision > current then current = storedRevision end
 local revision = current + 1
+redis.call(ARGV[4], ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 redis.call('DEL', KEYS[1])
+if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
 redis.call('SET', KEYS[2], revision, 'EX', ARGV[1])
-redis.call('PUBLISH', ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 return {1, revision}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter. ARGV: 1 'full' (the stored value) or 'head'
- * (only its first bytes, for the revision).
+ * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, read when 1 and 2
+ * hold nothing, as for SAVE_SCRIPT). ARGV: 1 'full' (the stored value) or 'head' (only
+ * its first bytes, for the revision).
  * Returns {'message', text, counter} | {'legacy', state, revision, savedAt, version, origin, counter}
  *       | {'none', counter}.
  */
 export const READ_SCRIPT = lua(`
-local counter = redis.call('GET', KEYS[2])
-local value
-if ARGV[1] == 'head' then value = redis.pcall('GETRANGE', KEYS[1], 0, 255)
-else value = redis.pcall('GET', KEYS[1]) end
-if type(value) == 'table' then
-  local f = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
-  return {'legacy', f[1], f[2], f[3], f[4], f[5], counter}
+local function readAt(stateKey, counterKey)
+  local counter = redis.call('GET', counterKey)
+  local value
+  if ARGV[1] == 'head' then value = redis.pcall('GETRANGE', stateKey, 0, 255)
+  else value = redis.pcall('GET', stateKey) end
+  if type(value) == 'table' then
+    local f = redis.call('HMGET', stateKey, 'state', 'revision', 'savedAt', 'version', 'origin')
+    return {'legacy', f[1], f[2], f[3], f[4], f[5], counter}
+  end
+  if not value or value == '' then return {'none', counter} end
+  return {'message', value, counter}
 end
-if not value or value == '' then return {'none', counter} end
-return {'message', value, counter}
+local reply = readAt(KEYS[1], KEYS[2])
+if reply[1] == 'none' and not reply[2] and KEYS[3] then return readAt(KEYS[3], KEYS[4]) end
+return reply
 `);

@@ -66,8 +66,8 @@ export interface Subscription {
 }
 
 export interface StateStore {
-  /** `redis` or `memory`, for logs and `/readyz`. */
-  readonly kind: 'redis' | 'memory';
+  /** `redis`, `redis-cluster` or `memory`, for logs and `/readyz`. */
+  readonly kind: 'redis' | 'redis-cluster' | 'memory';
   load(scope: StateScope): Promise<StoredRecord | null>;
   /** The current revision counter (it survives a delete); 0 when nothing is known. */
   revision(scope: StateScope): Promise<number>;

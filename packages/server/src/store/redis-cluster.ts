@@ -1,0 +1,113 @@
+// What the Redis store needs to know about Redis Cluster, apart from the store itself:
+// the client options that fail fast, which node owns which key, and a fingerprint of the
+// slot map so a failover or slot migration is noticed (and subscriptions caught up).
+import { Cluster, type Redis } from 'ioredis';
+import { keySlot } from './key-slot.js';
+
+/** A seed node of a cluster (any node will do: the client reads the slot map from it). */
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+/** How changes travel between instances on a cluster. */
+export type ClusterPubSub = 'sharded' | 'classic';
+
+export interface RedisClusterOptions {
+  /** Seed nodes (`REDIS_CLUSTER_NODES`). */
+  nodes: readonly ClusterNode[];
+  /** ACL user and password of every node (`REDIS_USERNAME` / `REDIS_PASSWORD`). */
+  username?: string;
+  password?: string;
+  /**
+   * `sharded`: SPUBLISH / SSUBSCRIBE, each message stays on the shard that owns the user's
+   * slot. `classic`: PUBLISH / SUBSCRIBE, which the cluster bus copies to every node.
+   * @default 'sharded'
+   */
+  pubsub?: ClusterPubSub;
+  /** Redirections (MOVED, ASK, TRYAGAIN, lost node) a command follows before it fails. @default 6 */
+  maxRedirections?: number;
+}
+
+/** Settings shared by the store's two cluster clients (commands, subscriptions). */
+export interface ClusterClientSettings {
+  connectionName: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  sharded: boolean;
+  retryStrategy: (attempt: number) => number | null;
+}
+
+/** Delay between two tries of a command a failover or TRYAGAIN turned back, in ms. */
+const REDIRECT_RETRY_DELAY_MS = 100;
+
+export function createClusterClient(
+  options: RedisClusterOptions,
+  settings: ClusterClientSettings,
+): Cluster {
+  return new Cluster(
+    options.nodes.map((node) => ({ host: node.host, port: node.port })),
+    {
+      // Fail fast, as on one Redis: no queue while the cluster is away, and a command the
+      // topology keeps turning back gives up after a few tries (~0.6 s) and answers 503.
+      enableOfflineQueue: false,
+      maxRedirections: options.maxRedirections ?? 6,
+      retryDelayOnFailover: REDIRECT_RETRY_DELAY_MS,
+      retryDelayOnTryAgain: REDIRECT_RETRY_DELAY_MS,
+      retryDelayOnClusterDown: REDIRECT_RETRY_DELAY_MS,
+      clusterRetryStrategy: settings.retryStrategy,
+      enableAutoPipelining: false,
+      shardedSubscribers: settings.sharded,
+      redisOptions: {
+        connectionName: settings.connectionName,
+        commandTimeout: settings.commandTimeoutMs,
+        connectTimeout: settings.connectTimeoutMs,
+        maxRetriesPerRequest: 0,
+        // Channels are re-subscribed by the store, which then catches its sockets up.
+        autoResubscribe: false,
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.password === undefined ? {} : { password: options.password }),
+      },
+    },
+  );
+}
+
+/**
+ * Which primary owns which slots, as ranges (`0-5460=127.0.0.1:7000,...`): equal strings
+ * mean the same topology. Compared after every slot-map refresh to notice a failover or a
+ * migrated slot (ioredis refreshes on MOVED, on a lost node, and periodically).
+ */
+export function primaryFingerprint(slots: readonly (readonly string[] | undefined)[]): string {
+  const ranges: string[] = [];
+  let start = 0;
+  let owner: string | undefined;
+  for (let slot = 0; slot <= slots.length; slot += 1) {
+    const current = slot < slots.length ? slots[slot]?.[0] : '\u0000end';
+    if (current === owner) continue;
+    if (slot > 0) ranges.push(`${start}-${slot - 1}=${owner ?? 'none'}`);
+    start = slot;
+    owner = current;
+  }
+  return ranges.join(',');
+}
+
+/** `items` grouped by the primary that owns each one's key (`unknown` while the map has none). */
+export function groupByPrimary<T>(
+  cluster: Cluster,
+  items: readonly T[],
+  keyOf: (item: T) => string,
+): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const owner = cluster.slots[keySlot(keyOf(item))]?.[0] ?? 'unknown';
+    const group = groups.get(owner);
+    if (group) group.push(item);
+    else groups.set(owner, [item]);
+  }
+  return groups;
+}
+
+/** The primaries' connections (empty until the slot map is known). */
+export function primaries(cluster: Cluster): Redis[] {
+  return cluster.nodes('master');
+}
