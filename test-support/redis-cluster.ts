@@ -42,6 +42,10 @@ export interface TestRedisCluster {
   cli(args: readonly string[], port?: number): Promise<string>;
   /** Port of the primary that owns `key`'s slot now. */
   primaryPortOf(key: string): Promise<number>;
+  /** Slot ranges and the port of each one's primary, as the cluster reports them now. */
+  slotRanges(): Promise<SlotRange[]>;
+  /** The node id (`CLUSTER MYID`) of a running node. */
+  nodeId(port: number): Promise<string>;
   /** Kills a node (SIGKILL by default: a crash). */
   stopNode(port: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped node again on its port, with its node id. */
@@ -235,6 +239,8 @@ export async function startTestRedisCluster(
       if (!owner) throw new Error(`no node owns slot ${slot}`);
       return owner.port;
     },
+    slotRanges: () => slotRanges(anyRunning().port),
+    nodeId: async (port) => (await cliAt(port, ['CLUSTER', 'MYID'])).trim(),
     stopNode,
     startNode,
     waitUntilHealthy,
@@ -247,7 +253,7 @@ export async function startTestRedisCluster(
   };
 }
 
-interface SlotRange {
+export interface SlotRange {
   from: number;
   to: number;
   port: number;
