@@ -6,12 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import {
-  type RedisStateStore,
-  type SaveRequest,
-  type StateScope,
-  stateScope,
-} from '../src/index.js';
+import { type SaveRequest, type StateScope, stateScope } from '../src/index.js';
 import type { ChannelEvent } from '../src/store/channel-event.js';
 import { stateMessageText } from '../src/store/channel-event.js';
 import { parseStoredMessage } from '../src/store/stored-message.js';
