@@ -41,6 +41,14 @@ export interface ClusterClientSettings {
 /** Delay between two tries of a command a failover or TRYAGAIN turned back, in ms. */
 const REDIRECT_RETRY_DELAY_MS = 100;
 
+/**
+ * How often the slot map is read again without a reason. ioredis reads it on MOVED and on
+ * a lost node, but not when a shard's subscriber was dropped by a slot migration and the
+ * node it asked still had the old map; without a periodic read that subscriber would stay
+ * behind for good. One CLUSTER SLOTS per client every 2 s costs Redis next to nothing.
+ */
+const SLOTS_REFRESH_INTERVAL_MS = 2000;
+
 export function createClusterClient(
   options: RedisClusterOptions,
   settings: ClusterClientSettings,
@@ -56,6 +64,7 @@ export function createClusterClient(
       retryDelayOnTryAgain: REDIRECT_RETRY_DELAY_MS,
       retryDelayOnClusterDown: REDIRECT_RETRY_DELAY_MS,
       clusterRetryStrategy: settings.retryStrategy,
+      slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
       enableAutoPipelining: false,
       shardedSubscribers: settings.sharded,
       redisOptions: {

@@ -101,8 +101,9 @@ export class RedisStateStore implements StateStore {
   /** Slot map last seen by the subscriber (cluster only), to notice topology changes. */
   private topology = '';
   private topologyTimer: NodeJS.Timeout | undefined;
+  /** Channels to subscribe again (then catch up) after a reconnect or a topology change. */
+  private readonly pendingResubscribe = new Map<string, StateScope>();
   private resubscribing: Promise<void> | undefined;
-  private resubscribeAgain = false;
   private resubscribeAttempts = 0;
   private readonly registry: SubscriptionRegistry;
   private readonly logger: Logger;
@@ -295,6 +296,7 @@ export class RedisStateStore implements StateStore {
       clearTimeout(this.resyncTimer);
       clearTimeout(this.topologyTimer);
       this.pendingResync.clear();
+      this.pendingResubscribe.clear();
       this.registry.clear();
       await Promise.all([quit(this.redis), quit(this.subscriber)]);
     })();
@@ -350,12 +352,14 @@ export class RedisStateStore implements StateStore {
     if (role === 'command') {
       // A promoted replica or a new primary lacks the scripts until loaded (EVAL covers it
       // meanwhile); loading them at once spares the first saves the fallback.
+      // Before `ready` the first map is still being applied (connections are swapped), and
+      // `ready` loads them anyway.
       let seen = '';
       cluster.on('refresh', () => {
         const now = primaryFingerprint(cluster.slots);
         if (now === seen) return;
         seen = now;
-        this.loadScripts();
+        if (cluster.status === 'ready') this.loadScripts();
       });
       return;
     }
@@ -406,43 +410,51 @@ export class RedisStateStore implements StateStore {
    * Subscribes every channel again, awaits it, then compares them with the store so each
    * socket gets the newest change it missed (a reconnect, a failover, a migrated slot: a
    * sharded publish can be lost between a key's migration and the slot's hand-over, and
-   * this catch-up covers that window). One run at a time; a signal during a run reruns it.
+   * this catch-up covers that window).
    */
   private resubscribeAll(reason: string): Promise<void> {
-    if (this.resubscribing) {
-      this.resubscribeAgain = true;
-      return this.resubscribing;
-    }
-    this.resubscribing = (async () => {
-      do {
-        this.resubscribeAgain = false;
-        await this.resubscribeOnce(reason);
-      } while (this.resubscribeAgain && !this.closing);
+    for (const scope of this.registry.scopes()) this.pendingResubscribe.set(scope.channel, scope);
+    return this.runResubscribe(reason);
+  }
+
+  /**
+   * One run at a time over the pending channels; a signal during a run adds to them. On a
+   * cluster a channel whose shard is still down is retried with backoff on its own, so
+   * the channels of healthy shards are caught up at once rather than after the outage.
+   */
+  private runResubscribe(reason: string): Promise<void> {
+    this.resubscribing ??= (async () => {
+      while (this.pendingResubscribe.size > 0 && !this.closing) {
+        const scopes = [...this.pendingResubscribe.values()].filter((scope) =>
+          this.registry.has(scope.channel),
+        );
+        this.pendingResubscribe.clear();
+        const { failed, error } = await this.subscribeAgain(scopes);
+        const done = scopes.filter((scope) => !failed.includes(scope));
+        if (done.length > 0) {
+          this.logger.info({ channels: done.length, reason }, 're-subscribed channels');
+          for (const scope of done) this.pendingResync.set(scope.channel, scope);
+          await this.resync();
+        }
+        if (failed.length > 0) {
+          this.logger.warn(
+            { err: errorMessage(error), channels: failed.length, reason },
+            're-subscribing channels failed',
+          );
+          // One Redis: the connection dropped again and its next `ready` retries them all.
+          // A cluster has no such single event (one shard may stay down): retry these.
+          if (this.subscriber instanceof Cluster) {
+            for (const scope of failed) this.pendingResubscribe.set(scope.channel, scope);
+            this.retryResubscribe(reason);
+          }
+          return;
+        }
+        this.resubscribeAttempts = 0;
+      }
     })().finally(() => {
       this.resubscribing = undefined;
     });
     return this.resubscribing;
-  }
-
-  private async resubscribeOnce(reason: string): Promise<void> {
-    const scopes = this.registry.scopes();
-    if (scopes.length === 0 || this.closing) return;
-    try {
-      await this.subscribeChannels(
-        scopes.map((scope) => scope.channel),
-        true,
-      );
-    } catch (error) {
-      this.logger.warn({ err: errorMessage(error), reason }, 're-subscribing channels failed');
-      // One Redis: the connection dropped again and its next `ready` retries. A cluster
-      // has no such single event (one shard may stay down): retry with backoff.
-      if (this.subscriber instanceof Cluster) this.retryResubscribe(reason);
-      return;
-    }
-    this.resubscribeAttempts = 0;
-    this.logger.info({ channels: scopes.length, reason }, 're-subscribed channels');
-    for (const scope of scopes) this.pendingResync.set(scope.channel, scope);
-    await this.resync();
   }
 
   private retryResubscribe(reason: string): void {
@@ -450,28 +462,48 @@ export class RedisStateStore implements StateStore {
     const delay = this.reconnectDelay(this.resubscribeAttempts);
     if (delay === null) return;
     clearTimeout(this.topologyTimer);
-    this.topologyTimer = setTimeout(() => void this.resubscribeAll(reason), delay);
+    this.topologyTimer = setTimeout(() => void this.runResubscribe(reason), delay);
     this.topologyTimer.unref();
   }
 
   /**
-   * SUBSCRIBE, or SSUBSCRIBE one channel at a time (ioredis takes several only when they
-   * share a slot). `again`: the channels may be subscribed already. A sharded channel is
+   * SUBSCRIBE `scopes`' channels again (all or none), or SSUBSCRIBE each on its own shard
+   * (ioredis takes several only when they share a slot). A sharded channel is
    * SUNSUBSCRIBEd first, because ioredis keeps a list per slot that a second SSUBSCRIBE
    * would grow; the instant without it is covered by the catch-up that follows.
    */
-  private async subscribeChannels(channels: string[], again: boolean): Promise<void> {
+  private async subscribeAgain(
+    scopes: StateScope[],
+  ): Promise<{ failed: StateScope[]; error?: unknown }> {
+    if (scopes.length === 0) return { failed: [] };
     const subscriber = this.subscriber;
     if (this.pubsub === 'classic' || !(subscriber instanceof Cluster)) {
-      await subscriber.subscribe(...channels);
-      return;
+      try {
+        await subscriber.subscribe(...scopes.map((scope) => scope.channel));
+        return { failed: [] };
+      } catch (error) {
+        return { failed: scopes, error };
+      }
     }
-    await Promise.all(
-      channels.map(async (channel) => {
-        if (again) await subscriber.sunsubscribe(channel);
-        await subscriber.ssubscribe(channel);
+    const results = await Promise.allSettled(
+      scopes.map(async (scope) => {
+        await subscriber.sunsubscribe(scope.channel);
+        await subscriber.ssubscribe(scope.channel);
       }),
     );
+    const failed = scopes.filter((_scope, index) => results[index]?.status === 'rejected');
+    const rejection = results.find((result) => result.status === 'rejected');
+    return { failed, error: rejection?.reason };
+  }
+
+  /** SUBSCRIBE, or SSUBSCRIBE on a sharded cluster, of one channel. */
+  private async subscribeChannel(channel: string): Promise<void> {
+    const subscriber = this.subscriber;
+    if (this.pubsub === 'sharded' && subscriber instanceof Cluster) {
+      await subscriber.ssubscribe(channel);
+    } else {
+      await subscriber.subscribe(channel);
+    }
   }
 
   private onMessage(channel: string, raw: Buffer): void {
@@ -486,7 +518,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private async openChannel(scope: StateScope): Promise<number> {
-    await this.command('subscribe', () => this.subscribeChannels([scope.channel], false));
+    await this.command('subscribe', () => this.subscribeChannel(scope.channel));
     try {
       return await this.revision(scope);
     } catch (error) {
