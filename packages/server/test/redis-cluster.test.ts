@@ -3,6 +3,8 @@
 // lost them, and the failover of the primary owning a user's slot, in both pub/sub modes:
 // other shards keep saving, the failed shard answers 503 (never hangs) until its replica
 // takes over, and every subscriber ends at the newest revision.
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
@@ -80,6 +82,28 @@ describe('key slots', () => {
     }
     const user = stateScope('acme', 'alice');
     expect(new Set([user.stateKey, user.revisionKey, user.channel].map(keySlot)).size).toBe(1);
+  });
+
+  it('agree with Redis for arbitrary keys, and put every name of any user in one slot', async () => {
+    const node = new Redis(cluster.seeds[0]?.port ?? 0, '127.0.0.1');
+    node.on('error', () => {});
+    try {
+      const keys = fc.sample(fc.string({ unit: 'binary', maxLength: 40 }), 300);
+      const slots = await Promise.all(keys.map((key) => node.call('CLUSTER', 'KEYSLOT', key)));
+      expect(keys.map(keySlot)).toEqual(slots.map(Number));
+    } finally {
+      node.disconnect();
+    }
+    const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/);
+    fc.assert(
+      fc.property(id, id, (workspaceId, userId) => {
+        const user = stateScope(workspaceId, userId);
+        const slot = keySlot(`${workspaceId}:${userId}`);
+        return [user.stateKey, user.revisionKey, user.channel].every(
+          (name) => keySlot(name) === slot,
+        );
+      }),
+    );
   });
 });
 
