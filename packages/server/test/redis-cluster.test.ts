@@ -308,3 +308,46 @@ describe.each<ClusterPubSub>(['sharded', 'classic'])('slot migration with %s pub
     expect(await cluster.primaryPortOf(stateKey)).toBe(target);
   }, 60_000);
 });
+
+describe('classic pub/sub on the cluster', () => {
+  it('catches a socket up after the subscriber connection alone was cut', async () => {
+    const server = await testServer({
+      redisCluster: { nodes: cluster.seeds, pubsub: 'classic' },
+      instanceId: 'classic-cut',
+    });
+    const userId = 'classic-cut-user';
+    const token = await tokenFor(userId);
+    const { stateKey, channel } = stateScope('acme', userId);
+    const socket = await ready(server, token);
+    expect((await saveAt(server, token, T0)).status).toBe(200);
+    await socket.next('state', (m) => m.revision === 1);
+
+    // The one classic subscriber connection of the instance, wherever it is.
+    const found = await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const list = await cluster.cli(['CLIENT', 'LIST'], node.port);
+        const line = list.split('\n').find((entry) => entry.includes('name=hyvve:classic-cut:sub'));
+        return line ? { port: node.port, id: /\bid=(\d+)/.exec(line)?.[1] ?? '' } : null;
+      }),
+    );
+    const subscriber = found.find((entry) => entry !== null);
+    if (!subscriber) throw new Error('no subscriber connection found');
+    await cluster.cli(['CLIENT', 'KILL', 'ID', subscriber.id], subscriber.port);
+    // Published while the instance is reconnecting (it waits at least 100 ms): lost for
+    // it, so only the catch-up after its re-subscription brings revision 2.
+    const message = stateMessageText(
+      JSON.stringify(makeState({ timestamp: T0 + 1 })),
+      2,
+      Date.now(),
+      'agent',
+      T0 + 1,
+    );
+    const owner = await cluster.primaryPortOf(stateKey);
+    await cluster.cli(['SET', stateKey, message, 'EX', '600'], owner);
+    await cluster.cli(['PUBLISH', channel, message], owner);
+    await waitFor(() => socket.lastChangeRevision() === 2, {
+      timeoutMs: 10_000,
+      what: 'the socket to catch up to revision 2',
+    });
+  });
+});

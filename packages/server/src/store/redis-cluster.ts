@@ -1,7 +1,7 @@
 // What the Redis store needs to know about Redis Cluster, apart from the store itself:
 // the client options that fail fast, which node owns which key, and a fingerprint of the
 // slot map so a failover or slot migration is noticed (and subscriptions caught up).
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { keySlot } from './key-slot.js';
 
 /** A seed node of a cluster (any node will do: the client reads the slot map from it). */
@@ -79,6 +79,73 @@ export function createClusterClient(
       },
     },
   );
+}
+
+/**
+ * The subscriber of classic pub/sub on a cluster: one plain connection to any node, since
+ * the cluster bus copies every PUBLISH to every node. Unlike ioredis's own cluster
+ * subscriber, which moves to another node and re-subscribes without a word when its
+ * connection drops, this one emits `ready` after every reconnect like the subscriber on
+ * one Redis, so the store re-subscribes, awaits it and catches its sockets up. Each
+ * reconnect tries the next known node (`nodes()`, the seeds when none is known), so a
+ * node that is gone for good is left behind. It steers ioredis by changing the
+ * connection's `options.host`/`port` before the retry: the connector reads them on every
+ * connect.
+ */
+export function createClassicSubscriber(
+  options: RedisClusterOptions,
+  redisOptions: Pick<
+    RedisOptions,
+    | 'enableOfflineQueue'
+    | 'maxRetriesPerRequest'
+    | 'commandTimeout'
+    | 'connectTimeout'
+    | 'autoResubscribe'
+    | 'enableAutoPipelining'
+    | 'connectionName'
+  > & { retryStrategy: (attempt: number) => number | null },
+  nodes: () => ClusterNode[],
+): Redis {
+  const candidates = (): ClusterNode[] => {
+    const known = new Map<string, ClusterNode>();
+    for (const node of [...nodes(), ...options.nodes]) known.set(`${node.host}:${node.port}`, node);
+    return [...known.values()].sort((a, b) =>
+      `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`),
+    );
+  };
+  const first = options.nodes[0];
+  if (!first) throw new TypeError('a Redis Cluster needs at least one seed node');
+  let tried = 0;
+  const subscriber: Redis = new Redis({
+    ...redisOptions,
+    host: first.host,
+    port: first.port,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    retryStrategy: (attempt: number) => {
+      const delay = redisOptions.retryStrategy(attempt);
+      const all = candidates();
+      tried += 1;
+      const next = all[tried % all.length];
+      if (delay !== null && next) {
+        subscriber.options.host = next.host;
+        subscriber.options.port = next.port;
+      }
+      return delay;
+    },
+  });
+  return subscriber;
+}
+
+/** Host and port of every node a cluster client knows now (replicas too). */
+export function knownNodes(cluster: Cluster): ClusterNode[] {
+  return cluster
+    .nodes('all')
+    .flatMap((node) =>
+      node.options.host && node.options.port
+        ? [{ host: node.options.host, port: node.options.port }]
+        : [],
+    );
 }
 
 /**

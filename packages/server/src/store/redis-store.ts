@@ -24,8 +24,10 @@ import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
 import {
   type ClusterPubSub,
+  createClassicSubscriber,
   createClusterClient,
   groupByPrimary,
+  knownNodes,
   primaries,
   primaryFingerprint,
   type RedisClusterOptions,
@@ -158,20 +160,30 @@ export class RedisStateStore implements StateStore {
         connectTimeoutMs: settings.connectTimeoutMs,
         retryStrategy: (attempt: number) => this.reconnectDelay(attempt),
       };
-      this.redis = createClusterClient(options.cluster, {
+      const commands = createClusterClient(options.cluster, {
         ...cluster,
         connectionName: `${settings.connectionName}:cmd`,
         sharded: false,
       });
-      // Its own client, as on one Redis: ioredis then keeps one subscriber connection per
-      // primary (sharded) or one for the cluster (classic), apart from the commands.
-      this.subscriber = createClusterClient(options.cluster, {
-        ...cluster,
-        connectionName: `${settings.connectionName}:sub`,
-        sharded: this.pubsub === 'sharded',
-      });
-      this.watchCluster(this.redis, 'command');
-      this.watchCluster(this.subscriber, 'subscriber');
+      this.redis = commands;
+      this.watchCluster(commands, 'command');
+      if (this.pubsub === 'sharded') {
+        // Its own client, as on one Redis: ioredis keeps one subscriber connection per
+        // primary and moves channels between them as slots move.
+        const subscriber = createClusterClient(options.cluster, {
+          ...cluster,
+          connectionName: `${settings.connectionName}:sub`,
+          sharded: true,
+        });
+        this.subscriber = subscriber;
+        this.watchCluster(subscriber, 'subscriber');
+      } else {
+        this.subscriber = createClassicSubscriber(
+          options.cluster,
+          { ...connection, connectionName: `${settings.connectionName}:sub` },
+          () => knownNodes(commands),
+        );
+      }
     } else {
       this.redis = new Redis(settings.url ?? '', {
         ...connection,
@@ -370,9 +382,9 @@ export class RedisStateStore implements StateStore {
       this.topology = now;
       if (!first) this.onTopologyChange('slot map changed');
     });
-    // Sharded: ioredis replaced subscriber connections (failover, restart, migrated slot)
-    // and re-subscribed without telling when that is done; classic: the cluster's one
-    // subscriber connection may have been on the node that left.
+    // (Only the sharded subscriber is a cluster client.) ioredis replaced subscriber
+    // connections (failover, restart, migrated slot) and re-subscribed without telling when
+    // that is done, or a shard's subscriber connection ended.
     cluster.on('subscribersReady', () => this.onTopologyChange('sharded subscribers replaced'));
     cluster.on('-node', () => this.onTopologyChange('a node left'));
   }
