@@ -104,9 +104,29 @@ async function portPair(taken: Set<number>): Promise<[number, number]> {
   return [await pick(), await pick()];
 }
 
+/** Throws a clear error unless redis-server and redis-cli 7+ are on PATH. */
+async function checkRedisVersion(): Promise<void> {
+  let text: string;
+  try {
+    text = (await run('redis-server', ['--version'])).stdout;
+    await run('redis-cli', ['--version']);
+  } catch (error) {
+    throw new Error(
+      `Redis Cluster tests need redis-server and redis-cli on PATH (Debian: redis-server, which brings redis-tools): ${String(error)}`,
+    );
+  }
+  const major = Number(/v=(\d+)\./.exec(text)?.[1] ?? 0);
+  if (major < 7) {
+    throw new Error(
+      `Redis Cluster tests need Redis 7 or newer (sharded pub/sub, --cluster-port); found: ${text.trim()}`,
+    );
+  }
+}
+
 export async function startTestRedisCluster(
   options: TestClusterOptions = {},
 ): Promise<TestRedisCluster> {
+  await checkRedisVersion();
   const primaryCount = options.primaries ?? 3;
   const replicas = options.replicas ?? 0;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
