@@ -1,6 +1,7 @@
 // What the Redis store needs to know about Redis Cluster, apart from the store itself:
-// the client options that fail fast, which node owns which key, and a fingerprint of the
-// slot map so a failover or slot migration is noticed (and subscriptions caught up).
+// the client options that fail fast, the subscriber of classic pub/sub, which node owns
+// which key, and a fingerprint of the slot map so a failover or slot migration is noticed
+// (and subscriptions caught up).
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { keySlot } from './key-slot.js';
 
@@ -29,7 +30,7 @@ export interface RedisClusterOptions {
   maxRedirections?: number;
 }
 
-/** Settings shared by the store's two cluster clients (commands, subscriptions). */
+/** Settings of the store's cluster clients (commands; subscriptions when sharded). */
 export interface ClusterClientSettings {
   connectionName: string;
   commandTimeoutMs: number;
