@@ -5,6 +5,7 @@ import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { ServerOptions } from './server.js';
+import type { ClusterNode, RedisClusterOptions } from './store/redis-cluster.js';
 
 /** A variable that is missing or malformed; the message says which and what is expected. */
 export class ConfigError extends Error {
@@ -77,6 +78,54 @@ function rateLimit(env: Environment): RateLimitOptions | false {
   return { savesPerSecond, burst };
 }
 
+/** `host:port,host:port,...` (IPv6 hosts in brackets: `[::1]:7000`). */
+function clusterNodes(raw: string): ClusterNode[] {
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(text);
+    const port = Number(match?.[2]);
+    if (!match?.[1] || !Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new ConfigError(
+        'REDIS_CLUSTER_NODES',
+        `must be host:port pairs separated by commas (got "${text}")`,
+      );
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  });
+}
+
+/** REDIS_CLUSTER_NODES with its credentials and pub/sub mode, or undefined (no cluster). */
+function redisCluster(
+  env: Environment,
+  redisUrl: string | undefined,
+): RedisClusterOptions | undefined {
+  const nodes = set(env, 'REDIS_CLUSTER_NODES');
+  const pubsub = set(env, 'REDIS_PUBSUB')?.toLowerCase();
+  if (pubsub !== undefined && pubsub !== 'sharded' && pubsub !== 'classic') {
+    throw new ConfigError('REDIS_PUBSUB', `must be sharded or classic (got "${pubsub}")`);
+  }
+  if (nodes === undefined) {
+    if (pubsub === 'sharded') {
+      throw new ConfigError(
+        'REDIS_PUBSUB',
+        'sharded needs REDIS_CLUSTER_NODES (one Redis uses classic)',
+      );
+    }
+    return undefined;
+  }
+  if (redisUrl !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'and REDIS_URL exclude each other: set one');
+  }
+  const username = set(env, 'REDIS_USERNAME');
+  const password = set(env, 'REDIS_PASSWORD');
+  return {
+    nodes: clusterNodes(nodes),
+    pubsub: pubsub ?? 'sharded',
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+  };
+}
+
 /** The server's options from environment variables. Throws ConfigError on a bad value. */
 export function loadConfig(env: Environment = process.env): ServerConfig {
   const nodeEnv = set(env, 'NODE_ENV') ?? 'development';
@@ -99,6 +148,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
   }
+  const cluster = redisCluster(env, redisUrl);
   const instanceId = set(env, 'INSTANCE_ID');
   const metricsToken = set(env, 'METRICS_TOKEN');
   const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
@@ -114,6 +164,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     stallTimeoutMs: integer(env, 'WS_STALL_TIMEOUT_MS', DEFAULT_STALL_TIMEOUT_MS, 1000, 3_600_000),
     nodeEnv,
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(cluster === undefined ? {} : { redisCluster: cluster }),
     ...(authSecret === undefined ? {} : { authSecret }),
     ...(instanceId === undefined ? {} : { instanceId }),
     ...(metricsToken === undefined ? {} : { metricsToken }),

@@ -63,6 +63,11 @@ export { StatePersistenceService } from './service/state-persistence-service.js'
 export type { ChannelEvent } from './store/channel-event.js';
 export type { MemoryStateStoreOptions } from './store/memory-store.js';
 export { MemoryStateStore } from './store/memory-store.js';
+export type {
+  ClusterNode,
+  ClusterPubSub,
+  RedisClusterOptions,
+} from './store/redis-cluster.js';
 export type { RedisPersistence } from './store/redis-persistence.js';
 export { warnIfRedisNotPersistent } from './store/redis-persistence.js';
 export type { RedisStateStoreOptions } from './store/redis-store.js';

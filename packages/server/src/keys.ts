@@ -1,5 +1,8 @@
 // Every Redis key and channel name is built here, and only from ids that passed
 // ID_PATTERN, so no caller can name another user's key or inject `:`/`*` into one.
+// Each name carries one hash tag, `{workspaceId:userId}`, so a user's state, counter and
+// channel share one Redis Cluster slot: the save script may touch all three (no CROSSSLOT),
+// and SPUBLISH/SSUBSCRIBE reach the shard that owns them. On one Redis the tag changes nothing.
 import { ID_PATTERN } from '@hyvve/schema';
 import { InvalidIdError } from './errors.js';
 
@@ -7,12 +10,19 @@ import { InvalidIdError } from './errors.js';
 export interface StateScope {
   readonly workspaceId: string;
   readonly userId: string;
-  /** `dashboard:state:{workspaceId}:{userId}`: the `state` message of the stored revision (store/stored-message.ts). */
+  /** `dashboard:state:{workspaceId:userId}`: the `state` message of the stored revision (store/stored-message.ts). */
   readonly stateKey: string;
-  /** `dashboard:state:revision:{workspaceId}:{userId}`: the revision counter, written by a delete so it survives it. */
+  /** `dashboard:state:revision:{workspaceId:userId}`: the revision counter, written by a delete so it survives it. */
   readonly revisionKey: string;
-  /** `dashboard:state:channel:{workspaceId}:{userId}`: pub/sub channel of that user's changes. */
+  /** `dashboard:state:channel:{workspaceId:userId}`: pub/sub channel of that user's changes. */
   readonly channel: string;
+  /**
+   * The untagged names of versions before the hash tag (`dashboard:state:<wid>:<uid>` and
+   * `dashboard:state:revision:<wid>:<uid>`): read when the tagged ones hold nothing, and
+   * removed by the next save or delete, which moves the user to the tagged names.
+   */
+  readonly legacyStateKey: string;
+  readonly legacyRevisionKey: string;
 }
 
 export function isValidId(value: unknown): value is string {
@@ -38,12 +48,15 @@ export function stateScope(workspaceId: string, userId: string): StateScope {
   if (!isValidId(workspaceId)) throw new InvalidIdError('workspaceId', String(workspaceId));
   if (!isValidId(userId)) throw new InvalidIdError('userId', String(userId));
   const suffix = `${workspaceId}:${userId}`;
+  const tag = `{${suffix}}`;
   const scope: StateScope = {
     workspaceId,
     userId,
-    stateKey: `dashboard:state:${suffix}`,
-    revisionKey: `dashboard:state:revision:${suffix}`,
-    channel: `dashboard:state:channel:${suffix}`,
+    stateKey: `dashboard:state:${tag}`,
+    revisionKey: `dashboard:state:revision:${tag}`,
+    channel: `dashboard:state:channel:${tag}`,
+    legacyStateKey: `dashboard:state:${suffix}`,
+    legacyRevisionKey: `dashboard:state:revision:${suffix}`,
   };
   builtScopes.add(scope);
   return scope;

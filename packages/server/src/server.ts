@@ -9,6 +9,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import type { RateLimitOptions } from './rate-limiter.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
 import { MemoryStateStore } from './store/memory-store.js';
+import type { RedisClusterOptions } from './store/redis-cluster.js';
 import { warnIfRedisNotPersistent } from './store/redis-persistence.js';
 import { RedisStateStore } from './store/redis-store.js';
 import type { StateStore } from './store/state-store.js';
@@ -20,6 +21,8 @@ export interface ServerOptions {
   host?: string;
   /** Redis to persist in and publish through; absent = in-process memory store (one instance only). */
   redisUrl?: string;
+  /** A Redis Cluster instead of `redisUrl` (seed nodes, credentials, pub/sub mode). */
+  redisCluster?: RedisClusterOptions;
   /** HS256 secret of the bearer tokens; absent = a random per-process secret with dev auth on. */
   authSecret?: string;
   /** Enables POST /api/dev/token. @default true exactly when no authSecret is given */
@@ -93,15 +96,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const metrics = new ServerMetrics({ enabled: options.metrics ?? true });
 
   let store: StateStore;
-  if (options.redisUrl) {
+  if (options.redisUrl || options.redisCluster) {
     const redis = new RedisStateStore({
-      url: options.redisUrl,
+      ...(options.redisCluster
+        ? { cluster: options.redisCluster }
+        : { url: options.redisUrl ?? '' }),
       connectionName: `hyvve:${instanceId}`,
       logger,
       metrics,
     });
     store = redis;
-    logger.info({ store: 'redis', url: redactUrl(options.redisUrl) }, 'state store: Redis');
+    if (options.redisCluster) {
+      logger.info(
+        {
+          store: redis.kind,
+          nodes: options.redisCluster.nodes.map((node) => `${node.host}:${node.port}`),
+          pubsub: options.redisCluster.pubsub ?? 'sharded',
+        },
+        'state store: Redis Cluster',
+      );
+    } else {
+      logger.info({ store: 'redis', url: redactUrl(options.redisUrl ?? '') }, 'state store: Redis');
+    }
     if (await redis.waitUntilReady(options.redisConnectTimeoutMs ?? 3000)) {
       await warnIfRedisNotPersistent(() => redis.persistence(), logger);
     } else {

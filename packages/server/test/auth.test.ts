@@ -51,7 +51,7 @@ describe('verifyToken', () => {
     const token = await signToken({ userId: 'alice', workspaceId: 'acme', secret: SECRET });
     const identity = await verifyToken(token, secretKey(SECRET));
     expect(identity).toMatchObject({ userId: 'alice', workspaceId: 'acme' });
-    expect(identity.scope.stateKey).toBe('dashboard:state:acme:alice');
+    expect(identity.scope.stateKey).toBe('dashboard:state:{acme:alice}');
   });
 
   it('refuses another algorithm even with the right secret', async () => {

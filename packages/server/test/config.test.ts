@@ -97,4 +97,48 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  it('selects Redis Cluster with REDIS_CLUSTER_NODES, sharded pub/sub unless told classic', () => {
+    expect(
+      loadConfig({
+        REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002',
+        REDIS_USERNAME: 'app',
+        REDIS_PASSWORD: 'pw',
+      }).redisCluster,
+    ).toEqual({
+      nodes: [
+        { host: 'redis-1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      pubsub: 'sharded',
+      username: 'app',
+      password: 'pw',
+    });
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PUBSUB: 'Classic' }).redisCluster,
+    ).toEqual({ nodes: [{ host: 'a', port: 1 }], pubsub: 'classic' });
+    expect(loadConfig({ REDIS_PUBSUB: 'classic' })).not.toHaveProperty('redisCluster');
+  });
+
+  it.each([
+    [
+      { REDIS_CLUSTER_NODES: 'a:1,b' },
+      'REDIS_CLUSTER_NODES must be host:port pairs separated by commas (got "b")',
+    ],
+    [{ REDIS_CLUSTER_NODES: 'a:70000' }, 'REDIS_CLUSTER_NODES must be host:port pairs'],
+    [{ REDIS_CLUSTER_NODES: 'a:1,' }, 'REDIS_CLUSTER_NODES must be host:port pairs'],
+    [
+      { REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://b:6379' },
+      'REDIS_CLUSTER_NODES and REDIS_URL exclude each other',
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'a:1', REDIS_PUBSUB: 'fast' },
+      'REDIS_PUBSUB must be sharded or classic',
+    ],
+    [{ REDIS_PUBSUB: 'sharded' }, 'REDIS_PUBSUB sharded needs REDIS_CLUSTER_NODES'],
+  ])('refuses a bad cluster setting %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
 });

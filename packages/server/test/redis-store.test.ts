@@ -55,12 +55,12 @@ function save(overrides: Partial<SaveRequest> = {}): SaveRequest {
 }
 
 describe('Redis layout', () => {
-  it('stores the published state message under dashboard:state:{workspaceId}:{userId} with the TTL', async () => {
+  it('stores the published state message under dashboard:state:{workspaceId:userId} with the TTL', async () => {
     const store = await openStore();
     const user = scope();
     const request = save({ timestamp: 42 });
     await store.save(user, request);
-    expect(user.stateKey).toBe(`dashboard:state:acme:${user.userId}`);
+    expect(user.stateKey).toBe(`dashboard:state:{acme:${user.userId}}`);
     expect(await client.type(user.stateKey)).toBe('string');
     expect(JSON.parse((await client.get(user.stateKey)) ?? '')).toEqual({
       type: 'state',
@@ -85,7 +85,7 @@ describe('Redis layout', () => {
     expect(await client.ttl(user.revisionKey)).toBeGreaterThan(590);
     await store.delete(user, { ttlSeconds: 300 });
     expect(await client.exists(user.stateKey)).toBe(0);
-    expect(user.revisionKey).toBe(`dashboard:state:revision:acme:${user.userId}`);
+    expect(user.revisionKey).toBe(`dashboard:state:revision:{acme:${user.userId}}`);
     expect(await client.get(user.revisionKey)).toBe(`2:${epoch}`);
     expect(await client.ttl(user.revisionKey)).toBeGreaterThan(590);
   });
@@ -102,14 +102,14 @@ describe('Redis layout', () => {
     );
   });
 
-  it('publishes the documented message on dashboard:state:channel:{workspaceId}:{userId}', async () => {
+  it('publishes the documented message on dashboard:state:channel:{workspaceId:userId}', async () => {
     const store = await openStore();
     const user = scope();
     const listener = client.duplicate();
     listener.on('error', () => {});
     const received: string[] = [];
     listener.on('message', (_channel: string, message: string) => received.push(message));
-    await listener.subscribe(`dashboard:state:channel:acme:${user.userId}`);
+    await listener.subscribe(`dashboard:state:channel:{acme:${user.userId}}`);
     try {
       const request = save({ timestamp: 7 });
       await store.save(user, request);

@@ -37,7 +37,7 @@ describe('graceful shutdown', () => {
     await closing;
     const client = new Redis(redis.url);
     try {
-      const stored = JSON.parse((await client.get('dashboard:state:acme:flush-user')) ?? '{}');
+      const stored = JSON.parse((await client.get('dashboard:state:{acme:flush-user}')) ?? '{}');
       expect(stored.revision).toBe(1);
     } finally {
       client.disconnect();

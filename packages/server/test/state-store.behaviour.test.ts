@@ -1,7 +1,13 @@
 // One behavioural suite, run against both StateStore implementations: whatever the
-// service relies on must hold for the embedded memory store and for Redis alike.
+// service relies on must hold for the embedded memory store and for Redis alike, on one
+// Redis and on a Redis Cluster (3 primaries, started once for the file) with sharded and
+// with classic pub/sub.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startTestRedisCluster,
+  type TestRedisCluster,
+} from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
   MemoryStateStore,
@@ -16,14 +22,33 @@ import type { ChannelEvent } from '../src/store/channel-event.js';
 import { waitFor } from './support/wait-for.js';
 
 let redis: TestRedis;
+let cluster: TestRedisCluster;
 beforeAll(async () => {
-  redis = await startTestRedis();
+  [redis, cluster] = await Promise.all([startTestRedis(), startTestRedisCluster()]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([redis.close(), cluster.close()]);
 });
-afterAll(() => redis.close());
 
 const factories: Array<[string, () => StateStore]> = [
   ['memory', () => new MemoryStateStore()],
   ['redis', () => new RedisStateStore({ url: redis.url, connectionName: 'behaviour' })],
+  [
+    'redis-cluster (sharded pub/sub)',
+    () =>
+      new RedisStateStore({
+        cluster: { nodes: cluster.seeds, pubsub: 'sharded' },
+        connectionName: 'behaviour-sharded',
+      }),
+  ],
+  [
+    'redis-cluster (classic pub/sub)',
+    () =>
+      new RedisStateStore({
+        cluster: { nodes: cluster.seeds, pubsub: 'classic' },
+        connectionName: 'behaviour-classic',
+      }),
+  ],
 ];
 
 let userCounter = 0;

@@ -39,4 +39,14 @@ describe('store factories', () => {
       await service.close();
     }
   });
+
+  it('give a Redis Cluster store for cluster nodes (connecting in the background)', async () => {
+    const store = createStateStore({
+      cluster: { nodes: [{ host: '127.0.0.1', port: redis.port }], pubsub: 'classic' },
+      connectionName: 'factory-cluster',
+    });
+    expect(store).toBeInstanceOf(RedisStateStore);
+    expect(store.kind).toBe('redis-cluster');
+    await store.close();
+  });
 });

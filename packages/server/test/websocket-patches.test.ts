@@ -221,7 +221,7 @@ describe('a diff that fails', () => {
     expect((await changeAt(patched, 2)).type).toBe('patch');
     // A foreign publisher's message whose state is not an object: the diff throws.
     const foreign = stateMessageText('null', 3, T0, 'agent');
-    expect(await publisher.publish(`dashboard:state:channel:acme:${user}`, foreign)).toBe(1);
+    expect(await publisher.publish(`dashboard:state:channel:{acme:${user}}`, foreign)).toBe(1);
     expect(await changeAt(patched, 3)).toMatchObject({
       type: 'state',
       state: null,

@@ -36,22 +36,35 @@ export function encodeCommand(name: string, args: readonly WireArgument[]): stri
   return text;
 }
 
-/** EVALSHA sha numkeys keys... args..., its wire text built once (see the header). */
+/**
+ * EVALSHA sha numkeys keys... args..., its wire text built once (see the header). With
+ * `name` 'eval' and the script's source instead of its sha, the same as an EVAL: the
+ * fallback after NOSCRIPT, which runs on the node the keys live on and caches the script
+ * there (a SCRIPT LOAD through a cluster client reaches one node only).
+ */
 export class EvalshaCommand extends Command {
   private readonly wire: string;
 
-  constructor(sha: string, keys: readonly string[], args: readonly WireArgument[]) {
-    const all: WireArgument[] = [sha, String(keys.length), ...keys, ...args];
-    // Keys stay real in `args` (ioredis and a Cluster find the slot from them); a spliced
-    // argument is named by its size there (logs), never joined.
+  constructor(
+    shaOrSource: string,
+    keys: readonly string[],
+    args: readonly WireArgument[],
+    name: 'evalsha' | 'eval' = 'evalsha',
+  ) {
+    const all: WireArgument[] = [shaOrSource, String(keys.length), ...keys, ...args];
+    // Keys stay real in `args`: ioredis reads them to route the command, and a Cluster
+    // client sends it to the node owning the first key's slot. That is only right because
+    // every key of one call carries the same hash tag (keys.ts): keys of two slots are
+    // refused by Redis Cluster (CROSSSLOT), whatever the client does. A spliced argument is
+    // named by its size there (logs), never joined.
     super(
-      'evalsha',
+      name,
       all.map((argument) =>
         typeof argument === 'string' ? argument : `<${argument.parts.length} parts>`,
       ),
       { replyEncoding: 'utf8' },
     );
-    this.wire = encodeCommand('evalsha', all);
+    this.wire = encodeCommand(name, all);
   }
 
   override toWritable(_socket: object): string {

@@ -35,10 +35,11 @@ end
 // before epochs: its epoch is ''). The epoch is Redis TIME when the key is created, so a
 // counter lost with Redis's data comes back under another epoch. Every save and delete
 // rewrites it with twice the state's TTL: revisions keep growing across delete and expiry.
+// readCounter gives nil for a missing key, so a script can tell "no counter" from 0.
 const COUNTER = `
 local function readCounter(key)
   local value = redis.call('GET', key)
-  if not value then return 0, '' end
+  if not value then return nil, '' end
   local revision, epoch = string.match(value, '^(%d+):(.+)$')
   if revision then return tonumber(revision), epoch end
   return tonumber(value) or 0, ''
@@ -54,77 +55,110 @@ end
 `;
 
 /**
- * KEYS: 1 state key, 2 revision counter.
+ * KEYS: 1 state key, 2 revision counter; on one Redis also 3 and 4, the same two under
+ *       their untagged names of before (keys.ts), read when 1 and 2 hold nothing. On a
+ *       cluster they hash to other slots, so they are not passed there (see LEGACY below).
  * ARGV: 1 the message to store and publish, made with revision ARGV[2];
  *       2 the expected new revision; 3 1-based offset of ARGV[1]'s text after its revision;
  *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel;
  *       8 '1' to skip the newer-wins check (replacing an unreadable state), else '';
- *       9 If-Match epoch or '' (with 6: the counter's epoch must be this one too).
+ *       9 If-Match epoch or '' (with 6: the counter's epoch must be this one too);
+ *       10 the publish command: 'PUBLISH', or 'SPUBLISH' (sharded pub/sub on a cluster).
  * Returns {'saved', revision, replaced, epoch} (replaced = 1 when an unreadable value was
  *         overwritten) | {'stale', current revision, epoch}
  *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
  *         (the stored, newer state).
  * The current revision is the higher of the counter and the stored state's (a state
  * written before the counter was bumped by every save has none).
+ * A save from the untagged names continues their revision, and their epoch when the old
+ * counter has one (else it is a bare revision of before epochs, and the counter gets a
+ * new epoch as any counter without one does); the old keys are then deleted.
  */
 export const SAVE_SCRIPT = lua(`${READ_HEAD}${COUNTER}
+local source = KEYS[1]
 local kind, stored, storedTimestamp = readHead(KEYS[1])
 local current, epoch = readCounter(KEYS[2])
+-- LEGACY: nothing under the tagged names yet: the user's data may be under the old ones.
+local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+if fromLegacy then
+  source = KEYS[3]
+  kind, stored, storedTimestamp = readHead(KEYS[3])
+  current, epoch = readCounter(KEYS[4])
+end
+current = current or 0
 if stored and stored > current then current = stored end
 if ARGV[6] ~= '' and (tonumber(ARGV[6]) ~= current or (ARGV[9] ~= '' and ARGV[9] ~= epoch)) then
   return {'stale', current, epoch}
 end
 if storedTimestamp and ARGV[8] ~= '1' and tonumber(ARGV[4]) < storedTimestamp then
   if kind == 'legacy' then
-    local w = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
+    local w = redis.call('HMGET', source, 'state', 'revision', 'savedAt', 'version', 'origin')
     return {'conflict-legacy', w[1], w[2], w[3], w[4], w[5]}
   end
-  return {'conflict', redis.call('GET', KEYS[1])}
+  return {'conflict', redis.call('GET', source)}
 end
 local revision = current + 1
 local message = ARGV[1]
 if revision ~= tonumber(ARGV[2]) then
   message = '{"type":"state","revision":' .. revision .. string.sub(ARGV[1], tonumber(ARGV[3]))
 end
+-- Publish first: on a cluster a channel of another slot fails here, before anything is written.
+redis.call(ARGV[10], ARGV[7], message)
 redis.call('SET', KEYS[1], message, 'EX', ARGV[5])
 epoch = writeCounter(KEYS[2], revision, epoch, ARGV[5])
-redis.call('PUBLISH', ARGV[7], message)
+if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
 return {'saved', revision, kind == 'unreadable' and 1 or 0, epoch}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter.
- * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or ''.
+ * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, as for SAVE_SCRIPT).
+ * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or '', 4 'PUBLISH' or 'SPUBLISH'.
  * Returns {1, new revision, epoch} after a delete, {0, current revision, epoch} when
  * nothing was stored.
+ * A delete of a state still under the old names removes those too (else a read would
+ * fall back to it and bring the deleted state back); the tagged counter continues the
+ * old one as a save does.
  */
 export const DELETE_SCRIPT = lua(`${READ_HEAD}${COUNTER}
 local current, epoch = readCounter(KEYS[2])
 local kind, storedRevision = readHead(KEYS[1])
+local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+if fromLegacy then
+  current, epoch = readCounter(KEYS[4])
+  kind, storedRevision = readHead(KEYS[3])
+end
+current = current or 0
 if kind == 'none' then return {0, current, epoch} end
 if storedRevision and storedRevision > current then current = storedRevision end
 local revision = current + 1
+redis.call(ARGV[4], ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 redis.call('DEL', KEYS[1])
+if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
 epoch = writeCounter(KEYS[2], revision, epoch, ARGV[1])
-redis.call('PUBLISH', ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 return {1, revision, epoch}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter. ARGV: 1 'full' (the stored value) or 'head'
- * (only its first bytes, for the revision).
+ * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, read when 1 and 2
+ * hold nothing, as for SAVE_SCRIPT). ARGV: 1 'full' (the stored value) or 'head' (only
+ * its first bytes, for the revision).
  * Returns {'message', text, counter} | {'legacy', state, revision, savedAt, version, origin, counter}
  *       | {'none', counter}; counter as stored ('<revision>:<epoch>', a bare revision, or nil).
  */
 export const READ_SCRIPT = lua(`
-local counter = redis.call('GET', KEYS[2])
-local value
-if ARGV[1] == 'head' then value = redis.pcall('GETRANGE', KEYS[1], 0, 255)
-else value = redis.pcall('GET', KEYS[1]) end
-if type(value) == 'table' then
-  local f = redis.call('HMGET', KEYS[1], 'state', 'revision', 'savedAt', 'version', 'origin')
-  return {'legacy', f[1], f[2], f[3], f[4], f[5], counter}
+local function readAt(stateKey, counterKey)
+  local counter = redis.call('GET', counterKey)
+  local value
+  if ARGV[1] == 'head' then value = redis.pcall('GETRANGE', stateKey, 0, 255)
+  else value = redis.pcall('GET', stateKey) end
+  if type(value) == 'table' then
+    local f = redis.call('HMGET', stateKey, 'state', 'revision', 'savedAt', 'version', 'origin')
+    return {'legacy', f[1], f[2], f[3], f[4], f[5], counter}
+  end
+  if not value or value == '' then return {'none', counter} end
+  return {'message', value, counter}
 end
-if not value or value == '' then return {'none', counter} end
-return {'message', value, counter}
+local reply = readAt(KEYS[1], KEYS[2])
+if reply[1] == 'none' and not reply[2] and KEYS[3] then return readAt(KEYS[3], KEYS[4]) end
+return reply
 `);

@@ -2,7 +2,11 @@
 // connection per instance. Commands fail fast while Redis is away (no offline queue,
 // a command timeout), both connections reconnect with backoff, and after the subscriber
 // comes back every channel is re-subscribed and checked for changes the gap swallowed.
-import { Redis, type RedisOptions } from 'ioredis';
+// On a Redis Cluster (`cluster` option) both are cluster clients instead: scripts run on
+// the node owning the user's slot (EVAL when that node lacks them), a resync reads per
+// node, pub/sub is sharded (SPUBLISH/SSUBSCRIBE) unless asked for classic, and a changed
+// topology (failover, node restart, slot migration) re-subscribes and catches up too.
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger, silentLogger } from '../logger.js';
@@ -18,6 +22,16 @@ import {
 } from './channel-event.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
+import {
+  type ClusterPubSub,
+  createClassicSubscriber,
+  createClusterClient,
+  groupByPrimary,
+  knownNodes,
+  primaries,
+  primaryFingerprint,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
 import { type RedisPersistence, readRedisPersistence } from './redis-persistence.js';
 import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
 import type {
@@ -36,10 +50,13 @@ import type {
 } from './state-store.js';
 import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
+import { ThrottledLog } from './throttled-log.js';
 
 export interface RedisStateStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  url: string;
+  /** `redis://[user:password@]host:port[/db]`: one Redis. Give this or `cluster`. */
+  url?: string;
+  /** A Redis Cluster (seed nodes, credentials, pub/sub mode) instead of `url`. */
+  cluster?: RedisClusterOptions;
   /** Prefix of the connection names in `CLIENT LIST` (`<name>:cmd`, `<name>:sub`). @default 'hyvve' */
   connectionName?: string;
   /** A command without a reply after this long fails with StoreUnavailableError. @default 1500 */
@@ -64,6 +81,12 @@ const DEFAULTS = {
 /** Channels whose last revision is remembered to guess a save's revision; cleared past this. */
 const MAX_KNOWN_REVISIONS = 100_000;
 
+/** Quiet time after a topology signal before re-subscribing (ioredis emits several per change). */
+const TOPOLOGY_SETTLE_MS = 50;
+
+/** One Redis, or a cluster client: the calls the store makes exist on both. */
+type RedisClient = Redis | Cluster;
+
 /** Reads the snapshot a re-subscribed channel is compared against. */
 interface ChannelSnapshot {
   scope: StateScope;
@@ -72,9 +95,22 @@ interface ChannelSnapshot {
 }
 
 export class RedisStateStore implements StateStore {
-  readonly kind = 'redis';
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  readonly kind: 'redis' | 'redis-cluster';
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
+  /** Pub/sub flavour: always classic on one Redis; sharded by default on a cluster. */
+  private readonly pubsub: ClusterPubSub;
+  /** The scripts' publish command (ARGV): SPUBLISH reaches only the shard of the channel. */
+  private readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
+  /** Errors of one node (or role) repeat on every retry while it is down: logged sparingly. */
+  private readonly throttledLog: ThrottledLog;
+  /** Slot map last seen by the subscriber (cluster only), to notice topology changes. */
+  private topology = '';
+  private topologyTimer: NodeJS.Timeout | undefined;
+  /** Channels to subscribe again (then catch up) after a reconnect or a topology change. */
+  private readonly pendingResubscribe = new Map<string, StateScope>();
+  private resubscribing: Promise<void> | undefined;
+  private resubscribeAttempts = 0;
   private readonly registry: SubscriptionRegistry;
   private readonly logger: Logger;
   private readonly metrics: StoreMetrics | undefined;
@@ -107,7 +143,14 @@ export class RedisStateStore implements StateStore {
     const settings = { ...DEFAULTS, ...options };
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics;
+    this.throttledLog = new ThrottledLog(this.logger);
     this.maxReconnectDelayMs = settings.maxReconnectDelayMs;
+    if ((options.url === undefined) === (options.cluster === undefined)) {
+      throw new TypeError('RedisStateStore needs either `url` (one Redis) or `cluster`');
+    }
+    this.kind = options.cluster ? 'redis-cluster' : 'redis';
+    this.pubsub = options.cluster ? (options.cluster.pubsub ?? 'sharded') : 'classic';
+    this.publishCommand = this.pubsub === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
     const connection = {
       // Fail fast while disconnected: a save answers 503 now instead of hanging.
       enableOfflineQueue: false,
@@ -122,13 +165,45 @@ export class RedisStateStore implements StateStore {
       enableAutoPipelining: false,
       retryStrategy: (attempt: number) => this.reconnectDelay(attempt),
     } satisfies RedisOptions;
-    this.redis = new Redis(settings.url, {
-      ...connection,
-      connectionName: `${settings.connectionName}:cmd`,
-    });
-    this.subscriber = this.redis.duplicate({
-      connectionName: `${settings.connectionName}:sub`,
-    });
+    if (options.cluster) {
+      const cluster = {
+        commandTimeoutMs: settings.commandTimeoutMs,
+        connectTimeoutMs: settings.connectTimeoutMs,
+        retryStrategy: (attempt: number) => this.reconnectDelay(attempt),
+      };
+      const commands = createClusterClient(options.cluster, {
+        ...cluster,
+        connectionName: `${settings.connectionName}:cmd`,
+        sharded: false,
+      });
+      this.redis = commands;
+      this.watchCluster(commands, 'command');
+      if (this.pubsub === 'sharded') {
+        // Its own client, as on one Redis: ioredis keeps one subscriber connection per
+        // primary and moves channels between them as slots move.
+        const subscriber = createClusterClient(options.cluster, {
+          ...cluster,
+          connectionName: `${settings.connectionName}:sub`,
+          sharded: true,
+        });
+        this.subscriber = subscriber;
+        this.watchCluster(subscriber, 'subscriber');
+      } else {
+        this.subscriber = createClassicSubscriber(
+          options.cluster,
+          { ...connection, connectionName: `${settings.connectionName}:sub` },
+          () => knownNodes(commands),
+        );
+      }
+    } else {
+      this.redis = new Redis(settings.url ?? '', {
+        ...connection,
+        connectionName: `${settings.connectionName}:cmd`,
+      });
+      this.subscriber = this.redis.duplicate({
+        connectionName: `${settings.connectionName}:sub`,
+      });
+    }
     this.registry = new SubscriptionRegistry(
       {
         open: (scope) => this.openChannel(scope),
@@ -142,11 +217,12 @@ export class RedisStateStore implements StateStore {
       this.logger,
     );
     this.watch(this.redis, 'command', () => this.onCommandReady());
-    this.watch(this.subscriber, 'subscriber', () => void this.onSubscriberReady());
+    this.watch(this.subscriber, 'subscriber', () => this.resubscribeAll('reconnect'));
     // The Buffer variant: ioredis then skips decoding each message to a string (up to 1 MB),
-    // and the bytes go to the sockets as received.
-    this.subscriber.on('messageBuffer', (channel: Buffer, raw: Buffer) =>
-      this.onMessage(channel.toString(), raw),
+    // and the bytes go to the sockets as received. Sharded messages arrive as `smessage`.
+    this.subscriber.on(
+      this.pubsub === 'sharded' ? 'smessageBuffer' : 'messageBuffer',
+      (channel: Buffer, raw: Buffer) => this.onMessage(channel.toString(), raw),
     );
   }
 
@@ -210,6 +286,7 @@ export class RedisStateStore implements StateStore {
       scope.channel,
       request.replaceNewer ? '1' : '',
       request.ifMatchEpoch ?? '',
+      this.publishCommand,
     ]).then((reply) => {
       const outcome = parseSaveReply(reply, request.savedAt);
       if (outcome.replacedUnreadable) {
@@ -228,6 +305,7 @@ export class RedisStateStore implements StateStore {
       String(request.ttlSeconds),
       scope.channel,
       deletedOriginField(request.origin),
+      this.publishCommand,
     ]);
     if (!Array.isArray(reply)) throw unexpectedReply('delete', reply);
     const revision = toNumber(reply[1]);
@@ -268,7 +346,9 @@ export class RedisStateStore implements StateStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.resyncTimer);
+      clearTimeout(this.topologyTimer);
       this.pendingResync.clear();
+      this.pendingResubscribe.clear();
       this.registry.clear();
       this.statusListeners.clear();
       await Promise.all([quit(this.redis), quit(this.subscriber)]);
@@ -287,13 +367,13 @@ export class RedisStateStore implements StateStore {
     return backoff + Math.floor(Math.random() * 50);
   }
 
-  private watch(client: Redis, role: 'command' | 'subscriber', onReady: () => void): void {
+  private watch(client: RedisClient, role: 'command' | 'subscriber', onReady: () => void): void {
     this.metrics?.storeConnection(role, false);
     // Without an `error` listener ioredis errors would crash the process.
     client.on('error', (error: Error) => {
       const context = { role, err: error.message };
       if (this.down.has(role)) this.logger.debug(context, 'redis connection error');
-      else this.logger.warn(context, 'redis connection error');
+      else this.throttledLog.warn(role, context, 'redis connection error');
     });
     client.on('close', () => {
       this.metrics?.storeConnection(role, false);
@@ -308,6 +388,7 @@ export class RedisStateStore implements StateStore {
     });
     client.on('ready', () => {
       this.metrics?.storeConnection(role, true);
+      this.throttledLog.recovered(role);
       if (this.down.delete(role)) {
         this.logger.info({ role }, 'redis connection restored');
         this.metrics?.storeReconnected(role);
@@ -341,37 +422,187 @@ export class RedisStateStore implements StateStore {
     }
   }
 
-  private onCommandReady(): void {
-    // Loaded once per connection so saves run EVALSHA without a NOSCRIPT round trip.
-    for (const script of [SAVE_SCRIPT, DELETE_SCRIPT, READ_SCRIPT]) {
-      this.redis.script('LOAD', script.source).catch((error: unknown) => {
-        this.logger.warn({ err: errorMessage(error) }, 'loading a Lua script failed');
+  /** Cluster-only signals: one node's errors, and topology changes to catch up after. */
+  private watchCluster(cluster: Cluster, role: 'command' | 'subscriber'): void {
+    // Each retry against a node that is down reports again: one line per node per interval.
+    cluster.on('node error', (error: Error, node: string) => {
+      this.throttledLog.warn(
+        `${role}:${node}`,
+        { role, node, err: errorMessage(error) },
+        'redis cluster node error',
+      );
+    });
+    if (role === 'command') {
+      // A promoted replica or a new primary lacks the scripts until loaded (EVAL covers it
+      // meanwhile); loading them at once spares the first saves the fallback.
+      // Before `ready` the first map is still being applied (connections are swapped), and
+      // `ready` loads them anyway.
+      let seen = '';
+      cluster.on('refresh', () => {
+        const now = primaryFingerprint(cluster.slots);
+        if (now === seen) return;
+        seen = now;
+        if (cluster.status === 'ready') this.loadScripts();
       });
+      return;
     }
+    cluster.on('refresh', () => {
+      const now = primaryFingerprint(cluster.slots);
+      if (now === this.topology) return;
+      const first = this.topology === '';
+      this.topology = now;
+      if (!first) this.onTopologyChange('slot map changed');
+    });
+    // (Only the sharded subscriber is a cluster client.) ioredis replaced subscriber
+    // connections (failover, restart, migrated slot) and re-subscribed without telling when
+    // that is done, or a shard's subscriber connection ended.
+    cluster.on('subscribersReady', () => this.onTopologyChange('sharded subscribers replaced'));
+    cluster.on('-node', () => this.onTopologyChange('a node left'));
+  }
+
+  private onTopologyChange(reason: string): void {
+    if (this.closing || this.registry.scopes().length === 0) return;
+    this.logger.debug({ reason }, 'redis cluster topology changed; re-subscribing');
+    clearTimeout(this.topologyTimer);
+    this.topologyTimer = setTimeout(() => void this.resubscribeAll(reason), TOPOLOGY_SETTLE_MS);
+    this.topologyTimer.unref();
+  }
+
+  private onCommandReady(): void {
+    this.loadScripts();
     if (this.pendingResync.size > 0) void this.resync();
   }
 
-  private async onSubscriberReady(): Promise<void> {
-    const scopes = this.registry.scopes();
-    if (scopes.length === 0) {
-      this.caughtUp();
-      return;
+  /** Loads the scripts on the Redis, or on every primary of a cluster (so EVALSHA finds them). */
+  private loadScripts(): void {
+    const targets = this.redis instanceof Cluster ? primaries(this.redis) : [this.redis];
+    for (const target of targets) {
+      for (const script of [SAVE_SCRIPT, DELETE_SCRIPT, READ_SCRIPT]) {
+        target.script('LOAD', script.source).catch((error: unknown) => {
+          this.throttledLog.warn(
+            `script-load:${target.options.host}:${target.options.port}`,
+            { err: errorMessage(error) },
+            'loading a Lua script failed',
+          );
+        });
+      }
     }
-    try {
-      await this.subscriber.subscribe(...scopes.map((scope) => scope.channel));
-    } catch (error) {
-      // The connection dropped again; its next `ready` retries.
-      this.logger.warn({ err: errorMessage(error) }, 're-subscribing channels failed');
-      return;
-    }
-    this.logger.info({ channels: scopes.length }, 're-subscribed channels after reconnect');
-    for (const scope of scopes) this.pendingResync.set(scope.channel, scope);
-    await this.resync();
   }
 
-  /** Every channel is compared with the store (nothing pending): the store may be `up` again. */
+  /**
+   * Subscribes every channel again, awaits it, then compares them with the store so each
+   * socket gets the newest change it missed (a reconnect, a failover, a migrated slot: a
+   * sharded publish can be lost between a key's migration and the slot's hand-over, and
+   * this catch-up covers that window).
+   */
+  private resubscribeAll(reason: string): Promise<void> {
+    for (const scope of this.registry.scopes()) this.pendingResubscribe.set(scope.channel, scope);
+    return this.runResubscribe(reason);
+  }
+
+  /**
+   * One run at a time over the pending channels; a signal during a run adds to them. On a
+   * cluster a channel whose shard is still down is retried with backoff on its own, so
+   * the channels of healthy shards are caught up at once rather than after the outage.
+   */
+  private runResubscribe(reason: string): Promise<void> {
+    this.resubscribing ??= (async () => {
+      while (this.pendingResubscribe.size > 0 && !this.closing) {
+        const scopes = [...this.pendingResubscribe.values()].filter((scope) =>
+          this.registry.has(scope.channel),
+        );
+        this.pendingResubscribe.clear();
+        const { failed, error } = await this.subscribeAgain(scopes);
+        const done = scopes.filter((scope) => !failed.includes(scope));
+        if (done.length > 0) {
+          this.logger.info({ channels: done.length, reason }, 're-subscribed channels');
+          for (const scope of done) this.pendingResync.set(scope.channel, scope);
+          await this.resync();
+        }
+        if (failed.length > 0) {
+          this.logger.warn(
+            { err: errorMessage(error), channels: failed.length, reason },
+            're-subscribing channels failed',
+          );
+          // One Redis: the connection dropped again and its next `ready` retries them all.
+          // A cluster has no such single event (one shard may stay down): retry these.
+          if (this.subscriber instanceof Cluster) {
+            for (const scope of failed) this.pendingResubscribe.set(scope.channel, scope);
+            this.retryResubscribe(reason);
+          }
+          return;
+        }
+        this.resubscribeAttempts = 0;
+      }
+      this.caughtUp();
+    })().finally(() => {
+      this.resubscribing = undefined;
+    });
+    return this.resubscribing;
+  }
+
+  private retryResubscribe(reason: string): void {
+    this.resubscribeAttempts += 1;
+    const delay = this.reconnectDelay(this.resubscribeAttempts);
+    if (delay === null) return;
+    clearTimeout(this.topologyTimer);
+    this.topologyTimer = setTimeout(() => void this.runResubscribe(reason), delay);
+    this.topologyTimer.unref();
+  }
+
+  /**
+   * SUBSCRIBE `scopes`' channels again (all or none), or SSUBSCRIBE each on its own shard
+   * (ioredis takes several only when they share a slot). A sharded channel is
+   * SUNSUBSCRIBEd first, because ioredis keeps a list per slot that a second SSUBSCRIBE
+   * would grow; the instant without it is covered by the catch-up that follows.
+   */
+  private async subscribeAgain(
+    scopes: StateScope[],
+  ): Promise<{ failed: StateScope[]; error?: unknown }> {
+    if (scopes.length === 0) return { failed: [] };
+    const subscriber = this.subscriber;
+    if (this.pubsub === 'classic' || !(subscriber instanceof Cluster)) {
+      try {
+        await subscriber.subscribe(...scopes.map((scope) => scope.channel));
+        return { failed: [] };
+      } catch (error) {
+        return { failed: scopes, error };
+      }
+    }
+    const results = await Promise.allSettled(
+      scopes.map(async (scope) => {
+        await subscriber.sunsubscribe(scope.channel);
+        await subscriber.ssubscribe(scope.channel);
+      }),
+    );
+    const failed = scopes.filter((_scope, index) => results[index]?.status === 'rejected');
+    const rejection = results.find((result) => result.status === 'rejected');
+    return { failed, error: rejection?.reason };
+  }
+
+  /** SUBSCRIBE, or SSUBSCRIBE on a sharded cluster, of one channel. */
+  private async subscribeChannel(channel: string): Promise<void> {
+    const subscriber = this.subscriber;
+    if (this.pubsub === 'sharded' && subscriber instanceof Cluster) {
+      await subscriber.ssubscribe(channel);
+    } else {
+      await subscriber.subscribe(channel);
+    }
+  }
+
+  /**
+   * Every channel is subscribed again and compared with the store (nothing pending): the
+   * store may be `up` again. (After a cluster topology change the store stays `up`
+   * meanwhile: only a lost subscriber connection sets `catchingUp`.)
+   */
   private caughtUp(): void {
-    if (this.pendingResync.size > 0 || this.subscriber.status !== 'ready') return;
+    if (
+      this.pendingResync.size > 0 ||
+      this.pendingResubscribe.size > 0 ||
+      this.subscriber.status !== 'ready'
+    ) {
+      return;
+    }
     this.catchingUp = false;
     this.refreshStatus();
   }
@@ -388,7 +619,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private async openChannel(scope: StateScope): Promise<ChannelHead> {
-    await this.command('subscribe', () => this.subscriber.subscribe(scope.channel));
+    await this.command('subscribe', () => this.subscribeChannel(scope.channel));
     try {
       return await this.head(scope);
     } catch (error) {
@@ -399,7 +630,11 @@ export class RedisStateStore implements StateStore {
 
   private async closeChannel(scope: StateScope): Promise<void> {
     if (this.closing) return;
-    await this.subscriber.unsubscribe(scope.channel);
+    if (this.pubsub === 'sharded' && this.subscriber instanceof Cluster) {
+      await this.subscriber.sunsubscribe(scope.channel);
+    } else {
+      await this.subscriber.unsubscribe(scope.channel);
+    }
   }
 
   /** Compares pending channels with the store; pushes what moved; retries on failure. */
@@ -475,15 +710,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private async readSnapshots(scopes: StateScope[]): Promise<ChannelSnapshot[]> {
-    // A Redis that just came back has no scripts yet, and a pipeline cannot retry
-    // NOSCRIPT per command: load it first (a no-op when it is there).
-    await this.redis.script('LOAD', READ_SCRIPT.source);
-    const replies = await this.pipelined((pipeline) => {
-      for (const scope of scopes) {
-        pipeline.evalsha(READ_SCRIPT.sha, 2, scope.stateKey, scope.revisionKey, 'full');
-      }
-      return pipeline;
-    });
+    const replies = await this.readStored(scopes);
     return scopes.map((scope, index) => {
       const { record, counter, epoch, text: storedText } = parseReadReply(replies[index]);
       if (record) {
@@ -505,11 +732,55 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  /** READ_SCRIPT replies of `scopes`, in their order: one pipeline per node. */
+  private async readStored(scopes: StateScope[]): Promise<unknown[]> {
+    const redis = this.redis;
+    if (!(redis instanceof Cluster)) {
+      // A Redis that just came back has no scripts yet, and a pipeline cannot retry
+      // NOSCRIPT per command: load it first (a no-op when it is there).
+      await redis.script('LOAD', READ_SCRIPT.source);
+      return this.pipelined(redis, (pipeline) => {
+        for (const scope of scopes)
+          pipeline.evalsha(READ_SCRIPT.sha, 4, ...this.keysOf(scope), 'full');
+        return pipeline;
+      });
+    }
+    // A cluster pipeline reaches one node: group the reads by the primary owning each
+    // user's slot. EVAL, not EVALSHA: a node that just failed over may lack the script,
+    // and sending its source costs nothing next to a resync's round trip.
+    const replies = new Map<StateScope, unknown>();
+    const groups = groupByPrimary(redis, scopes, (scope) => scope.stateKey);
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const results = await this.pipelined(redis, (pipeline) => {
+          for (const scope of group) {
+            pipeline.eval(READ_SCRIPT.source, 2, ...this.keysOf(scope), 'full');
+          }
+          return pipeline;
+        });
+        for (const [index, scope] of group.entries()) replies.set(scope, results[index]);
+      }),
+    );
+    return scopes.map((scope) => replies.get(scope));
+  }
+
+  /**
+   * The keys a script gets for `scope`: its tagged state and counter, and on one Redis
+   * also their untagged names of before, read when the tagged ones hold nothing (keys.ts).
+   * A cluster gets none of those: they hash to other slots (CROSSSLOT), and no data can
+   * be there, since the untagged save script was refused by every cluster.
+   */
+  private keysOf(scope: StateScope): string[] {
+    if (this.redis instanceof Cluster) return [scope.stateKey, scope.revisionKey];
+    return [scope.stateKey, scope.revisionKey, scope.legacyStateKey, scope.legacyRevisionKey];
+  }
+
   /** Runs a pipeline and returns its replies, throwing the first command error. */
   private async pipelined(
+    client: RedisClient,
     build: (pipeline: ReturnType<Redis['pipeline']>) => ReturnType<Redis['pipeline']>,
   ): Promise<unknown[]> {
-    const results = await build(this.redis.pipeline()).exec();
+    const results = await build(client.pipeline()).exec();
     if (!results) throw new Error('pipeline was discarded');
     return results.map(([error, value]) => {
       if (error) throw error;
@@ -517,20 +788,24 @@ export class RedisStateStore implements StateStore {
     });
   }
 
-  /** EVALSHA on the scope's two keys; reloads the script once on NOSCRIPT. */
+  /** EVALSHA on the scope's keys; on NOSCRIPT, EVAL (which caches the script on that node). */
   private runScript(script: LuaScript, scope: StateScope, args: WireArgument[]): Promise<unknown> {
-    const run = (): Promise<unknown> => {
-      const command = new EvalshaCommand(script.sha, [scope.stateKey, scope.revisionKey], args);
+    const keys = this.keysOf(scope);
+    const send = (command: EvalshaCommand): Promise<unknown> => {
+      const redis = this.redis;
       // Only a connected socket is corked: before `ready`, ioredis refuses the command anyway.
-      if (this.redis.status === 'ready') this.cork.hold(this.redis.stream);
-      this.redis.sendCommand(command);
+      // A cluster client has no one socket (ioredis picks the node per command): not corked.
+      if (redis instanceof Redis && redis.status === 'ready') this.cork.hold(redis.stream);
+      redis.sendCommand(command);
       return command.promise;
     };
-    return run()
+    return send(new EvalshaCommand(script.sha, keys, args))
       .catch((error: unknown) => {
-        // The script cache is empty after a Redis restart (until the next `ready` reloads it).
+        // The script cache is empty after a restart or on a promoted replica, until loaded
+        // again. A SCRIPT LOAD through a cluster client would reach a random node, while
+        // EVAL goes where the keys are, runs there and leaves the script cached.
         if (!errorMessage(error).startsWith('NOSCRIPT')) throw error;
-        return this.redis.script('LOAD', script.source).then(run);
+        return send(new EvalshaCommand(script.source, keys, args, 'eval'));
       })
       .catch((error: unknown) => {
         throw this.unavailable('script', error);
@@ -671,7 +946,7 @@ function parseSaveReply(reply: unknown, savedAt: number): ParsedSave {
   throw unexpectedReply('save', reply);
 }
 
-async function quit(client: Redis): Promise<void> {
+async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'ready') {
     try {
       await client.quit();

@@ -99,8 +99,8 @@ export interface Subscription {
 }
 
 export interface StateStore {
-  /** `redis` or `memory`, for logs and `/readyz`. */
-  readonly kind: 'redis' | 'memory';
+  /** `redis`, `redis-cluster` or `memory`, for logs and `/readyz`. */
+  readonly kind: 'redis' | 'redis-cluster' | 'memory';
   load(scope: StateScope): Promise<LoadedRecord | null>;
   /** The current revision counter (it survives a delete); 0 when nothing is known. */
   revision(scope: StateScope): Promise<number>;

@@ -17,9 +17,10 @@ export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url'> {
   redisUrl?: string | undefined;
 }
 
-/** A Redis store when `redisUrl` is given, else a memory store. */
+/** A Redis store when `redisUrl` (or a `cluster`) is given, else a memory store. */
 export function createStateStore(options: StateStoreOptions = {}): StateStore {
   const { redisUrl, ...rest } = options;
   if (redisUrl) return createRedisStateStore({ ...rest, url: redisUrl });
+  if (rest.cluster) return createRedisStateStore(rest);
   return createMemoryStateStore(rest.logger === undefined ? {} : { logger: rest.logger });
 }

@@ -1,0 +1,180 @@
+// Names moved to hash-tagged ones (`dashboard:state:{acme:alice}`) so a user's keys share
+// one cluster slot. Data written by earlier versions under the untagged names
+// (`dashboard:state:acme:alice`), in both layouts those versions wrote (a stored message
+// string, and the older hash), must still be read, and the next save or delete moves the
+// user to the new names without losing a revision or bringing deleted data back.
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import { type SaveRequest, type StateScope, stateScope } from '../src/index.js';
+import type { ChannelEvent } from '../src/store/channel-event.js';
+import { stateMessageText } from '../src/store/channel-event.js';
+import { parseStoredMessage } from '../src/store/stored-message.js';
+import { redisStores } from './support/redis-stores.js';
+import { waitFor } from './support/wait-for.js';
+
+let redis: TestRedis;
+let client: Redis;
+const stores = redisStores();
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  client = new Redis(redis.url);
+  client.on('error', () => {});
+});
+afterEach(() => stores.closeAll());
+afterAll(async () => {
+  client.disconnect();
+  await redis.close();
+});
+
+let counter = 0;
+function scope(): StateScope {
+  counter += 1;
+  return stateScope('acme', `moved-user-${counter}`);
+}
+
+function save(timestamp: number, overrides: Partial<SaveRequest> = {}): SaveRequest {
+  return {
+    stateJson: JSON.stringify({ version: 1, timestamp }),
+    timestamp,
+    version: 1,
+    savedAt: 1_700_000_000_000 + timestamp,
+    origin: 'new',
+    ttlSeconds: 120,
+    ...overrides,
+  };
+}
+
+/** What version 0.2 wrote: the published message, under the untagged name. */
+async function writeOldMessage(user: StateScope, timestamp: number, revision: number) {
+  const text = stateMessageText(
+    JSON.stringify({ version: 1, timestamp }),
+    revision,
+    5,
+    'old',
+    timestamp,
+  );
+  await client.set(user.legacyStateKey, text, 'EX', 600);
+}
+
+/** What version 0.1 wrote: a hash, under the untagged name. */
+async function writeOldHash(user: StateScope, timestamp: number, revision: number) {
+  await client.hset(user.legacyStateKey, {
+    state: JSON.stringify({ version: 1, timestamp }),
+    revision,
+    savedAt: 5,
+    timestamp,
+    version: 1,
+    origin: 'old',
+  });
+}
+
+const layouts = [
+  ['a stored message', writeOldMessage],
+  ['a hash', writeOldHash],
+] as const;
+
+describe('the names', () => {
+  it('carry one hash tag per user, the untagged names of before kept for reading', () => {
+    const user = stateScope('acme', 'alice');
+    expect(user).toMatchObject({
+      stateKey: 'dashboard:state:{acme:alice}',
+      revisionKey: 'dashboard:state:revision:{acme:alice}',
+      channel: 'dashboard:state:channel:{acme:alice}',
+      legacyStateKey: 'dashboard:state:acme:alice',
+      legacyRevisionKey: 'dashboard:state:revision:acme:alice',
+    });
+  });
+});
+
+describe.each(layouts)('a state stored under the old name as %s', (_layout, writeOld) => {
+  it('is loaded, and its revision is the current one, also for a new subscription', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await writeOld(user, 70, 7);
+    expect(await store.load(user)).toEqual({
+      stateJson: '{"version":1,"timestamp":70}',
+      revision: 7,
+      savedAt: 5,
+      version: 1,
+      origin: 'old',
+    });
+    expect(await store.revision(user)).toBe(7);
+    const subscription = await store.subscribe(user, () => {});
+    expect(subscription.revision).toBe(7);
+    await subscription.unsubscribe();
+  });
+
+  it('is moved by the next save: revisions count on, the old key is gone', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await writeOld(user, 70, 7);
+    const events: ChannelEvent[] = [];
+    const subscription = await store.subscribe(user, (event) => events.push(event));
+    expect(await store.save(user, save(80, { ifMatch: 7 }))).toMatchObject({
+      status: 'saved',
+      revision: 8,
+    });
+    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    expect(parseStoredMessage((await client.get(user.stateKey)) ?? '')).toMatchObject({
+      revision: 8,
+      origin: 'new',
+    });
+    expect(await store.load(user)).toMatchObject({ revision: 8, origin: 'new' });
+    await waitFor(() => events.length === 1, { what: 'the save on the new channel' });
+    expect(events[0]?.revision).toBe(8);
+    await subscription.unsubscribe();
+  });
+
+  it('still wins over an older save and answers a stale If-Match, both left in place', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await writeOld(user, 70, 7);
+    expect(await store.save(user, save(60))).toMatchObject({
+      status: 'conflict',
+      current: { revision: 7, origin: 'old', stateJson: '{"version":1,"timestamp":70}' },
+    });
+    expect(await store.save(user, save(90, { ifMatch: 3 }))).toEqual({
+      status: 'stale',
+      revision: 7,
+    });
+    expect(await client.exists(user.legacyStateKey)).toBe(1);
+    expect(await client.exists(user.stateKey)).toBe(0);
+  });
+
+  it('is deleted for good: the old key goes too, and the revision counts on', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await writeOld(user, 70, 7);
+    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({ deleted: true, revision: 8 });
+    expect(await client.exists(user.legacyStateKey)).toBe(0);
+    expect(await store.load(user)).toBeNull();
+    expect(await store.revision(user)).toBe(8);
+    expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 9 });
+  });
+});
+
+describe('an old revision counter (a state deleted before the move)', () => {
+  it('gives the revision, and the next save counts on from it and removes it', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await client.set(user.legacyRevisionKey, '12', 'EX', 600);
+    expect(await store.load(user)).toBeNull();
+    expect(await store.revision(user)).toBe(12);
+    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({ deleted: false, revision: 12 });
+    expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 13 });
+    expect(await client.exists(user.legacyRevisionKey)).toBe(0);
+  });
+});
+
+describe('data under both names', () => {
+  it('reads the new name only: the old value is what a move left behind', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await store.save(user, save(100));
+    await writeOldMessage(user, 500, 40);
+    expect(await store.load(user)).toMatchObject({ revision: 1, origin: 'new' });
+    expect(await store.save(user, save(200))).toMatchObject({ status: 'saved', revision: 2 });
+  });
+});
