@@ -9,6 +9,7 @@ import { startTestRedis, type TestRedis } from '../../../test-support/redis-serv
 import { type SaveRequest, type StateScope, stateScope } from '../src/index.js';
 import type { ChannelEvent } from '../src/store/channel-event.js';
 import { stateMessageText } from '../src/store/channel-event.js';
+import type { ChannelHead } from '../src/store/state-store.js';
 import { parseStoredMessage } from '../src/store/stored-message.js';
 import { redisStores } from './support/redis-stores.js';
 import { waitFor } from './support/wait-for.js';
@@ -27,6 +28,9 @@ afterAll(async () => {
   client.disconnect();
   await redis.close();
 });
+
+/** Redis TIME as the scripts write it: seconds and microseconds. */
+const EPOCH = /^\d{16}$/;
 
 let counter = 0;
 function scope(): StateScope {
@@ -99,6 +103,7 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
       savedAt: 5,
       version: 1,
       origin: 'old',
+      epoch: '', // no counter under either name: a state of before counters on every save
     });
     expect(await store.revision(user)).toBe(7);
     const subscription = await store.subscribe(user, () => {});
@@ -138,6 +143,7 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
     expect(await store.save(user, save(90, { ifMatch: 3 }))).toEqual({
       status: 'stale',
       revision: 7,
+      epoch: '',
     });
     expect(await client.exists(user.legacyStateKey)).toBe(1);
     expect(await client.exists(user.stateKey)).toBe(0);
@@ -147,8 +153,10 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
     const store = await stores.open(redis.url);
     const user = scope();
     await writeOld(user, 70, 7);
-    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({ deleted: true, revision: 8 });
+    const deleted = await store.delete(user, { ttlSeconds: 60 });
+    expect(deleted).toEqual({ deleted: true, revision: 8, epoch: expect.stringMatching(EPOCH) });
     expect(await client.exists(user.legacyStateKey)).toBe(0);
+    expect(await client.get(user.revisionKey)).toBe(`8:${deleted.epoch}`);
     expect(await store.load(user)).toBeNull();
     expect(await store.revision(user)).toBe(8);
     expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 9 });
@@ -162,9 +170,98 @@ describe('an old revision counter (a state deleted before the move)', () => {
     await client.set(user.legacyRevisionKey, '12', 'EX', 600);
     expect(await store.load(user)).toBeNull();
     expect(await store.revision(user)).toBe(12);
-    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({ deleted: false, revision: 12 });
+    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({
+      deleted: false,
+      revision: 12,
+      epoch: '',
+    });
     expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 13 });
     expect(await client.exists(user.legacyRevisionKey)).toBe(0);
+  });
+});
+
+describe('an old counter under the new counter format', () => {
+  it('a bare revision (before epochs) continues under a new epoch; a socket that knew none is not reset', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await client.set(user.legacyRevisionKey, '12', 'EX', 600);
+    expect(await store.head(user)).toEqual({ revision: 12, epoch: '' });
+    const events: ChannelEvent[] = [];
+    const resets: ChannelHead[] = [];
+    const subscription = await store.subscribe(
+      user,
+      (event) => events.push(event),
+      (head) => resets.push(head),
+    );
+    expect(subscription).toMatchObject({ revision: 12, epoch: '' });
+    // An If-Match naming an epoch never matches a counter that has none.
+    expect(
+      await store.save(user, save(10, { ifMatch: 12, ifMatchEpoch: '1690000000123456' })),
+    ).toEqual({ status: 'stale', revision: 12, epoch: '' });
+    const saved = await store.save(user, save(10, { ifMatch: 12 }));
+    expect(saved).toMatchObject({ status: 'saved', revision: 13 });
+    const epoch = saved.status === 'saved' ? saved.epoch : '';
+    expect(epoch).toMatch(EPOCH);
+    expect(await client.get(user.revisionKey)).toBe(`13:${epoch}`);
+    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(200); // twice the 120 s TTL
+    expect(await client.exists(user.legacyRevisionKey)).toBe(0);
+    expect(await store.head(user)).toEqual({ revision: 13, epoch });
+    await waitFor(() => events.length === 1, { what: 'the save on the new channel' });
+    expect(events[0]?.revision).toBe(13);
+    expect(resets).toEqual([]);
+    await subscription.unsubscribe();
+  });
+
+  it('one with an epoch (the version before the hash tag) keeps it: ETags and sockets stay valid', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    const oldEpoch = '1690000000123456';
+    await writeOldMessage(user, 70, 12);
+    await client.set(user.legacyRevisionKey, `12:${oldEpoch}`, 'EX', 600);
+    expect(await store.load(user)).toMatchObject({ revision: 12, epoch: oldEpoch });
+    const events: ChannelEvent[] = [];
+    const resets: ChannelHead[] = [];
+    const subscription = await store.subscribe(
+      user,
+      (event) => events.push(event),
+      (head) => resets.push(head),
+    );
+    expect(subscription).toMatchObject({ revision: 12, epoch: oldEpoch });
+    expect(
+      await store.save(user, save(80, { ifMatch: 12, ifMatchEpoch: '1700000000000000' })),
+    ).toEqual({ status: 'stale', revision: 12, epoch: oldEpoch });
+    expect(await store.save(user, save(80, { ifMatch: 12, ifMatchEpoch: oldEpoch }))).toEqual({
+      status: 'saved',
+      revision: 13,
+      savedAt: 1_700_000_000_080,
+      epoch: oldEpoch,
+    });
+    expect(await client.get(user.revisionKey)).toBe(`13:${oldEpoch}`);
+    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    await waitFor(() => events.length === 1, { what: 'the save on the new channel' });
+    expect(events[0]?.revision).toBe(13);
+    expect(resets).toEqual([]);
+    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({
+      deleted: true,
+      revision: 14,
+      epoch: oldEpoch,
+    });
+    await subscription.unsubscribe();
+  });
+
+  it('a delete from the old names continues the old counter and its epoch too', async () => {
+    const store = await stores.open(redis.url);
+    const user = scope();
+    await writeOldHash(user, 70, 7);
+    await client.set(user.legacyRevisionKey, '9:1690000000123456', 'EX', 600);
+    expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({
+      deleted: true,
+      revision: 10,
+      epoch: '1690000000123456',
+    });
+    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    expect(await client.get(user.revisionKey)).toBe('10:1690000000123456');
+    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(100); // twice the 60 s TTL
   });
 });
 
