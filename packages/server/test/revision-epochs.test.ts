@@ -1,51 +1,92 @@
-// Revisions never go back for a live channel: over real sockets, with a real Redis and
-// with the memory store, an open socket hears the first save after its state expired
-// (TTL), and after Redis lost its data the socket is told to start over (a new `ready`
-// with the new epoch) before it gets the new state.
+// Revisions never go back for a live channel: over real sockets, with a real Redis, a real
+// Redis Cluster (sharded pub/sub) and the memory store, an open socket hears the first save
+// after its state expired (TTL), and after Redis (or the user's shard) lost its data the
+// socket is told to start over (a new `ready` with the new epoch) before it gets the new state.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
+import {
+  startTestRedisCluster,
+  type TestRedisCluster,
+} from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import type { RunningServer } from '../src/index.js';
+import { type RunningServer, stateScope } from '../src/index.js';
 import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
 
 const PATH = '/api/dashboard/state';
 const T0 = 1_700_000_000_000;
+type Kind = 'memory' | 'redis' | 'redis-cluster';
 let redis: TestRedis;
-const servers: Record<'memory' | 'redis', RunningServer | undefined> = {
+let cluster: TestRedisCluster;
+const servers: Record<Kind, RunningServer | undefined> = {
   memory: undefined,
   redis: undefined,
+  'redis-cluster': undefined,
 };
 const sockets: TestSocket[] = [];
 
 beforeAll(async () => {
-  redis = await startTestRedis();
+  [redis, cluster] = await Promise.all([startTestRedis(), startTestRedisCluster()]);
   servers.memory = await testServer({ ttlSeconds: 1 });
   servers.redis = await testServer({ redisUrl: redis.url, ttlSeconds: 1 });
-});
+  servers['redis-cluster'] = await testServer({
+    redisCluster: { nodes: cluster.seeds },
+    ttlSeconds: 1,
+  });
+}, 60_000);
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.close();
 });
 afterAll(async () => {
-  await servers.redis?.close();
-  await redis.close();
+  await Promise.all([servers.redis?.close(), servers['redis-cluster']?.close()]);
+  await Promise.all([redis.close(), cluster.close()]);
 });
 
 let n = 0;
 const newUser = () => `epoch-user-${++n}`;
 
-function serverOf(kind: 'memory' | 'redis'): RunningServer {
+/** A key's value, read on the one Redis or on the cluster node owning it. */
+async function readKey(kind: 'redis' | 'redis-cluster', key: string): Promise<string> {
+  if (kind === 'redis-cluster') {
+    return (await cluster.cli(['GET', key], await cluster.primaryPortOf(key))).trim();
+  }
+  const client = new Redis(redis.url);
+  client.on('error', () => {});
+  try {
+    return (await client.get(key)) ?? '';
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** FLUSHALL on the one Redis, or on the cluster primary owning `key` (that shard lost its data). */
+async function flushOwner(kind: 'redis' | 'redis-cluster', key: string): Promise<void> {
+  if (kind === 'redis-cluster') {
+    await cluster.cli(['FLUSHALL'], await cluster.primaryPortOf(key));
+    return;
+  }
+  const admin = new Redis(redis.url);
+  admin.on('error', () => {});
+  try {
+    await admin.flushall();
+  } finally {
+    admin.disconnect();
+  }
+}
+
+function serverOf(kind: Kind): RunningServer {
   const server = servers[kind];
   if (!server) throw new Error(`no ${kind} server`);
   return server;
 }
 
-describe.each(['memory', 'redis'] as const)('%s store, 1 s TTL', (kind) => {
+describe.each(['memory', 'redis', 'redis-cluster'] as const)('%s store, 1 s TTL', (kind) => {
   it('lets an open socket hear the first save after its state expired, at a higher revision', async () => {
     const server = serverOf(kind);
-    const token = await tokenFor(newUser());
+    const userId = newUser();
+    const token = await tokenFor(userId);
     const { socket } = await TestSocket.ready(wsUrl(server), token);
     sockets.push(socket);
     const first = await api(server, 'POST', PATH, {
@@ -67,6 +108,12 @@ describe.each(['memory', 'redis'] as const)('%s store, 1 s TTL', (kind) => {
     expect(second.status).toBe(200);
     expect(field(second.body, 'revision')).toBe(2);
     expect(field(second.body, 'epoch')).toBe(field(first.body, 'epoch'));
+    if (kind !== 'memory') {
+      // Redis TIME (seconds and microseconds) of the counter's creation, in the user's slot.
+      expect(field(first.body, 'epoch')).toMatch(/^\d{16}$/);
+      const { revisionKey } = stateScope('acme', userId);
+      expect(await readKey(kind, revisionKey)).toBe(`2:${String(field(first.body, 'epoch'))}`);
+    }
     const heard = await socket.next('state', (m) => m.state.activeProject === marker);
     expect(heard.revision).toBe(2);
     // Same epoch: no reset, the socket simply went on.
@@ -74,50 +121,48 @@ describe.each(['memory', 'redis'] as const)('%s store, 1 s TTL', (kind) => {
   });
 });
 
-describe('Redis losing its data under a live channel', () => {
-  it('tells the socket to start over (ready with the new epoch) before the first state of the new epoch', async () => {
-    const server = serverOf('redis');
-    const token = await tokenFor(newUser());
-    const { socket } = await TestSocket.ready(wsUrl(server), token);
-    sockets.push(socket);
-    let before = '';
-    for (let i = 1; i <= 3; i++) {
+describe.each(['redis', 'redis-cluster'] as const)(
+  '%s losing its data under a live channel',
+  (kind) => {
+    it('tells the socket to start over (ready with the new epoch) before the first state of the new epoch', async () => {
+      const server = serverOf(kind);
+      const userId = newUser();
+      const token = await tokenFor(userId);
+      const { socket } = await TestSocket.ready(wsUrl(server), token);
+      sockets.push(socket);
+      let before = '';
+      for (let i = 1; i <= 3; i++) {
+        const saved = await api(server, 'POST', PATH, {
+          token,
+          body: { state: makeState({ timestamp: T0 + i }) },
+        });
+        before = String(field(saved.body, 'epoch'));
+      }
+      await socket.next('state', (m) => m.revision === 3);
+
+      await flushOwner(kind, stateScope('acme', userId).stateKey);
+      const marker = 'new-epoch';
       const saved = await api(server, 'POST', PATH, {
         token,
-        body: { state: makeState({ timestamp: T0 + i }) },
+        body: { state: makeState({ timestamp: T0 + 4, activeProject: marker }) },
       });
-      before = String(field(saved.body, 'epoch'));
-    }
-    await socket.next('state', (m) => m.revision === 3);
+      expect(field(saved.body, 'revision')).toBe(1);
+      const after = field(saved.body, 'epoch');
+      expect(after).not.toBe(before);
 
-    const admin = new Redis(redis.url);
-    admin.on('error', () => {});
-    try {
-      await admin.flushall();
-    } finally {
-      admin.disconnect();
-    }
-    const marker = 'new-epoch';
-    const saved = await api(server, 'POST', PATH, {
-      token,
-      body: { state: makeState({ timestamp: T0 + 4, activeProject: marker }) },
+      const reset = await socket.next('ready', (m) => m.epoch === after, { timeoutMs: 10_000 });
+      expect(reset.revision).toBe(1);
+      const heard = await socket.next('state', (m) => m.state.activeProject === marker, {
+        timeoutMs: 10_000,
+      });
+      expect(heard.revision).toBe(1);
+      expect(socket.messages.indexOf(reset)).toBeLessThan(socket.messages.indexOf(heard));
+      // An ETag of the old epoch never matches the new content.
+      const conditional = await api(server, 'GET', PATH, {
+        token,
+        headers: { 'if-none-match': `"${before}.1"` },
+      });
+      expect(conditional.status).toBe(200);
     });
-    expect(field(saved.body, 'revision')).toBe(1);
-    const after = field(saved.body, 'epoch');
-    expect(after).not.toBe(before);
-
-    const reset = await socket.next('ready', (m) => m.epoch === after, { timeoutMs: 10_000 });
-    expect(reset.revision).toBe(1);
-    const heard = await socket.next('state', (m) => m.state.activeProject === marker, {
-      timeoutMs: 10_000,
-    });
-    expect(heard.revision).toBe(1);
-    expect(socket.messages.indexOf(reset)).toBeLessThan(socket.messages.indexOf(heard));
-    // An ETag of the old epoch never matches the new content.
-    const conditional = await api(server, 'GET', PATH, {
-      token,
-      headers: { 'if-none-match': `"${before}.1"` },
-    });
-    expect(conditional.status).toBe(200);
-  });
-});
+  },
+);
