@@ -310,7 +310,7 @@ describe.each<ClusterPubSub>(['sharded', 'classic'])('slot migration with %s pub
 });
 
 describe('classic pub/sub on the cluster', () => {
-  it('catches a socket up after the subscriber connection alone was cut', async () => {
+  it('catches a socket up after the subscriber connection alone was cut, telling it the store was down', async () => {
     const server = await testServer({
       redisCluster: { nodes: cluster.seeds, pubsub: 'classic' },
       instanceId: 'classic-cut',
@@ -349,5 +349,11 @@ describe('classic pub/sub on the cluster', () => {
       timeoutMs: 10_000,
       what: 'the socket to catch up to revision 2',
     });
+    // The instance lost its subscriber, so changes could be missed: down, then up once it
+    // subscribed again (on whichever node) and caught up. (Status is sent at once, the
+    // caught-up state through the socket's coalesced outbox: their order on the wire is free.)
+    await socket.next('status', (m) => m.store === 'up', { timeoutMs: 10_000 });
+    const statuses = socket.messages.flatMap((m) => (m.type === 'status' ? [m.store] : []));
+    expect(statuses).toEqual(['down', 'up']);
   });
 });
