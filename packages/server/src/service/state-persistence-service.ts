@@ -15,6 +15,7 @@ import {
   migrateDashboardState,
   STATE_TTL_SECONDS,
   STATE_VERSION,
+  type StatePatchRequest,
   type StoredState,
   toPersistableState,
   utf8BytesOverLimit,
@@ -37,6 +38,7 @@ import type {
   StoreStatus,
   Subscription,
 } from '../store/state-store.js';
+import { applyPatch, type PatchOptions } from './apply-patch.js';
 
 export interface StatePersistenceServiceOptions {
   store: StateStore;
@@ -203,6 +205,28 @@ export class StatePersistenceService {
         throw new StateConflictError(current);
       }
     }
+  }
+
+  /**
+   * Applies a JSON Merge Patch or JSON Patch to the stored state and saves the result
+   * atomically against concurrent saves (If-Match on the revision it was applied to,
+   * retried on a newer one); published like any save. See `applyPatch` for the errors.
+   */
+  patch(
+    owner: StateOwner,
+    request: StatePatchRequest,
+    options: PatchOptions = {},
+  ): Promise<SaveResult> {
+    return applyPatch(
+      {
+        load: (target) => this.load(target),
+        save: (target, state, saveOptions) => this.save(target, state, saveOptions),
+        now: this.now,
+      },
+      owner,
+      request,
+      options,
+    );
   }
 
   /** The stored state (migrated to the current version), or null when none is stored. */
