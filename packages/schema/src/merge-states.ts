@@ -244,7 +244,14 @@ function keepNewest<T extends { timestamp: number }>(items: T[], limit: number):
   return ranked.map(({ item }) => item);
 }
 
-/** Structural equality of JSON values (states are plain JSON). */
+/**
+ * Structural equality of JSON values (states are plain JSON); a key whose value is
+ * `undefined` counts as absent, and key order does not matter.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return deepEqual(a, b);
+}
+
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
