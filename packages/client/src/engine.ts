@@ -319,6 +319,13 @@ export function createStatePersistence(
               { timestamp: state.timestamp, origin: from },
               { storage: false, tabs: true, server: true },
             ),
+          // A merge holds this engine's own changes: stored, sent to tabs and saved as one.
+          merged: (state) =>
+            apply(
+              state,
+              { timestamp: state.timestamp, origin },
+              { storage: false, tabs: false, server: false },
+            ),
           remoteDeleted: () => clearLocal('deleted on another device'),
           status: (syncStatus) => setSnapshot({ syncStatus }),
           saved: (savedAt) => setSnapshot({ lastSavedAt: savedAt }),

@@ -134,6 +134,8 @@ export type ServerMessage =
       message: string;
       /** For `conflict`: the stored state that won. */
       current?: StoredState;
+      /** For `precondition_failed`: the revision the server holds now. */
+      revision?: number;
     };
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
@@ -171,6 +173,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     error: z.string(),
     message: z.string(),
     current: z.object({ state: z.unknown(), revision, savedAt: z.number() }).optional(),
+    revision: revision.optional(),
   }),
 ]);
 
@@ -182,5 +185,7 @@ export interface ApiErrorBody {
   size?: number;
   limit?: number;
   current?: StoredState;
+  /** For `precondition_failed`: the revision the server holds now. */
+  revision?: number;
   retryAfterMs?: number;
 }

@@ -69,6 +69,9 @@ export class StaleRevisionError extends PersistenceError {
   ) {
     super(`expected revision ${expected} but the stored revision is ${current}`);
   }
+  override details(): Partial<ApiErrorBody> {
+    return { revision: this.current };
+  }
 }
 
 /** The incoming state is older than the stored one (newer wins); carries the winner. */

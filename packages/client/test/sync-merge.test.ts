@@ -3,7 +3,7 @@
 import type { DashboardState } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { makeAlert, makeState } from '../../../test-support/fixtures.js';
-import { decideOnRemote } from '../src/server-merge.js';
+import { decideMerge } from '../src/sync-merge.js';
 
 const T0 = 1_700_000_000_000;
 const base = makeState({ timestamp: T0, alerts: 3, activities: 2 });
@@ -28,9 +28,9 @@ const withActivity = edited(T0 + 5000, (draft) => {
   });
 });
 
-describe('decideOnRemote', () => {
+describe('decideMerge', () => {
   it('adopts the server copy when nothing local is unsynced', () => {
-    const decision = decideOnRemote(
+    const decision = decideMerge(
       { state: base, revision: 1 },
       { state: base, origin: 'me', unsynced: false },
       { state: dismissed, revision: 2, origin: 'other' },
@@ -39,7 +39,7 @@ describe('decideOnRemote', () => {
   });
 
   it('merges offline activity with a dismissal made on another device', () => {
-    const decision = decideOnRemote(
+    const decision = decideMerge(
       { state: base, revision: 1 },
       { state: withActivity, origin: 'me', unsynced: true },
       { state: dismissed, revision: 2, origin: 'other' },
@@ -55,7 +55,7 @@ describe('decideOnRemote', () => {
     const both = structuredClone(withActivity);
     const alert = both.widgets.alerts[0];
     if (alert) alert.dismissed = true;
-    const decision = decideOnRemote(
+    const decision = decideMerge(
       { state: base, revision: 1 },
       { state: both, origin: 'me', unsynced: true },
       { state: dismissed, revision: 2, origin: 'other' },
@@ -72,7 +72,7 @@ describe('decideOnRemote', () => {
       draft.widgets.alerts.splice(2, 1);
       draft.widgets.alerts.push(makeAlert(9, T0));
     });
-    const decision = decideOnRemote(
+    const decision = decideMerge(
       { state: base, revision: 1 },
       { state: localRemoved, origin: 'me', unsynced: true },
       { state: remoteRemovedAndAdded, revision: 2, origin: 'other' },
@@ -88,7 +88,7 @@ describe('decideOnRemote', () => {
       draft.activeProject = 'remote';
     });
     // The remote copy is at revision 5: written on top of revision 4; local saw only 1.
-    const decision = decideOnRemote(
+    const decision = decideMerge(
       { state: base, revision: 1 },
       { state: localAhead, origin: 'me', unsynced: true },
       { state: remote, revision: 5, origin: 'other' },

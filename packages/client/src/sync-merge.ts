@@ -27,7 +27,7 @@ export interface SyncedBase {
   revision: number | undefined;
 }
 
-export type RemoteDecision =
+export type MergeDecision =
   /** Nothing local to keep: take the server's copy as is. */
   | { kind: 'adopt' }
   /**
@@ -44,15 +44,15 @@ export type RemoteDecision =
  * remote copy was written on top of at most `remote.revision - 1`; local changes on top
  * of `base.revision`), then the later timestamp, then the origin.
  */
-export function decideOnRemote(
-  base: SyncedBase,
-  local: LocalSide,
-  remote: RemoteSide,
-): RemoteDecision {
+export function decideMerge(base: SyncedBase, local: LocalSide, remote: RemoteSide): MergeDecision {
   if (!local.unsynced) return { kind: 'adopt' };
+  const localBase = base.revision ?? 0;
+  // A remote copy at or below the local base comes from a counter that started again (the
+  // server lost its data): its revision says nothing about order, the clocks decide.
+  const remoteBase = remote.revision > localBase ? remote.revision - 1 : localBase;
   const merged = mergeDashboardStates(base.state, local.state, remote.state, {
-    local: { basedOnRevision: base.revision ?? 0, origin: local.origin },
-    remote: { basedOnRevision: Math.max(0, remote.revision - 1), origin: remote.origin },
+    local: { basedOnRevision: localBase, origin: local.origin },
+    remote: { basedOnRevision: remoteBase, origin: remote.origin },
   });
   if (merged === local.state || sameContent(merged, local.state)) {
     return { kind: 'merge', state: local.state, keepsLocal: true };
