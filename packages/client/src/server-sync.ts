@@ -57,7 +57,7 @@ import {
 } from './sync-decisions.js';
 import { createDeletes, type RemoteDeleteOutcome } from './sync-deletes.js';
 import { createSyncHealth } from './sync-health.js';
-import { decideMerge } from './sync-merge.js';
+import { decideMerge, sameStateContent } from './sync-merge.js';
 import { createOutbox } from './sync-outbox.js';
 
 export type { RemoteDeleteOutcome } from './sync-deletes.js';
@@ -245,7 +245,9 @@ export function createServerSync(
       local: { timestamp: local.state.timestamp, origin: local.origin },
       remote: { timestamp: remote.state.timestamp, origin: remoteOrigin },
     });
-    if (decision === 'same') {
+    // Equal timestamps usually mean the same content, but two merges made in the same
+    // millisecond on two devices differ: only equal content is agreed on as it is.
+    if (decision === 'same' && sameStateContent(local.state, remote.state)) {
       base.agree(local.refs, remote.revision, local.state);
       return false;
     }

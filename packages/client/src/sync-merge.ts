@@ -54,15 +54,15 @@ export function decideMerge(base: SyncedBase, local: LocalSide, remote: RemoteSi
     local: { basedOnRevision: localBase, origin: local.origin },
     remote: { basedOnRevision: remoteBase, origin: remote.origin },
   });
-  if (merged === local.state || sameContent(merged, local.state)) {
+  if (merged === local.state || sameStateContent(merged, local.state)) {
     return { kind: 'merge', state: local.state, keepsLocal: true };
   }
-  if (sameContent(merged, remote.state)) return { kind: 'remote-wins' };
+  if (sameStateContent(merged, remote.state)) return { kind: 'remote-wins' };
   return { kind: 'merge', state: merged, keepsLocal: false };
 }
 
-/** Same persistable content (timestamps and transient parts aside). */
-function sameContent(a: DashboardState, b: DashboardState): boolean {
+/** Same persistable content (timestamps and transient parts aside), compared by value. */
+export function sameStateContent(a: DashboardState, b: DashboardState): boolean {
   return (
     a.activeProject === b.activeProject &&
     a.workspaceId === b.workspaceId &&
