@@ -441,6 +441,15 @@ export function createStatePersistence(
         check: (raw) => checkState(raw, 'another tab'),
         // The sending tab writes the shared storage and saves to the server itself.
         adopt: (state, from) => apply(state, from, { storage: true, tabs: false, server: true }),
+        // A merge is this tab's own change, stamped newer than both sides it holds.
+        merged: (state) => {
+          const timestamp = Math.max(now(), stamp.timestamp + 1, state.timestamp + 1);
+          return apply(
+            { ...state, timestamp },
+            { timestamp, origin },
+            { storage: false, tabs: false, server: false },
+          );
+        },
         cleared: (from) => {
           clearLocal(`cleared in tab ${from}`);
         },
