@@ -338,6 +338,7 @@ export class StateSocket {
     identity: Identity,
     message: Extract<ClientMessage, { type: 'patch-save' }>,
   ): Promise<void> {
+    const started = performance.now();
     try {
       this.options.limiter?.take(identity.scope.stateKey);
       const contentType =
@@ -357,8 +358,15 @@ export class StateSocket {
         revision: result.revision,
         savedAt: result.savedAt,
       });
+      // Counted as saves, as HTTP PATCH is.
+      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
     } catch (error) {
       this.sendError(error, message.id);
+      this.options.metrics.saveFinished(
+        'ws',
+        toApiError(error).status,
+        performance.now() - started,
+      );
     }
   }
 
