@@ -74,8 +74,13 @@ describe('PATCH /api/dashboard/state', () => {
       widgets: { metrics: { title: 'KPIs' } },
     });
     expect(res.status, res.text).toBe(200);
-    expect(res.body).toEqual({ revision: 2, savedAt: expect.any(Number) });
-    expect(res.headers.get('etag')).toBe('"2"');
+    const epoch = field(res.body, 'epoch');
+    expect(res.body).toEqual({
+      revision: 2,
+      savedAt: expect.any(Number),
+      epoch: expect.any(String),
+    });
+    expect(res.headers.get('etag')).toBe(`"${String(epoch)}.2"`);
     const after = await stored(token);
     expect(after.revision).toBe(2);
     expect(after.state.activeProject).toBe('proj-zeus');
@@ -191,6 +196,16 @@ describe('PATCH /api/dashboard/state', () => {
       'if-match': '"1"',
     });
     expect(current.status).toBe(200);
+    // The ETag form names the counter's epoch too: another epoch is another counter.
+    const etag = current.headers.get('etag') ?? '';
+    const otherEpoch = await patch(a, token, { activeProject: 'z' }, MERGE_PATCH_CONTENT_TYPE, {
+      'if-match': etag.replace(/^"[^.]+\./, '"other.'),
+    });
+    expect(otherEpoch.status).toBe(412);
+    const sameTag = await patch(a, token, { activeProject: 'z' }, MERGE_PATCH_CONTENT_TYPE, {
+      'if-match': etag,
+    });
+    expect(sameTag.status).toBe(200);
   });
 
   it('answers 413 when the patched state is over the size limit', async () => {

@@ -156,12 +156,15 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const result = await service.patch(scope, patch, {
       origin: HTTP_ORIGIN,
-      ...(ifMatch === undefined ? {} : { ifMatch }),
+      ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
+      ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
     });
     return reply
-      .header('etag', etagOf(result.revision))
+      .header('etag', etagOf(result.revision, result.epoch))
       .type(JSON_TYPE)
-      .send(`{"revision":${result.revision},"savedAt":${result.savedAt}}`);
+      .send(
+        `{"revision":${result.revision},"savedAt":${result.savedAt},"epoch":${JSON.stringify(result.epoch)}}`,
+      );
   });
 
   app.delete(STATE_PATH, async (request, reply) => {

@@ -357,6 +357,7 @@ export class StateSocket {
         id: message.id,
         revision: result.revision,
         savedAt: result.savedAt,
+        epoch: result.epoch,
       });
       // Counted as saves, as HTTP PATCH is.
       this.options.metrics.saveFinished('ws', 200, performance.now() - started);

@@ -33,6 +33,8 @@ const MAX_RETRY_PAUSE_MS = 40;
 export interface PatchOptions {
   /** Apply only to this stored revision (`If-Match` / `baseRevision`), else 412; no retries. */
   ifMatch?: number;
+  /** With `ifMatch`: the revision counter's epoch must be this one too (`"<epoch>.<rev>"`). */
+  ifMatchEpoch?: string;
   /** Id of the writer, published with the change. */
   origin?: string;
 }
@@ -87,6 +89,9 @@ export async function applyPatch(
     try {
       return await target.save(owner, patched, {
         ifMatch: stored.revision,
+        ...(options.ifMatch === undefined || options.ifMatchEpoch === undefined
+          ? {}
+          : { ifMatchEpoch: options.ifMatchEpoch }),
         ...(options.origin === undefined ? {} : { origin: options.origin }),
       });
     } catch (error) {
