@@ -47,9 +47,11 @@ export type MergeDecision =
 export function decideMerge(base: SyncedBase, local: LocalSide, remote: RemoteSide): MergeDecision {
   if (!local.unsynced) return { kind: 'adopt' };
   const localBase = base.revision ?? 0;
-  // A remote copy at or below the local base comes from a counter that started again (the
-  // server lost its data): its revision says nothing about order, the clocks decide.
-  const remoteBase = remote.revision > localBase ? remote.revision - 1 : localBase;
+  // Revisions order the two only within one known counter. Without an agreed revision
+  // (first connect, a new epoch) or with a remote copy at or below it (a counter that
+  // started again), the revisions say nothing about order: the clocks decide.
+  const remoteBase =
+    base.revision !== undefined && remote.revision > localBase ? remote.revision - 1 : localBase;
   const merged = mergeDashboardStates(base.state, local.state, remote.state, {
     local: { basedOnRevision: localBase, origin: local.origin },
     remote: { basedOnRevision: remoteBase, origin: remote.origin },

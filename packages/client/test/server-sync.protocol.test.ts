@@ -204,11 +204,14 @@ describe('server sync protocol', () => {
   });
 
   it('lets a 409 copy based on a later revision win a field both changed, whatever the clocks', async () => {
-    const c = client();
-    const conn = await server.ready(0);
+    // Synced at revision 3 (kept in storage beside the state).
+    const storage = storageHolding('protocol', makeState({ activeProject: 'start' }), 3);
+    const c = client({}, { storage });
+    const conn = await connectSynced(c, 0, 3);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
-    // Stamped a minute earlier, but written on top of revision 6, which this client never saw.
+    // Stamped a minute earlier, but written on top of revision 6, which this client (at 3)
+    // never saw.
     const current = makeState({ activeProject: 'theirs', timestamp: Date.now() - 60_000 });
     sendConflict(conn, save, current);
     await waitUntil(() => c.store.getState().activeProject === 'theirs');

@@ -80,6 +80,21 @@ describe('decideMerge', () => {
     expect(decision).toEqual({ kind: 'remote-wins' });
   });
 
+  it('lets the clocks decide when no agreed revision is known (first connect, new epoch)', () => {
+    const localNewer = edited(T0 + 5000, (draft) => {
+      draft.activeProject = 'local-newer';
+    });
+    const remote = edited(T0 + 1000, (draft) => {
+      draft.activeProject = 'remote';
+    });
+    const decision = decideMerge(
+      { state: null, revision: undefined },
+      { state: localNewer, origin: 'me', unsynced: true },
+      { state: remote, revision: 9, origin: 'other' },
+    );
+    expect(decision).toMatchObject({ kind: 'merge', keepsLocal: true });
+  });
+
   it('lets the change based on the later revision win a field both changed, whatever the clocks', () => {
     const localAhead = edited(T0 + 3_600_000, (draft) => {
       draft.activeProject = 'local-clock-ahead';
