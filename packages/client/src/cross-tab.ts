@@ -18,7 +18,15 @@ export type ChannelFactory = (name: string) => ChannelLike;
 export type TabMessage =
   /** A tab's full current state: its first message, and the answer to `hello`. */
   /** `author` is the engine that produced the content (the sender, unless it relays). */
-  | { type: 'state'; key: string; origin: string; state: DashboardState; author: string }
+  /** `base`: the content the change was made on, when peers are believed to hold it. */
+  | {
+      type: 'state';
+      key: string;
+      origin: string;
+      state: DashboardState;
+      author: string;
+      base?: ContentStamp;
+    }
   /** What changed since the content stamped `base` (tab-patch.ts); `stamp` is the result's. */
   | {
       type: 'patch';
@@ -35,7 +43,7 @@ export type TabMessage =
 
 export interface CrossTabHandlers {
   /** Unchecked: whoever posts on the channel may run another app version. */
-  onState(message: { state: unknown; author: unknown }, origin: string): void;
+  onState(message: { state: unknown; author: unknown; base?: unknown }, origin: string): void;
   /** Unchecked as well. */
   onPatch(message: { base: unknown; stamp: unknown; changes: unknown }, origin: string): void;
   onHello(origin: string): void;
@@ -43,7 +51,7 @@ export interface CrossTabHandlers {
 }
 
 export interface CrossTab {
-  postState(state: DashboardState, author: string): void;
+  postState(state: DashboardState, author: string, base?: ContentStamp): void;
   postPatch(base: ContentStamp, stamp: ContentStamp, changes: ContentChanges): void;
   /** `to` limits the answer to one peer. */
   postHello(to?: string): void;
@@ -111,7 +119,12 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
 
   let closed = false;
   return {
-    postState: (state, author) => post({ type: 'state', key, origin, state, author }),
+    postState: (state, author, base) =>
+      post(
+        base === undefined
+          ? { type: 'state', key, origin, state, author }
+          : { type: 'state', key, origin, state, author, base },
+      ),
     postPatch: (base, stamp, changes) => post({ type: 'patch', key, origin, base, stamp, changes }),
     postHello: (to) =>
       post(to === undefined ? { type: 'hello', key, origin } : { type: 'hello', key, origin, to }),

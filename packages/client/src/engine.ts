@@ -319,6 +319,13 @@ export function createStatePersistence(
               { timestamp: state.timestamp, origin: from },
               { storage: false, tabs: true, server: true },
             ),
+          // A merge holds this engine's own changes: stored, sent to tabs and saved as one.
+          merged: (state) =>
+            apply(
+              state,
+              { timestamp: state.timestamp, origin },
+              { storage: false, tabs: false, server: false },
+            ),
           remoteDeleted: () => clearLocal('deleted on another device'),
           status: (syncStatus) => setSnapshot({ syncStatus }),
           saved: (savedAt) => setSnapshot({ lastSavedAt: savedAt }),
@@ -434,6 +441,15 @@ export function createStatePersistence(
         check: (raw) => checkState(raw, 'another tab'),
         // The sending tab writes the shared storage and saves to the server itself.
         adopt: (state, from) => apply(state, from, { storage: true, tabs: false, server: true }),
+        // A merge is this tab's own change, stamped newer than both sides it holds.
+        merged: (state) => {
+          const timestamp = Math.max(now(), stamp.timestamp + 1, state.timestamp + 1);
+          return apply(
+            { ...state, timestamp },
+            { timestamp, origin },
+            { storage: false, tabs: false, server: false },
+          );
+        },
         cleared: (from) => {
           clearLocal(`cleared in tab ${from}`);
         },

@@ -15,9 +15,11 @@
 //
 // Three-way logic: the agreed content is the one last known to equal the server's copy.
 // Local unchanged since + server moved on → adopt; local changed + server unchanged →
-// push; both changed → newer timestamp wins (the server enforces the same rule with 409,
-// whose `current` we adopt). While offline the engine keeps persisting locally; `ready`
-// after a reconnect pushes whatever changed meanwhile.
+// push; both changed → merge (sync-merge.ts: per field against the agreed content, so
+// neither side's edits are lost) and push the result. Every save names the revision its
+// content is based on: when another save got in first the server refuses it (412), the
+// client fetches the newer copy and merges again. While offline the engine keeps
+// persisting locally; `ready` after a reconnect merges and pushes whatever changed.
 //
 // The socket asks for `patch` messages (server-url.ts): a change arrives as a delta against
 // the previous revision, applied to the held server copy; a patch for another base, or one
@@ -25,7 +27,7 @@
 // what the client already knows is ignored (server-revision.ts).
 import { type DashboardState, type MigrationTable, migrateDashboardState } from '@hyvve/schema';
 import type { BackoffOptions } from './backoff.js';
-import { type ContentRefs, isEmptyDashboard } from './content.js';
+import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from './content.js';
 import {
   InvalidPersistedStateError,
   type PersistenceError,
@@ -55,6 +57,7 @@ import {
 } from './sync-decisions.js';
 import { createDeletes, type RemoteDeleteOutcome } from './sync-deletes.js';
 import { createSyncHealth } from './sync-health.js';
+import { decideMerge, sameStateContent } from './sync-merge.js';
 import { createOutbox } from './sync-outbox.js';
 
 export type { RemoteDeleteOutcome } from './sync-deletes.js';
@@ -67,6 +70,11 @@ export interface SyncHost {
   current(): { state: DashboardState; refs: ContentRefs; origin: string };
   /** Applies a state from the server; returns the refs now in the store. */
   adopt(state: DashboardState, origin: string): ContentRefs;
+  /**
+   * Puts the merge of local changes with a server copy in the store as this engine's own
+   * change (it is saved, stored locally and sent to the other tabs like an edit).
+   */
+  merged(state: DashboardState): ContentRefs;
   /** Another device deleted the stored state: reset; returns the refs now in the store. */
   remoteDeleted(): ContentRefs;
   status(status: SyncStatus): void;
@@ -182,6 +190,7 @@ export function createServerSync(
     connection: exchange,
     current: () => host.current(),
     isAgreed: (refs) => base.isAgreed(refs),
+    baseRevision: () => base.syncedRevision(),
     nextId,
     ackTimeoutMs,
     throttleMs: options.saveThrottleMs,
@@ -224,22 +233,77 @@ export function createServerSync(
     return null;
   }
 
-  /** Applies a server copy per the three-way rule; returns whether it was applied. */
+  /**
+   * Applies a server copy per the three-way rule; returns whether the store now holds it
+   * as is (false: nothing to take, or local changes merged into it that must be pushed).
+   */
   function consider(remote: FetchedState, remoteOrigin: string): boolean {
     const local = host.current();
+    const changed = localChanged();
     const decision = decideRemote({
-      localChanged: localChanged(),
+      localChanged: changed,
       local: { timestamp: local.state.timestamp, origin: local.origin },
       remote: { timestamp: remote.state.timestamp, origin: remoteOrigin },
     });
-    if (decision === 'same') base.agree(local.refs, remote.revision);
-    if (decision !== 'adopt') return false;
-    base.agree(host.adopt(remote.state, remoteOrigin), remote.revision);
+    // Equal timestamps usually mean the same content, but two merges made in the same
+    // millisecond on two devices differ: only equal content is agreed on as it is.
+    if (decision === 'same' && sameStateContent(local.state, remote.state)) {
+      base.agree(local.refs, remote.revision, local.state);
+      return false;
+    }
+    if (changed) {
+      const merge = decideMerge(
+        { state: base.agreedState(), revision: base.syncedRevision() },
+        { state: local.state, origin: local.origin, unsynced: true },
+        { state: remote.state, revision: remote.revision, origin: remoteOrigin },
+      );
+      if (merge.kind === 'merge') {
+        // The server's copy becomes the base; the local content (merged) is pushed on it.
+        base.agree(refsOf(remote.state), remote.revision, remote.state);
+        // Stamped newer than both sides, so every tab and device takes it over either, and
+        // the server's newer-wins check never refuses it.
+        if (!merge.keepsLocal || local.state.timestamp <= remote.state.timestamp) {
+          const timestamp = Math.max(
+            local.state.timestamp + 1,
+            remote.state.timestamp + 1,
+            Date.now(),
+          );
+          host.merged({ ...merge.state, timestamp });
+        }
+        logger.debug('server.merged', {
+          revision: remote.revision,
+          keptLocalAsIs: merge.keepsLocal,
+        });
+        return false;
+      }
+    }
+    base.agree(host.adopt(remote.state, remoteOrigin), remote.revision, remote.state);
     logger.debug('server.adopted', {
       revision: remote.revision,
       timestamp: remote.state.timestamp,
     });
     return true;
+  }
+
+  /**
+   * The revision a 412 says the server holds. Lower than known: the server's store lost
+   * its data and its counter started again, so the agreed revision means nothing there
+   * any more (saves based on it would be refused forever).
+   */
+  function learnRevision(revision: number): void {
+    if (revision >= (base.revisions.known() ?? 0)) {
+      base.revisions.answered(revision);
+      return;
+    }
+    logger.warn('server.revision_went_back', { revision, known: base.revisions.known() });
+    base.ready(revision, base.epoch());
+    base.setSyncedRevision(revision);
+  }
+
+  /** Records the content now in the store as the agreed one. */
+  function agreeOnCurrent(refs: ContentRefs, revision?: number): void {
+    const current = host.current();
+    base.agree(refs, revision, sameContent(refs, current.refs) ? current.state : null);
   }
 
   function receivePulled(remote: FetchedState | null): void {
@@ -265,11 +329,11 @@ export function createServerSync(
       knownRevision: known,
     });
     base.setSyncedRevision(known);
-    if (decision === 'nothing-to-restore') base.agree(host.current().refs);
+    if (decision === 'nothing-to-restore') agreeOnCurrent(host.current().refs);
     else if (decision === 'restore') outbox.send({ force: true, baseRevision: known });
     else {
       logger.debug('server.deleted_since_sync', { revision: known });
-      base.agree(host.remoteDeleted());
+      agreeOnCurrent(host.remoteDeleted());
     }
   }
 
@@ -296,7 +360,7 @@ export function createServerSync(
     if (message.type === 'deleted') {
       base.hold(null);
       if (message.origin === origin) return;
-      base.agree(host.remoteDeleted(), message.revision);
+      agreeOnCurrent(host.remoteDeleted(), message.revision);
       return;
     }
     // Our own save, echoed: its ack holds the copy at this revision.
@@ -328,11 +392,11 @@ export function createServerSync(
     const failed = outbox.settle(message.id);
     const decision = decideSaveError(message.status, message.current !== undefined);
     if (decision === 'stale-base') {
-      // The server moved past the restore's base; the broadcast that moved it is coming.
-      logger.debug('server.save_stale', { id: message.id });
-      if (!failed) return;
-      if (localChanged()) outbox.schedule();
-      else health.succeed();
+      // Another save (or a delete) got in before this one: fetch what the server holds
+      // now and merge with it (a broadcast on its way may bring it first).
+      logger.debug('server.save_stale', { id: message.id, revision: message.revision });
+      if (message.revision !== undefined) learnRevision(message.revision);
+      if (failed) pull.request();
       return;
     }
     if (failed && decision === 'refused') outbox.refuse(failed.refs);
@@ -402,7 +466,7 @@ export function createServerSync(
         base.answeredEpoch(message.epoch);
         const save = outbox.settle(message.id);
         if (!save) return;
-        base.agree(save.refs, message.revision);
+        base.agree(save.refs, message.revision, save.state);
         base.hold({ state: save.state, revision: message.revision });
         host.saved(message.savedAt);
         health.succeed();
@@ -489,7 +553,7 @@ export function createServerSync(
     },
     flush: () => outbox.sendPendingNow(),
     markSynced(refs, revision, epoch) {
-      base.agree(refs, revision);
+      agreeOnCurrent(refs, revision);
       if (epoch !== undefined) base.assumeEpoch(epoch);
     },
     revisionFor: (refs) => base.revisionFor(refs),
@@ -500,7 +564,7 @@ export function createServerSync(
       outbox.cancel();
       // A save in flight carries what is being deleted: its ack must not mark it synced.
       outbox.abandon();
-      base.agree(host.current().refs);
+      agreeOnCurrent(host.current().refs);
       return new Promise<RemoteDeleteOutcome>((resolve, reject) => {
         if (deletes.send({ resolve, reject })) return;
         deletes.queue();

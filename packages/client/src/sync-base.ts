@@ -2,7 +2,9 @@
 // reference, see content.ts) and the revision it is stored at; the server's revision as
 // far as known (server-revision.ts); and the one copy of the server state that `patch`
 // messages apply to; and the store epoch those revisions belong to. Bookkeeping only: the
-// decisions are in sync-decisions.ts.
+// decisions are in sync-decisions.ts and sync-merge.ts. The agreed content is also kept as
+// a state: it is the base of a merge.
+import type { DashboardState } from '@hyvve/schema';
 import type { ContentRefs } from './content.js';
 import { sameContent } from './content.js';
 import type { PersistenceLogger } from './logger.js';
@@ -11,8 +13,13 @@ import { createServerRevisions, type ServerRevisions } from './server-revision.j
 
 export interface SyncBase {
   readonly revisions: ServerRevisions;
-  /** Records `refs` as equal to the server's copy (at `revision`, when given). */
-  agree(refs: ContentRefs, revision?: number): void;
+  /**
+   * Records `refs` as equal to the server's copy (at `revision`, when given); `state` is
+   * that content as a state (the base of the next merge), null when not known.
+   */
+  agree(refs: ContentRefs, revision?: number, state?: DashboardState | null): void;
+  /** The agreed content as a state, when known: the base of a three-way merge. */
+  agreedState(): DashboardState | null;
   /** The server's revision to compare with on the next reconcile (content unchanged). */
   setSyncedRevision(revision: number): void;
   /** Whether `refs` is the content last agreed with the server. */
@@ -47,16 +54,19 @@ export interface SyncBase {
 export function createSyncBase(logger: PersistenceLogger): SyncBase {
   const revisions = createServerRevisions();
   let synced: ContentRefs | null = null;
+  let syncedState: DashboardState | null = null;
   let syncedRevision: number | undefined;
   let serverCopy: ServerCopy | null = null;
   let epoch: string | undefined;
 
   return {
     revisions,
-    agree(refs, revision) {
+    agree(refs, revision, state = null) {
       synced = refs;
+      syncedState = state;
       if (revision !== undefined) syncedRevision = revision;
     },
+    agreedState: () => syncedState,
     setSyncedRevision(revision) {
       syncedRevision = revision;
     },
@@ -74,6 +84,7 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
       if (epochChanged) {
         logger.warn('server.epoch_changed', { revision, epoch: nextEpoch });
         synced = null;
+        syncedState = null;
         syncedRevision = undefined;
         serverCopy = null;
         return true;

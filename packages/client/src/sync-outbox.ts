@@ -3,7 +3,7 @@
 // the one dropped). When it sends is save-pacing.ts: the first change after a quiet period
 // at once, then at most one save per `throttleMs` and at least one per `maxWaitMs` while
 // a burst lasts. Owns the ack timeout and the content the server refused; knows nothing
-// of revisions or merging.
+// of merging; each save names the revision it is based on (given by the caller).
 import { type DashboardState, SERVER_SAVE_DEBOUNCE_MS } from '@hyvve/schema';
 import { type ContentRefs, sameContent } from './content.js';
 import { type PersistenceError, ServerRejectedError } from './errors.js';
@@ -26,6 +26,12 @@ export interface OutboxOptions {
   current: () => { state: DashboardState; refs: ContentRefs };
   /** Whether `refs` is the content last agreed with the server (nothing to send). */
   isAgreed: (refs: ContentRefs) => boolean;
+  /**
+   * The server revision a save is based on (the agreed content's), sent as
+   * `baseRevision` so the server refuses it (412) when another save got in first: the
+   * client then merges instead of overwriting that save. Undefined: no condition.
+   */
+  baseRevision?: () => number | undefined;
   nextId: () => string;
   ackTimeoutMs: number;
   /** Shortest interval between two saves. @default SERVER_SAVE_DEBOUNCE_MS (100) */
@@ -78,7 +84,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     // The server refused exactly this content (400, 413): sending it again cannot help.
     if (sameContent(refs, refused)) return;
     const id = options.nextId();
-    const base = baseRevision === undefined ? {} : { baseRevision };
+    const revision = baseRevision ?? options.baseRevision?.();
+    const base = revision === undefined ? {} : { baseRevision: revision };
     if (!connection.send({ type: 'save', id, state, origin: options.origin, ...base })) return;
     // This save carries the latest state: a scheduled one would repeat it; the next one
     // waits the interval from now.

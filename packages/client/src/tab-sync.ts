@@ -1,13 +1,18 @@
 // Cross-tab sync over the BroadcastChannel transport (cross-tab.ts): broadcast local
 // changes fast (coalesced by a short throttle; as deltas when peers hold the base),
-// apply only newer content, answer `hello` so a tab opened later is seeded, clear on
-// `clear`. Receiving never sends, except a `hello` to the one sender of a delta it
-// cannot apply, so tabs cannot ping-pong.
-import type { DashboardState } from '@hyvve/schema';
+// answer `hello` so a tab opened later is seeded, clear on `clear`. A peer's change made
+// on content this tab has changed since is merged with this tab's changes (three-way,
+// against that base, kept in a short history of contents) instead of one replacing the
+// other; without a known base, newer content wins. Receiving never sends, except a
+// `hello` to the one sender of a delta it cannot apply and a merge (a change of this
+// tab's own, broadcast like an edit); merges of the same pair give the same content on
+// every tab, so tabs settle instead of ping-ponging.
+import { type DashboardState, mergeDashboardStates } from '@hyvve/schema';
 import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from './content.js';
 import { type ChannelFactory, type CrossTab, openCrossTab } from './cross-tab.js';
 import type { CrossTabError } from './errors.js';
 import type { PersistenceLogger } from './logger.js';
+import { sameStateContent } from './sync-merge.js';
 import { applyChanges, type ContentChanges, type ContentStamp, diffContent } from './tab-patch.js';
 import { createThrottle } from './throttle.js';
 
@@ -21,6 +26,8 @@ export interface TabHost {
   check(raw: unknown): DashboardState | null;
   /** Puts a peer's state into the store; returns its refs. */
   adopt(state: DashboardState, stamp: ContentStamp): ContentRefs;
+  /** Puts the merge of this tab's changes with a peer's in the store, as this tab's own change. */
+  merged(state: DashboardState): ContentRefs;
   /** A peer cleared the persisted state. */
   cleared(from: string): void;
 }
@@ -53,6 +60,16 @@ export interface TabSync {
 
 /** A tab asks one sender for a full state at most this often. */
 const RESYNC_INTERVAL_MS = 250;
+/** Contents remembered as possible bases of a peer's change (its own and received ones). */
+const HISTORY_SIZE = 32;
+
+function stampKey(stamp: ContentStamp): string {
+  return `${stamp.timestamp}:${stamp.origin}`;
+}
+
+function sameStamp(a: ContentStamp, b: ContentStamp): boolean {
+  return a.timestamp === b.timestamp && a.origin === b.origin;
+}
 
 function isStamp(value: unknown): value is ContentStamp {
   if (typeof value !== 'object' || value === null) return false;
@@ -66,13 +83,25 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
   let held: { refs: ContentRefs; stamp: ContentStamp } | null = null;
   const resyncAskedAt = new Map<string, number>();
   let transport: CrossTab | null = null;
+  // Contents by stamp, oldest first: the base a peer's change names is looked up here.
+  const history = new Map<string, DashboardState>();
+  const remember = (stamp: ContentStamp, state: DashboardState): void => {
+    const key = stampKey(stamp);
+    history.delete(key);
+    history.set(key, state);
+    if (history.size > HISTORY_SIZE) {
+      const oldest = history.keys().next().value;
+      if (oldest !== undefined) history.delete(oldest);
+    }
+  };
 
   const broadcast = (): void => {
     const { state, refs, stamp } = host.current();
     if (!transport || (held && sameContent(refs, held.refs))) return;
     const changes = held ? diffContent(held.refs, state) : null;
     if (held && changes) transport.postPatch(held.stamp, stamp, changes);
-    else transport.postState(state, stamp.origin);
+    else transport.postState(state, stamp.origin, held?.stamp);
+    remember(stamp, state);
     held = { refs, stamp };
   };
   const throttle = createThrottle(broadcast, options.intervalMs, options.now);
@@ -87,6 +116,42 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     isNewer(incoming, host.current().stamp) ||
     (host.isPristine() && state !== null && !isEmptyDashboard(state));
 
+  /**
+   * A peer's content, made on the content stamped `base` (null: unknown). When this tab
+   * changed since that base and still knows it, both changes are merged; otherwise the
+   * newer content wins.
+   */
+  const receive = (
+    incoming: DashboardState,
+    stamp: ContentStamp,
+    base: ContentStamp | null,
+  ): void => {
+    const current = host.current();
+    if (sameStamp(current.stamp, stamp)) return;
+    remember(stamp, incoming);
+    const baseState = base ? history.get(stampKey(base)) : undefined;
+    if (
+      base === null ||
+      baseState === undefined ||
+      sameStamp(current.stamp, base) ||
+      host.isPristine()
+    ) {
+      if (isWanted(stamp, incoming)) accept(incoming, stamp);
+      return;
+    }
+    const merged = mergeDashboardStates(baseState, current.state, incoming, {
+      local: { origin: current.stamp.origin },
+      remote: { origin: stamp.origin },
+    });
+    if (sameStateContent(merged, incoming)) {
+      accept(incoming, stamp);
+    } else if (!sameStateContent(merged, current.state)) {
+      host.merged(merged);
+      logger.debug('tab.merged', { from: stamp.origin, base: base.timestamp });
+    }
+    // Else this tab's content already holds both: the peer merges it when it arrives.
+  };
+
   transport = openCrossTab({
     channelName: options.channelName,
     storageKey: options.storageKey,
@@ -94,14 +159,14 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     createChannel: options.createChannel,
     onError: options.onError,
     handlers: {
-      onState({ state: raw, author }, from) {
+      onState({ state: raw, author, base }, from) {
         const state = host.check(raw);
         if (!state) return;
         const stamp = {
           timestamp: state.timestamp,
           origin: typeof author === 'string' ? author : from,
         };
-        if (isWanted(stamp, state)) accept(state, stamp);
+        receive(state, stamp, isStamp(base) ? base : null);
       },
       onPatch({ base, stamp, changes }, from) {
         if (!isStamp(base) || !isStamp(stamp) || typeof changes !== 'object' || changes === null) {
@@ -109,7 +174,14 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
           return;
         }
         const current = host.current();
-        if (current.stamp.timestamp !== base.timestamp || current.stamp.origin !== base.origin) {
+        const known = history.get(stampKey(base));
+        if (!sameStamp(current.stamp, base) && known !== undefined) {
+          // This tab changed since the sender's base, which it still knows: merge.
+          const state = host.check(applyChanges(known, changes as ContentChanges, stamp.timestamp));
+          if (state) receive(state, stamp, base);
+          return;
+        }
+        if (!sameStamp(current.stamp, base)) {
           // We hold other content than the sender's base: ask it for the whole state.
           const askedAt = resyncAskedAt.get(from) ?? Number.NEGATIVE_INFINITY;
           if (options.now() - askedAt >= RESYNC_INTERVAL_MS && isNewer(stamp, current.stamp)) {
@@ -122,17 +194,22 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         const state = host.check(
           applyChanges(current.state, changes as ContentChanges, stamp.timestamp),
         );
-        if (state) accept(state, stamp);
+        if (state) {
+          remember(stamp, state);
+          accept(state, stamp);
+        }
       },
       onHello() {
         if (host.isPristine()) return;
         const { state, refs, stamp } = host.current();
         transport?.postState(state, stamp.origin);
+        remember(stamp, state);
         held = { refs, stamp };
       },
       onClear(from) {
         throttle.cancel();
         held = null;
+        history.clear();
         host.cleared(from);
       },
     },
@@ -154,6 +231,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     postClear() {
       throttle.cancel();
       held = null;
+      history.clear();
       transport?.postClear();
     },
     close() {

@@ -271,6 +271,65 @@ describe('cross-tab sync over BroadcastChannel', () => {
     );
   });
 
+  it('merges changes two tabs made at once instead of keeping only the newer', async () => {
+    const names = uniqueNames('merge');
+    const a = openTab(names);
+    const b = openTab(names);
+    await settle(30);
+    a.store.getState().setFullState(makeState({ alerts: 3, activities: 2 }));
+    await waitUntil(() => b.store.getState().widgets.alerts.length === 3, 2000, 'b seeded');
+    await settle(30);
+    // Both edit before either hears of the other: a dismissal here, new activity there.
+    a.store.getState().dismissAlert('alert-1');
+    b.store.getState().addActivity({ id: 'b-new', user: 'bea', action: 'added', timestamp: 5 });
+    const both = (tab: Tab) => () => {
+      const { widgets } = tab.store.getState();
+      return (
+        widgets.alerts.find((alert) => alert.id === 'alert-1')?.dismissed === true &&
+        widgets.activity?.activities[0]?.id === 'b-new'
+      );
+    };
+    await waitUntil(both(a), 3000, 'a to hold both changes');
+    await waitUntil(both(b), 3000, 'b to hold both changes');
+    await waitUntil(
+      () =>
+        JSON.stringify(a.store.getState().widgets) === JSON.stringify(b.store.getState().widgets),
+      3000,
+      'the tabs to hold the same widgets',
+    );
+    // Settled: once the merges crossed, no tab keeps re-sending.
+    await settle(200);
+    const posts = a.sent.posts + b.sent.posts;
+    await settle(300);
+    expect(a.sent.posts + b.sent.posts).toBe(posts);
+    expect(posts).toBeLessThan(12);
+  });
+
+  it('merges three tabs editing at once into one state holding every edit', async () => {
+    const names = uniqueNames('merge3');
+    const tabs = [openTab(names), openTab(names), openTab(names)];
+    await settle(30);
+    tabs[0]?.store.getState().setFullState(makeState({ alerts: 0, activities: 0 }));
+    await waitUntil(
+      () => tabs.every((tab) => tab.store.getState().widgets.activity !== null),
+      2000,
+      'tabs seeded',
+    );
+    await settle(30);
+    tabs.forEach((tab, i) => {
+      tab.store
+        .getState()
+        .addAlert({ id: `t${i}`, type: 'info', title: 't', message: 'm', timestamp: i });
+    });
+    const ids = (tab: Tab) =>
+      tab.store
+        .getState()
+        .widgets.alerts.map((alert) => alert.id)
+        .sort()
+        .join();
+    for (const tab of tabs) await waitUntil(() => ids(tab) === 't0,t1,t2', 3000, 'every edit');
+  });
+
   it('applies only newer states from other tabs', async () => {
     const names = uniqueNames('newer');
     const a = openTab(names);

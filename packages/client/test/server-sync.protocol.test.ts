@@ -189,15 +189,33 @@ describe('server sync protocol', () => {
     expect(conn.count('save')).toBe(1);
   });
 
-  it('saves again after a 409 when the local state changed to something newer since', async () => {
+  it('merges a 409 with its local change and saves the result on the revision it merged with', async () => {
     const c = client();
     const conn = await server.ready(0);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
-    const current = makeState({ activeProject: 'theirs', timestamp: Date.now() - 60_000 });
+    const current = makeState({ activeProject: null, timestamp: Date.now() - 60_000 });
     sendConflict(conn, save, current);
     const again = await conn.next('save', 1);
-    expect(again).toMatchObject({ state: { activeProject: 'mine' } });
+    // Its project choice (changed on this side only) and the stored widgets, together.
+    expect(again).toMatchObject({ baseRevision: 7, state: { activeProject: 'mine' } });
+    expect((again.state as typeof current).widgets).toEqual(current.widgets);
+    expect(c.store.getState().widgets.alerts).toEqual(current.widgets.alerts);
+  });
+
+  it('lets a 409 copy based on a later revision win a field both changed, whatever the clocks', async () => {
+    // Synced at revision 3 (kept in storage beside the state).
+    const storage = storageHolding('protocol', makeState({ activeProject: 'start' }), 3);
+    const c = client({}, { storage });
+    const conn = await connectSynced(c, 0, 3);
+    c.store.getState().setActiveProject('mine');
+    const save = await conn.next('save');
+    // Stamped a minute earlier, but written on top of revision 6, which this client (at 3)
+    // never saw.
+    const current = makeState({ activeProject: 'theirs', timestamp: Date.now() - 60_000 });
+    sendConflict(conn, save, current);
+    await waitUntil(() => c.store.getState().activeProject === 'theirs');
+    await waitUntil(() => status(c) === 'synced');
   });
 
   it('reports a 503 once, shows error, and retries until the save is accepted', async () => {

@@ -24,3 +24,5 @@ export const STORAGE_KEY = 'hyvve-dashboard-state';
 export const BROADCAST_CHANNEL_NAME = 'hyvve-dashboard-state-sync';
 /** Workspace and user ids: checked before any key or channel name is built. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** How far ahead of the server's clock a saved `state.timestamp` may be (5 min). */
+export const MAX_CLOCK_SKEW_MS = 300_000;

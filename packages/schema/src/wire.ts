@@ -3,6 +3,7 @@
 // once with `validateDashboardState`, so a save is never validated twice.
 import { z } from 'zod';
 import type { DashboardState } from './dashboard-state.js';
+import { JSON_PATCH_CONTENT_TYPE, MERGE_PATCH_CONTENT_TYPE } from './merge-patch.js';
 import { type StatePatch, statePatchSchema } from './state-patch.js';
 
 const revision = z.number().int().nonnegative();
@@ -54,6 +55,19 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     /** Id of the sending engine; echoed as `origin` so it can ignore its own saves. */
     origin: z.string().max(128).optional(),
   }),
+  /**
+   * Like PATCH: `patch` applied to the stored state atomically (answered `saved` or
+   * `error`). `contentType` names the format; absent, an array is a JSON Patch (RFC 6902)
+   * and anything else a JSON Merge Patch (RFC 7386).
+   */
+  z.object({
+    type: z.literal('patch-save'),
+    id: z.string().min(1).max(128),
+    patch: z.unknown(),
+    contentType: z.enum([MERGE_PATCH_CONTENT_TYPE, JSON_PATCH_CONTENT_TYPE]).optional(),
+    baseRevision: revision.optional(),
+    origin: z.string().max(128).optional(),
+  }),
   z.object({
     type: z.literal('delete'),
     id: z.string().min(1).max(128),
@@ -68,6 +82,7 @@ export type ApiErrorCode =
   | 'invalid_request'
   | 'invalid_state'
   | 'state_too_large'
+  | 'unsupported_media_type'
   | 'precondition_failed'
   | 'conflict'
   | 'rate_limited'
@@ -119,6 +134,8 @@ export type ServerMessage =
       message: string;
       /** For `conflict`: the stored state that won. */
       current?: StoredState;
+      /** For `precondition_failed`: the revision the server holds now. */
+      revision?: number;
     };
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
@@ -156,6 +173,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     error: z.string(),
     message: z.string(),
     current: z.object({ state: z.unknown(), revision, savedAt: z.number() }).optional(),
+    revision: revision.optional(),
   }),
 ]);
 
@@ -167,5 +185,7 @@ export interface ApiErrorBody {
   size?: number;
   limit?: number;
   current?: StoredState;
+  /** For `precondition_failed`: the revision the server holds now. */
+  revision?: number;
   retryAfterMs?: number;
 }

@@ -1,6 +1,6 @@
 // Reads the environment once, validates it, and returns the server's options.
 // Every variable is documented in the README's configuration table.
-import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
@@ -22,6 +22,7 @@ export interface ServerConfig extends ServerOptions {
   port: number;
   host: string;
   ttlSeconds: number;
+  maxClockSkewMs: number;
   logLevel: string;
   devAuth: boolean;
   rateLimit: RateLimitOptions | false;
@@ -156,6 +157,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     port: integer(env, 'PORT', 3000, 0, 65_535),
     host: set(env, 'HOST') ?? '127.0.0.1',
     ttlSeconds: integer(env, 'STATE_TTL_SECONDS', STATE_TTL_SECONDS, 1, 365 * 86_400),
+    maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', MAX_CLOCK_SKEW_MS, 0, 7 * 86_400_000),
     logLevel,
     // Dev sign-in only when nobody configured a secret (outside production), unless asked for.
     devAuth: flag(env, 'DEV_AUTH') ?? authSecret === undefined,

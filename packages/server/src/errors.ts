@@ -69,6 +69,9 @@ export class StaleRevisionError extends PersistenceError {
   ) {
     super(`expected revision ${expected} but the stored revision is ${current}`);
   }
+  override details(): Partial<ApiErrorBody> {
+    return { revision: this.current };
+  }
 }
 
 /** The incoming state is older than the stored one (newer wins); carries the winner. */
@@ -80,6 +83,33 @@ export class StateConflictError extends PersistenceError {
   override details(): Partial<ApiErrorBody> {
     return { current: this.current };
   }
+}
+
+/** A PATCH that does not apply to the stored state (a path not there, a failed `test`). */
+export class PatchConflictError extends PersistenceError {
+  readonly code = 'conflict';
+  constructor(
+    message: string,
+    readonly current: StoredState,
+  ) {
+    super(message);
+  }
+  override details(): Partial<ApiErrorBody> {
+    return { current: this.current };
+  }
+}
+
+/** The stored state changed under every attempt to apply a PATCH: retry later. */
+export class PatchContentionError extends PersistenceError {
+  readonly code = 'conflict';
+  constructor(readonly attempts: number) {
+    super(`the state changed during each of ${attempts} attempts to apply the patch; retry`);
+  }
+}
+
+/** A request body in a format the route does not take (e.g. PATCH with application/json). */
+export class UnsupportedMediaTypeError extends PersistenceError {
+  readonly code = 'unsupported_media_type';
 }
 
 /** The store (Redis) cannot be reached or did not answer in time. */
@@ -122,6 +152,7 @@ const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, number>> = {
   conflict: 409,
   precondition_failed: 412,
   state_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   store_unavailable: 503,

@@ -29,6 +29,8 @@ export interface ServerOptions {
   devAuth?: boolean;
   /** @default 86400 */
   ttlSeconds?: number;
+  /** Largest lead of a saved `state.timestamp` over the server clock (400 beyond). @default 300000 */
+  maxClockSkewMs?: number;
   /** Folder of a built web app served at `/`. */
   staticDir?: string;
   /** pino level. @default 'info' */
@@ -134,6 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store,
     logger,
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
   });
   if (devAuth) {
     logger.warn(

@@ -1,5 +1,5 @@
 // loadConfig: defaults, every variable, and a clear ConfigError for a bad value.
-import { STATE_TTL_SECONDS } from '@hyvve/schema';
+import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_RATE_LIMIT, loadConfig } from '../src/index.js';
 
@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '127.0.0.1',
       ttlSeconds: STATE_TTL_SECONDS,
+      maxClockSkewMs: MAX_CLOCK_SKEW_MS,
       logLevel: 'info',
       devAuth: true,
       rateLimit: DEFAULT_RATE_LIMIT,
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
         INSTANCE_ID: 'web-1',
         WS_COALESCE_MS: '0',
         WS_STALL_TIMEOUT_MS: '5000',
+        MAX_CLOCK_SKEW_MS: '60000',
       }),
     ).toEqual({
       port: 8080,
@@ -42,6 +44,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://cache:6379/2',
       authSecret: SECRET,
       ttlSeconds: 600,
+      maxClockSkewMs: 60_000,
       logLevel: 'debug',
       devAuth: false,
       rateLimit: { savesPerSecond: 5, burst: 8 },

@@ -287,7 +287,9 @@ describe('StatePersistenceService options', () => {
     const who = owner();
     const received: ChannelMessage[] = [];
     await memory.subscribe(who, (message) => received.push(message));
-    expect(await memory.save(who, makeState())).toEqual({
+    // A state stamped by a clock in step with the injected one (not ahead of it).
+    const state = makeState({ timestamp: 1000, activities: 1, alerts: 1 });
+    expect(await memory.save(who, state)).toEqual({
       revision: 1,
       savedAt: 1234,
       epoch: expect.any(String),
@@ -298,6 +300,6 @@ describe('StatePersistenceService options', () => {
     expect(memory.maxStateBytes).toBe(100_000);
     expect(STATE_VERSION).toBe(1);
     await memory.close();
-    await expect(memory.save(who, makeState())).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(memory.save(who, state)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

@@ -1,7 +1,8 @@
 // Agent simulator: writes realistic widget updates through the server API, the
-// "agent -> Redis -> every tab" path. Each step loads the stored state, applies one
-// change, bumps the timestamp and saves it with If-Match, so a browser edit made in
-// between is never overwritten blindly.
+// "agent -> Redis -> every tab" path. Each step loads the stored state, works out one
+// change and sends only that change as a JSON Patch (PATCH), which the server applies to
+// the state as stored at that moment: a browser edit made in between (an alert dismissed)
+// is never overwritten. Only an empty store gets a full state (POST).
 //
 //   npm run agent -- --user ada --workspace acme [--interval 2000] [--count 100]
 //                    [--url http://127.0.0.1:3000] [--token <jwt>] [--name insights-agent]
@@ -13,10 +14,13 @@ import {
   createInitialDashboardState,
   type DashboardState,
   ID_PATTERN,
+  JSON_PATCH_CONTENT_TYPE,
+  type JsonPatchDocument,
   type StoredState,
 } from '@hyvve/schema';
 import { signToken } from '../auth/token.js';
 import { applyAgentStep } from './agent-changes.js';
+import { agentStepPatch } from './agent-patch.js';
 
 const DEFAULTS = {
   url: 'http://127.0.0.1:3000',
@@ -189,6 +193,8 @@ async function resolveToken(options: AgentOptions, env: NodeJS.ProcessEnv): Prom
 
 type SaveOutcome =
   | { kind: 'saved'; revision: number }
+  /** PATCH: nothing is stored any more (deleted or expired since it was read). */
+  | { kind: 'gone' }
   | { kind: 'conflict'; current: StoredState }
   | { kind: 'stale' }
   | { kind: 'rate-limited'; retryAfterMs: number }
@@ -237,12 +243,34 @@ class DashboardApi {
       headers,
       body: JSON.stringify({ state }),
     });
+    return this.outcome('save', response);
+  }
+
+  /** Applies `patch` to the stored state, whatever was saved since it was read. */
+  async patch(patch: JsonPatchDocument): Promise<SaveOutcome> {
+    const response = await request(`${this.baseUrl}/api/dashboard/state`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        'content-type': JSON_PATCH_CONTENT_TYPE,
+      },
+      body: JSON.stringify(patch),
+    });
+    return this.outcome('patch', response);
+  }
+
+  private async outcome(action: string, response: Response): Promise<SaveOutcome> {
     const body = await errorBody(response);
     switch (response.status) {
       case 200:
         return { kind: 'saved', revision: Number(body.revision) };
+      case 404:
+        return { kind: 'gone' };
       case 409:
-        return { kind: 'conflict', current: body.current as StoredState };
+        // Without the stored state (the server gave up on a busy state): reload it.
+        return body.current
+          ? { kind: 'conflict', current: body.current as StoredState }
+          : { kind: 'stale' };
       case 412:
         return { kind: 'stale' };
       case 429: {
@@ -258,7 +286,7 @@ class DashboardApi {
       case 503:
         return { kind: 'unavailable' };
       default:
-        throw this.fail('save', response.status, body);
+        throw this.fail(action, response.status, body);
     }
   }
 }
@@ -284,7 +312,10 @@ async function runStep(
       }
       const base = stored?.state ?? createInitialDashboardState(Date.now());
       const change = applyAgentStep(base, { step, now: Date.now(), agent: options.name });
-      const outcome = await api.save(change.state, stored?.revision ?? null);
+      // Only what this step changed, applied by the server to what is stored then.
+      const outcome: SaveOutcome = stored
+        ? await api.patch(agentStepPatch(stored.state, change.state))
+        : await api.save(change.state, null);
       switch (outcome.kind) {
         case 'saved':
           log('info', 'saved', {
@@ -293,8 +324,14 @@ async function runStep(
             change: change.summary,
           });
           return true;
+        case 'gone':
+          log('warn', 'the state was deleted since it was read (404): reloading', {
+            step: step + 1,
+          });
+          needsLoad = true;
+          break;
         case 'conflict':
-          log('warn', 'a newer state is stored (409): adopting it and retrying', {
+          log('warn', 'the state moved under the change (409): rebuilding it on the stored one', {
             revision: outcome.current.revision,
           });
           stored = outcome.current;

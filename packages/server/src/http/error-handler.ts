@@ -7,6 +7,7 @@ import {
   RateLimitedError,
   StateTooLargeError,
   toApiError,
+  UnsupportedMediaTypeError,
 } from '../errors.js';
 
 interface FrameworkError {
@@ -25,6 +26,11 @@ function translate(error: unknown, request: FastifyRequest, maxStateBytes: numbe
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const size = Number(request.headers['content-length'] ?? Number.NaN);
     return new StateTooLargeError(Number.isFinite(size) ? size : maxStateBytes + 1, maxStateBytes);
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return new UnsupportedMediaTypeError(
+      `unsupported Content-Type ${request.headers['content-type'] ?? '(none)'}`,
+    );
   }
   const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) {

@@ -1,9 +1,16 @@
 // HTTP routes of the state API. Workspace and user come from the verified token only;
 // the body carries nothing but the state (and an optional origin).
+
+import {
+  JSON_PATCH_CONTENT_TYPE,
+  MERGE_PATCH_CONTENT_TYPE,
+  type PatchContentType,
+} from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { InvalidRequestError, StateNotFoundError } from '../errors.js';
+import { InvalidRequestError, StateNotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import type { SaveRateLimiter } from '../rate-limiter.js';
+import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
 
@@ -56,6 +63,21 @@ function keepStateBodyText(app: FastifyInstance): void {
       if (body.startsWith(STATE_FIRST)) request.stateBodyText = body;
       parse(request, body, done);
     },
+  );
+  // PATCH bodies: JSON too, parsed by the same rules; the route tells the formats apart.
+  app.addContentTypeParser(
+    [MERGE_PATCH_CONTENT_TYPE, JSON_PATCH_CONTENT_TYPE],
+    { parseAs: 'string' },
+    (request: FastifyRequest, body: string, done) => parse(request, body, done),
+  );
+}
+
+/** The patch format a PATCH request's Content-Type names (parameters like charset ignored). */
+function patchContentType(header: string | undefined): PatchContentType {
+  const type = header?.split(';')[0]?.trim().toLowerCase();
+  if (type === MERGE_PATCH_CONTENT_TYPE || type === JSON_PATCH_CONTENT_TYPE) return type;
+  throw new UnsupportedMediaTypeError(
+    `PATCH takes ${MERGE_PATCH_CONTENT_TYPE} (RFC 7386) or ${JSON_PATCH_CONTENT_TYPE} (RFC 6902), not ${type ?? 'no content type'}`,
   );
 }
 
@@ -121,6 +143,29 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   };
   app.post(STATE_PATH, { bodyLimit }, save);
   app.put(STATE_PATH, { bodyLimit }, save);
+
+  // Agents and services change part of the state without clobbering the user's other
+  // changes: the patch is applied to the stored state atomically (see applyPatch).
+  // 404 when nothing is stored: a patch needs a state to apply to (POST a full one).
+  app.patch(STATE_PATH, { bodyLimit }, async (request, reply) => {
+    const { authorization } = request.headers;
+    const { scope } =
+      verifier.cachedHeader(authorization) ?? (await verifier.verifyHeader(authorization));
+    limiter?.take(scope.stateKey);
+    const patch = toPatchRequest(patchContentType(request.headers['content-type']), request.body);
+    const ifMatch = parseIfMatch(request.headers['if-match']);
+    const result = await service.patch(scope, patch, {
+      origin: HTTP_ORIGIN,
+      ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
+      ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
+    });
+    return reply
+      .header('etag', etagOf(result.revision, result.epoch))
+      .type(JSON_TYPE)
+      .send(
+        `{"revision":${result.revision},"savedAt":${result.savedAt},"epoch":${JSON.stringify(result.epoch)}}`,
+      );
+  });
 
   app.delete(STATE_PATH, async (request, reply) => {
     const { scope } = await verifier.verifyHeader(request.headers.authorization);

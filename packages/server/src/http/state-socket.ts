@@ -1,10 +1,12 @@
 // One subscriber WebSocket: authenticates (upgrade header, or a first `auth` message
 // within the timeout), joins the user's channel, says `ready`, then forwards every
-// change and answers `save` / `delete` with the same outcomes as HTTP.
+// change and answers `save` / `patch-save` / `delete` with the same outcomes as HTTP.
 import {
   type ClientMessage,
   clientMessageSchema,
   formatPath,
+  JSON_PATCH_CONTENT_TYPE,
+  MERGE_PATCH_CONTENT_TYPE,
   type ServerMessage,
 } from '@hyvve/schema';
 import type { FastifyBaseLogger } from 'fastify';
@@ -14,6 +16,7 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import { AuthError, InvalidRequestError, toApiError } from '../errors.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { SaveRateLimiter } from '../rate-limiter.js';
+import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
@@ -286,8 +289,16 @@ export class StateSocket {
     message: Exclude<ClientMessage, { type: 'auth' }>,
   ): void {
     const operation = identity.then(
-      (verified) =>
-        message.type === 'save' ? this.save(verified, message) : this.delete(verified, message),
+      (verified) => {
+        switch (message.type) {
+          case 'save':
+            return this.save(verified, message);
+          case 'patch-save':
+            return this.patchSave(verified, message);
+          case 'delete':
+            return this.delete(verified, message);
+        }
+      },
       // Authentication failed: the socket is being closed with 4401 already.
       () => {},
     );
@@ -312,6 +323,43 @@ export class StateSocket {
         savedAt: result.savedAt,
         epoch: result.epoch,
       });
+      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
+    } catch (error) {
+      this.sendError(error, message.id);
+      this.options.metrics.saveFinished(
+        'ws',
+        toApiError(error).status,
+        performance.now() - started,
+      );
+    }
+  }
+
+  private async patchSave(
+    identity: Identity,
+    message: Extract<ClientMessage, { type: 'patch-save' }>,
+  ): Promise<void> {
+    const started = performance.now();
+    try {
+      this.options.limiter?.take(identity.scope.stateKey);
+      const contentType =
+        message.contentType ??
+        (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
+      const result = await this.options.service.patch(
+        identity.scope,
+        toPatchRequest(contentType, message.patch),
+        {
+          origin: message.origin ?? WS_ORIGIN,
+          ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
+        },
+      );
+      this.send({
+        type: 'saved',
+        id: message.id,
+        revision: result.revision,
+        savedAt: result.savedAt,
+        epoch: result.epoch,
+      });
+      // Counted as saves, as HTTP PATCH is.
       this.options.metrics.saveFinished('ws', 200, performance.now() - started);
     } catch (error) {
       this.sendError(error, message.id);

@@ -10,10 +10,12 @@ import {
   type DashboardState,
   isCompleteDashboardState,
   isPersistableAsIs,
+  MAX_CLOCK_SKEW_MS,
   MAX_STATE_SIZE_BYTES,
   migrateDashboardState,
   STATE_TTL_SECONDS,
   STATE_VERSION,
+  type StatePatchRequest,
   type StoredState,
   toPersistableState,
   utf8BytesOverLimit,
@@ -36,6 +38,7 @@ import type {
   StoreStatus,
   Subscription,
 } from '../store/state-store.js';
+import { applyPatch, type PatchOptions } from './apply-patch.js';
 
 export interface StatePersistenceServiceOptions {
   store: StateStore;
@@ -49,6 +52,12 @@ export interface StatePersistenceServiceOptions {
   logger?: Logger;
   /** Clock for `savedAt`. @default Date.now */
   now?: () => number;
+  /**
+   * A saved `state.timestamp` may be at most this far ahead of `now()`: newer wins by
+   * timestamp, so one device with a clock in the future would otherwise win against
+   * every later save until its state is deleted or expires. @default MAX_CLOCK_SKEW_MS (5 min)
+   */
+  maxClockSkewMs?: number;
 }
 
 export interface SaveOptions {
@@ -98,6 +107,7 @@ export interface StateSubscription {
 export class StatePersistenceService {
   readonly ttlSeconds: number;
   readonly maxStateBytes: number;
+  readonly maxClockSkewMs: number;
   private readonly store: StateStore;
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
@@ -112,6 +122,8 @@ export class StatePersistenceService {
     this.defaultOrigin = options.defaultOrigin ?? 'server';
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.maxClockSkewMs = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS;
+    if (!(this.maxClockSkewMs >= 0)) throw new RangeError('maxClockSkewMs must be 0 or more');
     if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) {
       throw new RangeError('ttlSeconds must be a positive integer');
     }
@@ -134,6 +146,7 @@ export class StatePersistenceService {
     const size = utf8BytesOverLimit(stateJson, this.maxStateBytes);
     if (size !== null) throw new StateTooLargeError(size, this.maxStateBytes);
     const savedAt = this.now();
+    this.checkClock(state.timestamp, savedAt);
     const request: SaveRequest = {
       stateJson,
       timestamp: state.timestamp,
@@ -192,6 +205,28 @@ export class StatePersistenceService {
         throw new StateConflictError(current);
       }
     }
+  }
+
+  /**
+   * Applies a JSON Merge Patch or JSON Patch to the stored state and saves the result
+   * atomically against concurrent saves (If-Match on the revision it was applied to,
+   * retried on a newer one); published like any save. See `applyPatch` for the errors.
+   */
+  patch(
+    owner: StateOwner,
+    request: StatePatchRequest,
+    options: PatchOptions = {},
+  ): Promise<SaveResult> {
+    return applyPatch(
+      {
+        load: (target) => this.load(target),
+        save: (target, state, saveOptions) => this.save(target, state, saveOptions),
+        now: this.now,
+      },
+      owner,
+      request,
+      options,
+    );
   }
 
   /** The stored state (migrated to the current version), or null when none is stored. */
@@ -313,6 +348,18 @@ export class StatePersistenceService {
   async close(): Promise<void> {
     this.listeners.clear();
     await this.store.close();
+  }
+
+  /** Refuses a timestamp from a clock too far ahead (it would win every later comparison). */
+  private checkClock(timestamp: number, now: number): void {
+    const ahead = timestamp - now;
+    if (ahead > this.maxClockSkewMs) {
+      throw new InvalidStateError(
+        'timestamp',
+        `timestamp: ${timestamp} is ${Math.round(ahead)} ms ahead of the server clock ` +
+          `(at most ${this.maxClockSkewMs} ms allowed; check the device clock)`,
+      );
+    }
   }
 
   /** The state as it will be stored: validated, defaults applied, transient parts reset. */
