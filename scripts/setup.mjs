@@ -2,7 +2,7 @@
 // Makes a checkout ready to run, for `npm start` and `npm test` alike, saying what it does
 // in one line each:
 //   1. `npm ci` when node_modules is missing or package-lock.json changed since the install;
-//   2. (tests only) the system programs the tests need: redis-server and a Chromium,
+//   2. (tests only) the system programs the tests need: redis-server, redis-cli and a Chromium,
 //      installed with apt-get when missing on Debian/Ubuntu as root, else one clear error;
 //   3. `npm run build` when any package's build output is missing or older than its sources.
 // Plain JavaScript on purpose: it runs before any dependency (tsx, TypeScript) is installed.
@@ -135,7 +135,7 @@ export function ensureBuilds(root = repositoryRoot) {
 }
 
 /**
- * Checks redis-server and Chromium; installs them with apt-get when that is possible
+ * Checks redis-server, redis-cli and Chromium; installs them with apt-get when that is possible
  * without asking (root on Debian/Ubuntu), else throws one message with the commands.
  * Returns the resolved paths.
  */
@@ -155,7 +155,9 @@ export function ensureTestPrerequisites(root = repositoryRoot, env = process.env
     found = checkPrerequisites(env);
   }
   if (found.missing.length > 0) throw new SetupError(describeMissing(found.missing));
-  log(`redis-server: ${found.redisServer}; chromium: ${found.chromium}`);
+  log(
+    `redis-server: ${found.redisServer}; redis-cli: ${found.redisCli}; chromium: ${found.chromium}`,
+  );
   return { redisServer: found.redisServer, chromium: found.chromium };
 }
 

@@ -11,7 +11,7 @@ export interface ResolvedChromium {
 }
 
 export interface MissingPrerequisite {
-  name: 'redis-server' | 'chromium';
+  name: 'redis-server' | 'redis-cli' | 'chromium';
   /** The Debian package that provides it; null when it is a setting to fix. */
   debianPackage: string | null;
   reason?: string;
@@ -24,6 +24,11 @@ export declare function resolveChromium(env?: Environment, platform?: string): R
 export declare function checkPrerequisites(
   env?: Environment,
   platform?: string,
-): { redisServer: string | null; chromium: string | null; missing: MissingPrerequisite[] };
+): {
+  redisServer: string | null;
+  redisCli: string | null;
+  chromium: string | null;
+  missing: MissingPrerequisite[];
+};
 export declare function canInstallWithApt(env?: Environment, platform?: string): boolean;
 export declare function describeMissing(missing: readonly MissingPrerequisite[]): string;

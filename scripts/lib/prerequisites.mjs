@@ -1,5 +1,5 @@
-// System programs the tests need beyond npm packages: a redis-server (tests start their
-// own on a free port) and a Chromium or Chrome (end-to-end tests and browser benchmarks).
+// System programs the tests need beyond npm packages: a redis-server and redis-cli (tests
+// start their own servers and clusters on free ports) and a Chromium or Chrome (end-to-end tests and browser benchmarks).
 // Pure look-ups over an injected environment, so they are tested with a fake PATH.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -85,6 +85,16 @@ export function checkPrerequisites(env = process.env, platform = process.platfor
       macos: 'brew install redis',
     });
   }
+  // The Redis Cluster tests join their nodes with redis-cli (Debian: redis-tools).
+  const redisCli = findOnPath('redis-cli', env.PATH);
+  if (!redisCli) {
+    missing.push({
+      name: 'redis-cli',
+      debianPackage: 'redis-tools',
+      debian: 'sudo apt-get install -y redis-tools',
+      macos: 'brew install redis',
+    });
+  }
   const chromium = resolveChromium(env, platform);
   if (!chromium.path) {
     missing.push({
@@ -96,7 +106,7 @@ export function checkPrerequisites(env = process.env, platform = process.platfor
       macos: 'brew install --cask chromium   (or set CHROMIUM_PATH to Google Chrome)',
     });
   }
-  return { redisServer: redis, chromium: chromium.path, missing };
+  return { redisServer: redis, redisCli, chromium: chromium.path, missing };
 }
 
 /** Whether missing packages may be installed here with apt-get, without asking. */

@@ -46,7 +46,7 @@ describe('findOnPath', () => {
 
 describe('checkPrerequisites', () => {
   it('reports nothing missing when both programs are on PATH', () => {
-    const bin = binFolder(['redis-server', 'chromium']);
+    const bin = binFolder(['redis-server', 'redis-cli', 'chromium']);
     const result = checkPrerequisites({ PATH: bin }, 'linux');
     expect(result.missing).toEqual([]);
     expect(result.redisServer).toBe(join(bin, 'redis-server'));
@@ -54,7 +54,7 @@ describe('checkPrerequisites', () => {
   });
 
   it('names a missing Chromium with the Debian and Homebrew commands', () => {
-    const bin = binFolder(['redis-server']);
+    const bin = binFolder(['redis-server', 'redis-cli']);
     const result = checkPrerequisites({ PATH: bin }, 'linux');
     expect(result.missing.map((item) => item.name)).toEqual(['chromium']);
     expect(result.missing[0]?.debianPackage).toBe('chromium');
@@ -65,7 +65,7 @@ describe('checkPrerequisites', () => {
   });
 
   it('names a missing redis-server with the Debian and Homebrew commands', () => {
-    const bin = binFolder(['google-chrome']);
+    const bin = binFolder(['google-chrome', 'redis-cli']);
     const result = checkPrerequisites({ PATH: bin }, 'linux');
     expect(result.missing.map((item) => item.name)).toEqual(['redis-server']);
     expect(result.chromium).toBe(join(bin, 'google-chrome'));
@@ -74,12 +74,20 @@ describe('checkPrerequisites', () => {
     expect(message).toContain('brew install redis');
   });
 
-  it('reports both when PATH has neither', () => {
+  it('reports all three when PATH has none of them', () => {
     const empty = binFolder([]);
     expect(checkPrerequisites({ PATH: empty }, 'linux').missing.map((item) => item.name)).toEqual([
       'redis-server',
+      'redis-cli',
       'chromium',
     ]);
+  });
+
+  it('names a missing redis-cli (the cluster tests need it) with its Debian package', () => {
+    const bin = binFolder(['redis-server', 'chromium']);
+    const result = checkPrerequisites({ PATH: bin }, 'linux');
+    expect(result.missing.map((item) => item.debianPackage)).toEqual(['redis-tools']);
+    expect(describeMissing(result.missing)).toContain('sudo apt-get install -y redis-tools');
   });
 });
 
@@ -101,7 +109,7 @@ describe('resolveChromium', () => {
   });
 
   it('refuses a CHROMIUM_PATH that is not an executable instead of falling back', () => {
-    const onPath = binFolder(['chromium', 'redis-server']);
+    const onPath = binFolder(['chromium', 'redis-server', 'redis-cli']);
     const missingPath = join(onPath, 'no-such-browser');
     const result = checkPrerequisites({ PATH: onPath, CHROMIUM_PATH: missingPath }, 'linux');
     expect(result.chromium).toBeNull();
