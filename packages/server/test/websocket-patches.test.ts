@@ -129,6 +129,8 @@ describe.each([
     const patched = await subscriber(watched(), token, '?patches=1');
     const state = makeState({ timestamp: T0, alerts: 50 });
     await save(saving(), token, state);
+    // Delivered before the next save, so latest-wins delivery cannot fold the two.
+    await changeAt(patched, 1);
     const small = changeOneMetric(state, 1);
     await save(saving(), token, small);
     expect((await changeAt(patched, 2)).type).toBe('patch');
@@ -151,6 +153,8 @@ describe.each([
     const patched = await subscriber(watched(), token, '?patches=1');
     const state = makeState({ timestamp: T0 });
     await save(saving(), token, state);
+    // Delivered before the next save, so latest-wins delivery cannot fold the two.
+    await changeAt(patched, 1);
     await save(saving(), token, changeOneMetric(state, 7));
     expect((await changeAt(patched, 2)).type).toBe('patch');
     expect((await api(saving(), 'DELETE', PATH, { token })).status).toBe(204);
@@ -202,6 +206,9 @@ describe('sockets that did not ask for patches', () => {
     const patched = await subscriber(memory, token, '?patches=1');
     const state = makeState({ timestamp: T0 });
     await save(memory, token, state);
+    // Delivered before the next save, so latest-wins delivery cannot fold the two.
+    await changeAt(patched, 1);
+    await socket.next('state', (m) => m.revision === 1);
     await save(memory, token, changeOneMetric(state, 3));
     // The patch socket proves a patch was there to send.
     expect((await changeAt(patched, 2)).type).toBe('patch');
@@ -217,6 +224,8 @@ describe('a diff that fails', () => {
     const patched = await subscriber(a, token, '?patches=1');
     const state = makeState({ timestamp: T0 });
     await save(a, token, state);
+    // Delivered before the next save, so latest-wins delivery cannot fold the two.
+    await changeAt(patched, 1);
     await save(a, token, changeOneMetric(state, 5));
     expect((await changeAt(patched, 2)).type).toBe('patch');
     // A foreign publisher's message whose state is not an object: the diff throws.
