@@ -54,8 +54,11 @@ export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>
 export type ConnectionStatus = 'connecting' | 'ready' | 'offline' | 'error';
 
 export interface ConnectionHandlers {
-  /** `epoch`: the server's store incarnation, when the server names one. */
-  onReady(revision: number, epoch: string | undefined): void;
+  /**
+   * `epoch`: the server's store incarnation, when the server names one; `serverTime`: the
+   * server's clock when it sent `ready`, when it says.
+   */
+  onReady(revision: number, epoch: string | undefined, serverTime: number | undefined): void;
   /** Every message after `ready`. */
   onMessage(message: Exclude<IncomingServerMessage, { type: 'ready' }>): void;
   onStatus(status: ConnectionStatus): void;
@@ -228,7 +231,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
         if (readyTimer !== undefined) clearTimeout(readyTimer);
         readyTimer = undefined;
         handlers.onStatus('ready');
-        handlers.onReady(message.revision, message.epoch);
+        handlers.onReady(message.revision, message.epoch, message.serverTime);
         return;
       }
       handlers.onMessage(message);

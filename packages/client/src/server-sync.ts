@@ -36,6 +36,7 @@ import {
 } from './errors.js';
 import type { PersistenceLogger } from './logger.js';
 import type { FetchedState, FetchLike } from './server-api.js';
+import { createServerClock } from './server-clock.js';
 import {
   type ConnectionStatus,
   createServerConnection,
@@ -162,6 +163,9 @@ export function createServerSync(
   let storeDown = false;
 
   const base = createSyncBase(logger);
+  const clock = createServerClock();
+  /** A save refused for its timestamp was re-stamped and sent again (once per success). */
+  let clockRetried = false;
   const localChanged = (): boolean => !base.isAgreed(host.current().refs);
   const health = createSyncHealth({
     backoff,
@@ -188,7 +192,7 @@ export function createServerSync(
   const outbox = createOutbox({
     origin,
     connection: exchange,
-    current: () => host.current(),
+    current: () => forServer(host.current()),
     isAgreed: (refs) => base.isAgreed(refs),
     baseRevision: () => base.syncedRevision(),
     nextId,
@@ -215,6 +219,34 @@ export function createServerSync(
     onResult: receivePulled,
     onFailure: (error) => health.fail(error, isRetryablePullError(error)),
   });
+
+  /**
+   * What is sent, stamped at most at the server's time (server-clock.ts), yet newer than
+   * the server copy held, so the server neither refuses it as from the future nor as older.
+   */
+  function forServer<T extends { state: DashboardState }>(current: T): T {
+    const held = base.copy();
+    const { timestamp } = current.state;
+    const stamped = clock.stamp(timestamp, held ? held.state.timestamp + 1 : undefined);
+    if (stamped === timestamp) return current;
+    logger.debug('server.save_restamped', { timestamp, stamped });
+    return { ...current, state: { ...current.state, timestamp: stamped } };
+  }
+
+  /**
+   * The server refused a save for its timestamp (this device's clock runs ahead of what
+   * the server learned): re-stamp at the last server time seen and send it once more.
+   * Returns false when that was already tried (the refusal is then reported).
+   */
+  function retryClockRefusal(message: ErrorAnswer): boolean {
+    if (message.path !== 'timestamp' || clockRetried) return false;
+    clockRetried = true;
+    if (message.serverTime === undefined) clock.distrust();
+    else clock.observe(message.serverTime);
+    logger.warn('server.save_clock_refused', { id: message.id, message: message.message });
+    outbox.send();
+    return true;
+  }
 
   /** The engine's status: `synced` is not true while the server's store is down. */
   function report(status: SyncStatus): void {
@@ -399,6 +431,7 @@ export function createServerSync(
       if (failed) pull.request();
       return;
     }
+    if (failed && decision === 'refused' && retryClockRefusal(message)) return;
     if (failed && decision === 'refused') outbox.refuse(failed.refs);
     const current = message.current;
     if (decision === 'conflict' && current) {
@@ -464,8 +497,10 @@ export function createServerSync(
       case 'saved': {
         base.revisions.answered(message.revision);
         base.answeredEpoch(message.epoch);
+        clock.observe(message.savedAt);
         const save = outbox.settle(message.id);
         if (!save) return;
+        clockRetried = false;
         base.agree(save.refs, message.revision, save.state);
         base.hold({ state: save.state, revision: message.revision });
         host.saved(message.savedAt);
@@ -510,7 +545,12 @@ export function createServerSync(
     reconcile();
   }
 
-  function onReady(revision: number, epoch: string | undefined): void {
+  function onReady(
+    revision: number,
+    epoch: string | undefined,
+    serverTime: number | undefined,
+  ): void {
+    if (serverTime !== undefined) clock.observe(serverTime);
     // A new epoch: the store lost or reset its data; reconcile as on a first connect
     // (an empty server gets this client's state; local state is never wiped for it).
     base.ready(revision, epoch);

@@ -103,7 +103,12 @@ export type ServerMessage =
    * After auth, and again when the server finds the user's counter reset (a new epoch):
    * forget the server base revision and reconcile as on a first connect.
    */
-  | { type: 'ready'; revision: number; epoch?: string }
+  /**
+   * `serverTime`: the server's clock (ms since epoch) when it sent this, so a client whose
+   * clock runs ahead stamps what it saves at most at server time (saves more than
+   * MAX_CLOCK_SKEW_MS ahead are refused with 400, path `timestamp`).
+   */
+  | { type: 'ready'; revision: number; epoch?: string; serverTime?: number }
   | Extract<ChannelMessage, { type: 'state' }>
   | { type: 'deleted'; revision: number; origin?: string }
   /**
@@ -136,10 +141,19 @@ export type ServerMessage =
       current?: StoredState;
       /** For `precondition_failed`: the revision the server holds now. */
       revision?: number;
+      /** For `invalid_state`: the field refused (e.g. `timestamp` from a clock too far ahead). */
+      path?: string;
+      /** With path `timestamp`: the server's clock, to re-stamp the save with. */
+      serverTime?: number;
     };
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), revision, epoch: epoch.optional() }),
+  z.object({
+    type: z.literal('ready'),
+    revision,
+    epoch: epoch.optional(),
+    serverTime: z.number().optional(),
+  }),
   z.object({
     type: z.literal('state'),
     state: z.unknown(),
@@ -174,6 +188,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     message: z.string(),
     current: z.object({ state: z.unknown(), revision, savedAt: z.number() }).optional(),
     revision: revision.optional(),
+    path: z.string().optional(),
+    serverTime: z.number().optional(),
   }),
 ]);
 
@@ -182,6 +198,8 @@ export interface ApiErrorBody {
   error: ApiErrorCode;
   message: string;
   path?: string;
+  /** With path `timestamp` (a clock too far ahead): the server's clock, ms since epoch. */
+  serverTime?: number;
   size?: number;
   limit?: number;
   current?: StoredState;

@@ -46,6 +46,22 @@ export class InvalidStateError extends PersistenceError {
   }
 }
 
+/**
+ * `state.timestamp` is further ahead of the server clock than allowed; `serverTime` tells
+ * the client the server's time so it can re-stamp and save again.
+ */
+export class ClockAheadError extends InvalidStateError {
+  constructor(
+    message: string,
+    readonly serverTime: number,
+  ) {
+    super('timestamp', message);
+  }
+  override details(): Partial<ApiErrorBody> {
+    return { path: this.path, serverTime: this.serverTime };
+  }
+}
+
 /** The persistable state's JSON is larger than the limit. */
 export class StateTooLargeError extends PersistenceError {
   readonly code = 'state_too_large';

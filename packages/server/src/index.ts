@@ -9,6 +9,7 @@ export { ConfigError, loadConfig } from './config.js';
 export type { ApiError } from './errors.js';
 export {
   AuthError,
+  ClockAheadError,
   InvalidIdError,
   InvalidRequestError,
   InvalidStateError,

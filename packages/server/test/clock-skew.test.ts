@@ -52,8 +52,19 @@ describe('MAX_CLOCK_SKEW_MS', () => {
     sockets.push(socket);
     socket.send({ type: 'save', id: 'future', state: makeState({ timestamp: 9e15 }) });
     const error = await socket.next('error', (message) => message.id === 'future');
-    expect(error).toMatchObject({ status: 400, error: 'invalid_state' });
+    expect(error).toMatchObject({ status: 400, error: 'invalid_state', path: 'timestamp' });
     expect(error.message).toContain('timestamp');
+    // The server's clock comes with the refusal, so the client can re-stamp and retry.
+    expect(Math.abs(Number(error.serverTime) - Date.now())).toBeLessThan(5000);
+  });
+
+  it('tells a socket the server time in ready', async () => {
+    const before = Date.now();
+    const socket = await TestSocket.open(wsUrl(server), { token: await tokenFor(newUser()) });
+    sockets.push(socket);
+    const ready = await socket.next('ready');
+    expect(Number(ready.serverTime)).toBeGreaterThanOrEqual(before);
+    expect(Number(ready.serverTime)).toBeLessThanOrEqual(Date.now());
   });
 
   it('uses the configured skew and the service clock', async () => {

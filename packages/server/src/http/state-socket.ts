@@ -222,12 +222,18 @@ export class StateSocket {
     const head = reset ?? { revision: subscription.revision, epoch: subscription.epoch };
     const after = reset ? head.revision - 1 : head.revision;
     this.readyRevision = head.revision;
-    this.send({ type: 'ready', revision: head.revision, epoch: head.epoch });
+    this.sendReady(head);
     this.logger.debug(head, 'WebSocket subscriber ready');
     if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
     const early = this.early;
     this.early = [];
     for (const event of early) if (event.revision > after) this.forward(event);
+  }
+
+  /** `serverTime` lets a client with a clock ahead stamp its saves within the allowed skew. */
+  private sendReady(head: ChannelHead): void {
+    const serverTime = this.options.service.currentTime();
+    this.send({ type: 'ready', revision: head.revision, epoch: head.epoch, serverTime });
   }
 
   /** Tells a joined socket that the store went down or came back (caught up). */
@@ -253,7 +259,7 @@ export class StateSocket {
     }
     this.outbox.reset();
     this.readyRevision = head.revision;
-    this.send({ type: 'ready', revision: head.revision, epoch: head.epoch });
+    this.sendReady(head);
     this.logger.info(head, 'revision counter reset: WebSocket subscriber told to start over');
   }
 

@@ -22,6 +22,7 @@ import {
   validateDashboardState,
 } from '@hyvve/schema';
 import {
+  ClockAheadError,
   InvalidStateError,
   StaleRevisionError,
   StateConflictError,
@@ -127,6 +128,11 @@ export class StatePersistenceService {
     if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) {
       throw new RangeError('ttlSeconds must be a positive integer');
     }
+  }
+
+  /** The server clock: what `savedAt` and the clock-skew check read. */
+  currentTime(): number {
+    return this.now();
   }
 
   /** `redis` or `memory`. */
@@ -354,10 +360,10 @@ export class StatePersistenceService {
   private checkClock(timestamp: number, now: number): void {
     const ahead = timestamp - now;
     if (ahead > this.maxClockSkewMs) {
-      throw new InvalidStateError(
-        'timestamp',
+      throw new ClockAheadError(
         `timestamp: ${timestamp} is ${Math.round(ahead)} ms ahead of the server clock ` +
           `(at most ${this.maxClockSkewMs} ms allowed; check the device clock)`,
+        now,
       );
     }
   }
