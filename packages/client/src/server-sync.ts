@@ -59,6 +59,7 @@ import {
 import { createDeletes, type RemoteDeleteOutcome } from './sync-deletes.js';
 import { createSyncHealth } from './sync-health.js';
 import { decideMerge, sameStateContent } from './sync-merge.js';
+import { baseWithLostSave } from './sync-lost-save.js';
 import { createOutbox } from './sync-outbox.js';
 
 export type { RemoteDeleteOutcome } from './sync-deletes.js';
@@ -164,6 +165,12 @@ export function createServerSync(
 
   const base = createSyncBase(logger);
   const clock = createServerClock();
+  /**
+   * What a save carried whose answer was lost with its socket (sync-lost-save.ts): until
+   * the next server copy is merged or adopted, what that copy holds of it is this
+   * device's own history, not the other side's change.
+   */
+  let lostSave: DashboardState | null = null;
   /** A save refused for its timestamp was re-stamped and sent again (once per success). */
   let clockRetried = false;
   const localChanged = (): boolean => !base.isAgreed(host.current().refs);
@@ -270,6 +277,8 @@ export function createServerSync(
    * as is (false: nothing to take, or local changes merged into it that must be pushed).
    */
   function consider(remote: FetchedState, remoteOrigin: string): boolean {
+    const lost = lostSave;
+    lostSave = null;
     const local = host.current();
     const changed = localChanged();
     const decision = decideRemote({
@@ -284,8 +293,12 @@ export function createServerSync(
       return false;
     }
     if (changed) {
+      const agreed = base.agreedState();
       const merge = decideMerge(
-        { state: base.agreedState(), revision: base.syncedRevision() },
+        {
+          state: agreed && lost ? baseWithLostSave(agreed, lost, remote.state) : agreed,
+          revision: base.syncedRevision(),
+        },
         { state: local.state, origin: local.origin, unsynced: true },
         { state: remote.state, revision: remote.revision, origin: remoteOrigin },
       );
@@ -487,6 +500,11 @@ export function createServerSync(
     if (decision === 'send-queued-delete') deletes.sendQueued();
     else if (decision === 'pull') pull.request();
     else if (decision !== 'await-delete') {
+      // Nothing synced yet and the server at the revision known (0: it never held a state
+      // in this epoch): later saves are based on that revision, so when another device's
+      // first save gets in before this one the server refuses it (412) and the client
+      // merges, instead of one unconditional save overwriting the other (newer wins).
+      if (base.syncedRevision() === undefined) base.setSyncedRevision(base.revisions.known() ?? 0);
       if (decision === 'push') outbox.send();
       settleIfIdle();
     }
@@ -501,6 +519,7 @@ export function createServerSync(
         const save = outbox.settle(message.id);
         if (!save) return;
         clockRetried = false;
+        lostSave = null;
         base.agree(save.refs, message.revision, save.state);
         base.hold({ state: save.state, revision: message.revision });
         host.saved(message.savedAt);
@@ -562,6 +581,8 @@ export function createServerSync(
     if (status === 'ready') return; // reconcile() reports `synced` once it is true
     // The socket is gone (a save or delete can only be in flight on a ready one): their
     // answers will not come. A new socket starts with the store up until it says otherwise.
+    const unanswered = outbox.inFlight();
+    if (unanswered) lostSave = unanswered.state;
     outbox.abandon();
     deletes.requeue();
     storeDown = false;
@@ -604,6 +625,7 @@ export function createServerSync(
       outbox.cancel();
       // A save in flight carries what is being deleted: its ack must not mark it synced.
       outbox.abandon();
+      lostSave = null;
       agreeOnCurrent(host.current().refs);
       return new Promise<RemoteDeleteOutcome>((resolve, reject) => {
         if (deletes.send({ resolve, reject })) return;

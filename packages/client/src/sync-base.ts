@@ -78,9 +78,10 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
       serverCopy = copy;
     },
     ready(revision, nextEpoch) {
+      const knownRevision = revisions.known() ?? 0;
       revisions.ready(revision);
-      const epochChanged = isNewEpoch(epoch, nextEpoch);
-      if (nextEpoch !== undefined) epoch = nextEpoch;
+      const epochChanged = isNewEpoch(epoch, nextEpoch, revision < knownRevision);
+      if (nextEpoch !== undefined && (nextEpoch !== '' || epochChanged)) epoch = nextEpoch;
       if (epochChanged) {
         logger.warn('server.epoch_changed', { revision, epoch: nextEpoch });
         synced = null;
@@ -121,8 +122,16 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
  * Whether `next` (from `ready`) names another incarnation of the revision counter than the
  * one `known`. A server that names no epoch (older servers) never changes it; `''` is "no
  * counter yet", so '' → 'x' is the counter being created (revisions carry on from 0),
- * while 'x' → '' or 'x' → 'y' is the counter lost or reset.
+ * while 'x' → 'y' is the counter reset. 'x' → '' is the counter lost only when the
+ * revision went back too: an instance that subscribed the channel before its counter was
+ * created still names '' (Redis messages carry no epoch) while the counter is at, or past,
+ * the revision known, and taking that for a reset would drop this client's merge base.
  */
-export function isNewEpoch(known: string | undefined, next: string | undefined): boolean {
-  return known !== undefined && known !== '' && next !== undefined && next !== known;
+export function isNewEpoch(
+  known: string | undefined,
+  next: string | undefined,
+  revisionWentBack = true,
+): boolean {
+  if (known === undefined || known === '' || next === undefined || next === known) return false;
+  return next !== '' || revisionWentBack;
 }

@@ -99,7 +99,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }, ackTimeoutMs);
     if (inFlight) clearTimeout(inFlight.timer);
     inFlight = { id, refs, state, timer };
-    logger.debug('server.save_sent', { id, timestamp: state.timestamp });
+    logger.debug('server.save_sent', { id, timestamp: state.timestamp, baseRevision: revision });
   };
 
   const scheduled = createSavePacing(() => send(), {

@@ -151,4 +151,12 @@ describe('isNewEpoch', () => {
   ] as const)('%j → %j: %s (%s)', (known, next, expected, _case) => {
     expect(isNewEpoch(known, next)).toBe(expected);
   });
+
+  it("does not take 'x' → '' for a reset while the revision did not go back", () => {
+    // An instance that subscribed before the counter existed names '' (found by the
+    // convergence property test: the client dropped its merge base and lost edits).
+    expect(isNewEpoch('a', '', false)).toBe(false);
+    expect(isNewEpoch('a', '', true)).toBe(true);
+    expect(isNewEpoch('a', 'b', false)).toBe(true);
+  });
 });
