@@ -58,8 +58,8 @@ import {
 } from './sync-decisions.js';
 import { createDeletes, type RemoteDeleteOutcome } from './sync-deletes.js';
 import { createSyncHealth } from './sync-health.js';
-import { decideMerge, sameStateContent } from './sync-merge.js';
 import { baseWithLostSave } from './sync-lost-save.js';
+import { decideMerge, sameStateContent } from './sync-merge.js';
 import { createOutbox } from './sync-outbox.js';
 
 export type { RemoteDeleteOutcome } from './sync-deletes.js';

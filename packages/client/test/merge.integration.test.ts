@@ -12,7 +12,8 @@ import {
   type PersistenceError,
   type StatePersistence,
 } from '../src/index.js';
-import { SpyStorage, waitUntil } from './support/fakes.js';
+import type { SocketLike } from './support/client.js';
+import { MessageGate, SpyStorage, waitUntil } from './support/fakes.js';
 
 const SECRET = 'client-merge-secret';
 let redis: TestRedis;
@@ -57,7 +58,7 @@ function newUser(): string {
   return `merge-${process.pid}-${userCounter}`;
 }
 
-function device(userId: string, url: string): Device {
+function device(userId: string, url: string, gate?: MessageGate): Device {
   const store = createDashboardStore();
   const errors: PersistenceError[] = [];
   const engine = createStatePersistence(store, {
@@ -70,7 +71,10 @@ function device(userId: string, url: string): Device {
     server: {
       url,
       getToken: () => signToken({ userId, workspaceId: 'ws-merge', secret: SECRET }),
-      createWebSocket: (socketUrl) => new WebSocket(socketUrl),
+      createWebSocket: (socketUrl) => {
+        const socket = new WebSocket(socketUrl) as unknown as SocketLike;
+        return gate ? gate.wrap(socket) : socket;
+      },
       reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
     },
   });
@@ -206,4 +210,29 @@ describe('merging devices through the server', () => {
     const stored = (await serverState(user)) as { widgets: unknown };
     expect(stored.widgets).toEqual(widgets()[0]);
   }, 60_000);
+
+  it("keeps both devices' first edits on a server that never held a state", async () => {
+    // The first save after connecting to an empty server used to carry no base revision:
+    // stored unconditionally, the newer one replaced the other device's first save.
+    const user = newUser();
+    const gate = new MessageGate();
+    const a = device(user, serverA.url);
+    const b = device(user, serverA.url, gate);
+    await waitUntil(isSynced(a), 10_000, 'a synced');
+    await waitUntil(isSynced(b), 10_000, 'b synced');
+    gate.hold('state');
+    gate.hold('patch');
+    a.store.getState().addAlert(alert('from-a'));
+    await waitForServer(user, (state) => JSON.stringify(state).includes('from-a'));
+    // B has not heard of A's save: its own first edit is based on the empty server.
+    b.store.getState().addAlert(alert('from-b'));
+    await waitForServer(user, (state) => JSON.stringify(state).includes('from-b'));
+    gate.release();
+    const both = (d: Device) => () => alertIds(d).join() === 'from-a,from-b';
+    await waitUntil(both(a), 10_000, 'a to hold both alerts');
+    await waitUntil(both(b), 10_000, 'b to hold both alerts');
+    expect(JSON.stringify(await serverState(user))).toContain('from-a');
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+  }, 30_000);
 });
