@@ -38,6 +38,7 @@ describe('StateSocket joining while the counter is reset', () => {
     });
     let subscribed: (() => void) | undefined;
     const service = {
+      currentTime: () => 1_700_000_000_000,
       subscribeChannel(_owner: unknown, listener: ChannelListener, onReset?: ResetListener) {
         attach?.([listener, onReset]);
         return new Promise((resolve) => {
@@ -76,7 +77,12 @@ describe('StateSocket joining while the counter is reset', () => {
     );
     subscribed?.();
     await waitFor(() => ws.sent.length === 2, { what: 'ready and the state' });
-    expect(JSON.parse(ws.sent[0] ?? '')).toEqual({ type: 'ready', revision: 1, epoch: 'new' });
+    expect(JSON.parse(ws.sent[0] ?? '')).toEqual({
+      type: 'ready',
+      revision: 1,
+      epoch: 'new',
+      serverTime: 1_700_000_000_000,
+    });
     expect(JSON.parse(ws.sent[1] ?? '')).toMatchObject({ type: 'state', revision: 1 });
   });
 });
