@@ -26,7 +26,7 @@ import { SpyStorage, waitUntil } from './support/fakes.js';
 
 const SECRET = 'client-convergence-secret';
 const WORKSPACE = 'ws-converge';
-const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? 1212);
 /** Nowhere to connect to: a device "offline" dials this and fails at once. */
 const DEAD_URL = 'ws://127.0.0.1:9/';
