@@ -6,7 +6,10 @@ import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/plugin.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
+import { memoryRequestLimiter } from './rate-limit/request-limiter.js';
+import { DEFAULT_RATE_LIMIT } from './rate-limiter.js';
 import type { StatePersistenceService } from './service/state-persistence-service.js';
 
 export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {
@@ -39,6 +42,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...pluginOptions
   } = options;
   const metrics = pluginOptions.metrics ?? new ServerMetrics();
+  // One limiter for the state API and the dev sign-in, so neither is a way around the other.
+  const rateLimit = pluginOptions.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const requestLimiter =
+    pluginOptions.requestLimiter ?? (rateLimit ? memoryRequestLimiter(rateLimit) : undefined);
   const verbose = VERBOSE_LEVELS.has(logger.level);
   const app = Fastify({
     loggerInstance: logger,
@@ -50,10 +57,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: !verbose }),
     return503OnClosing: true,
   });
-  app.register(dashboardStatePlugin, { service, authSecret, ...pluginOptions, metrics });
+  registerSecurityHeaders(app);
+  app.register(dashboardStatePlugin, {
+    service,
+    authSecret,
+    ...pluginOptions,
+    metrics,
+    ...(requestLimiter === undefined ? {} : { requestLimiter }),
+  });
   registerHealthRoutes(app, service);
   if (serveMetrics && metrics.enabled) registerMetricsRoute(app, metrics, { token: metricsToken });
-  if (devAuth) registerDevTokenRoute(app, authSecret);
+  if (devAuth) registerDevTokenRoute(app, authSecret, requestLimiter);
   if (staticDir) {
     app.register(fastifyStatic, { root: staticDir, prefix: '/' });
   }

@@ -1,7 +1,11 @@
 // Reads the environment once, validates it, and returns the server's options.
 // Every variable is documented in the README's configuration table.
 import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
+import { createPublicKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type TokenPolicy } from './auth/token.js';
+import { algorithmOfPublicKey } from './auth/token-keys.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import type { ServerOptions } from './server.js';
@@ -29,6 +33,7 @@ export interface ServerConfig extends ServerOptions {
   nodeEnv: string;
   coalesceWindowMs: number;
   stallTimeoutMs: number;
+  tokenPolicy: TokenPolicy;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -76,7 +81,67 @@ function rateLimit(env: Environment): RateLimitOptions | false {
   );
   if (savesPerSecond === 0) return false;
   const burst = integer(env, 'RATE_LIMIT_BURST', Math.max(savesPerSecond * 2, 1), 1, 1_000_000);
-  return { savesPerSecond, burst };
+  const ipPerSecond = integer(
+    env,
+    'RATE_LIMIT_IP_PER_SECOND',
+    DEFAULT_RATE_LIMIT.ipPerSecond,
+    1,
+    1_000_000,
+  );
+  const ipBurst = integer(env, 'RATE_LIMIT_IP_BURST', ipPerSecond * 2, 1, 1_000_000);
+  return { savesPerSecond, burst, ipPerSecond, ipBurst };
+}
+
+/** True for `localhost` and loopback addresses (127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare === '::1' || bare === '::ffff:127.0.0.1';
+}
+
+function url(env: Environment, name: string): string | undefined {
+  const raw = set(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^https?:\/\//.test(raw)) throw new ConfigError(name, 'must be an http(s):// address');
+  return raw;
+}
+
+function checkPublicKey(pem: string): void {
+  try {
+    algorithmOfPublicKey(createPublicKey(pem));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError('AUTH_PUBLIC_KEY', `must be a PEM public key: ${reason}`);
+  }
+}
+
+function tokenPolicy(env: Environment): TokenPolicy {
+  const issuer = set(env, 'AUTH_ISSUER');
+  const audience = set(env, 'AUTH_AUDIENCE');
+  return {
+    maxLifetimeSeconds: integer(
+      env,
+      'AUTH_MAX_TOKEN_TTL_SECONDS',
+      DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+      1,
+      365 * 86_400,
+    ),
+    ...(issuer === undefined ? {} : { issuer }),
+    ...(audience === undefined ? {} : { audience }),
+  };
+}
+
+/**
+ * Dev sign-in: never in production; on by default only without a secret and on a
+ * loopback HOST (nobody else can reach it); DEV_AUTH=1 forces it on elsewhere.
+ */
+function devAuth(env: Environment, production: boolean, secretSet: boolean, host: string): boolean {
+  const requested = flag(env, 'DEV_AUTH');
+  if (production && requested === true) {
+    throw new ConfigError('DEV_AUTH', 'must not be on when NODE_ENV=production');
+  }
+  return requested ?? (!secretSet && isLoopbackHost(host));
 }
 
 /** `host:port,host:port,...` (IPv6 hosts in brackets: `[::1]:7000`). */
@@ -153,14 +218,18 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
   const instanceId = set(env, 'INSTANCE_ID');
   const metricsToken = set(env, 'METRICS_TOKEN');
   const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
+  const host = set(env, 'HOST') ?? '127.0.0.1';
+  const publicKey = set(env, 'AUTH_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (publicKey !== undefined) checkPublicKey(publicKey);
+  const jwksUrl = url(env, 'AUTH_JWKS_URL');
   return {
     port: integer(env, 'PORT', 3000, 0, 65_535),
-    host: set(env, 'HOST') ?? '127.0.0.1',
+    host,
     ttlSeconds: integer(env, 'STATE_TTL_SECONDS', STATE_TTL_SECONDS, 1, 365 * 86_400),
     maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', MAX_CLOCK_SKEW_MS, 0, 7 * 86_400_000),
     logLevel,
-    // Dev sign-in only when nobody configured a secret (outside production), unless asked for.
-    devAuth: flag(env, 'DEV_AUTH') ?? authSecret === undefined,
+    devAuth: devAuth(env, production, authSecret !== undefined, host),
+    tokenPolicy: tokenPolicy(env),
     rateLimit: rateLimit(env),
     coalesceWindowMs: integer(env, 'WS_COALESCE_MS', DEFAULT_COALESCE_WINDOW_MS, 0, 1000),
     stallTimeoutMs: integer(env, 'WS_STALL_TIMEOUT_MS', DEFAULT_STALL_TIMEOUT_MS, 1000, 3_600_000),
@@ -171,5 +240,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     ...(instanceId === undefined ? {} : { instanceId }),
     ...(metricsToken === undefined ? {} : { metricsToken }),
     ...(typeof metricsPort === 'number' ? { metricsPort } : {}),
+    ...(publicKey === undefined ? {} : { authPublicKey: publicKey }),
+    ...(jwksUrl === undefined ? {} : { authJwksUrl: jwksUrl }),
   };
 }

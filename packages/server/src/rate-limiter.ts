@@ -1,22 +1,47 @@
-// Per-user token bucket for saves, shared by HTTP and WebSocket so neither is a way
-// around the other. In-process: each instance limits what reaches it.
+// In-process token buckets by key, the memory backend of the request limits (see
+// rate-limit/request-limiter.ts). One instance limits what reaches it; with Redis the
+// buckets live in Redis instead, shared by every instance.
 import { RateLimitedError } from './errors.js';
 
 export interface RateLimitOptions {
-  /** Sustained saves per second per user. */
+  /**
+   * Sustained requests per second per user: every HTTP request and socket message of
+   * the user (saves, reads, deletes, renewals, invalid ones), HTTP and WebSocket together.
+   * (The name is kept from when only saves were limited.)
+   */
   savesPerSecond: number;
-  /** Saves allowed in a burst (bucket size). */
+  /** Requests a user may make in a burst (bucket size). */
   burst: number;
+  /** Requests and socket frames per second per client IP, counted before auth. @default 100 */
+  ipPerSecond?: number;
+  /** Per-IP burst. @default twice ipPerSecond */
+  ipBurst?: number;
 }
 
-export const DEFAULT_RATE_LIMIT: RateLimitOptions = { savesPerSecond: 20, burst: 40 };
+export const DEFAULT_RATE_LIMIT = {
+  savesPerSecond: 20,
+  burst: 40,
+  ipPerSecond: 100,
+  ipBurst: 200,
+} as const satisfies Required<RateLimitOptions>;
+
+/** Tokens per second and bucket size of one kind of bucket. */
+export interface BucketRate {
+  perSecond: number;
+  burst: number;
+}
 
 interface Bucket {
   tokens: number;
   updatedAt: number;
 }
 
-export class SaveRateLimiter {
+/** A bucket backend: spends one token of `key`, or throws/rejects RateLimitedError. */
+export interface TokenBuckets {
+  take(key: string): void | Promise<void>;
+}
+
+export class SaveRateLimiter implements TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(

@@ -4,9 +4,16 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
+import type { TokenPolicy } from './auth/token.js';
+import { isLoopbackHost } from './config.js';
 import { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import type { RateLimitOptions } from './rate-limiter.js';
+import {
+  memoryRequestLimiter,
+  type RequestLimiter,
+  redisRequestLimiter,
+} from './rate-limit/request-limiter.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
 import { MemoryStateStore } from './store/memory-store.js';
 import type { RedisClusterOptions } from './store/redis-cluster.js';
@@ -23,9 +30,18 @@ export interface ServerOptions {
   redisUrl?: string;
   /** A Redis Cluster instead of `redisUrl` (seed nodes, credentials, pub/sub mode). */
   redisCluster?: RedisClusterOptions;
-  /** HS256 secret of the bearer tokens; absent = a random per-process secret with dev auth on. */
+  /** HS256 secret of the bearer tokens; absent = a random per-process secret. */
   authSecret?: string;
-  /** Enables POST /api/dev/token. @default true exactly when no authSecret is given */
+  /** An identity provider's public key (PEM): its RS256/ES256/EdDSA tokens are accepted. */
+  authPublicKey?: string;
+  /** An identity provider's JWKS address: its RS256/ES256/EdDSA tokens are accepted. */
+  authJwksUrl?: string;
+  /** Lifetime (at most 24 h by default), issuer and audience a token must meet. */
+  tokenPolicy?: TokenPolicy;
+  /**
+   * Enables POST /api/dev/token (refused with NODE_ENV=production).
+   * @default true exactly when no authSecret is given and host is a loopback address
+   */
   devAuth?: boolean;
   /** @default 86400 */
   ttlSeconds?: number;
@@ -35,7 +51,10 @@ export interface ServerOptions {
   staticDir?: string;
   /** pino level. @default 'info' */
   logLevel?: string;
-  /** Per-user saves (HTTP + WebSocket); false disables. @default { savesPerSecond: 20, burst: 40 } */
+  /**
+   * Per-user and per-IP limits of every request and socket message, in Redis when
+   * `redisUrl` is set (shared by instances); false disables. @default DEFAULT_RATE_LIMIT
+   */
   rateLimit?: RateLimitOptions | false;
   /** Names this instance in logs and in Redis CLIENT LIST. @default random */
   instanceId?: string;
@@ -94,7 +113,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     redact: ['req.headers.authorization', 'headers.authorization'],
   });
   const authSecret = options.authSecret ?? randomBytes(32).toString('base64url');
-  const devAuth = options.devAuth ?? options.authSecret === undefined;
+  const host = options.host ?? '127.0.0.1';
+  const devAuth = options.devAuth ?? (options.authSecret === undefined && isLoopbackHost(host));
+  if (options.authSecret === undefined && !devAuth) {
+    logger.warn(
+      { host },
+      'AUTH_SECRET is not set and the dev sign-in is off (HOST is not a loopback address; DEV_AUTH=1 turns it on): no token can be made for this server',
+    );
+  }
   const metrics = new ServerMetrics({ enabled: options.metrics ?? true });
 
   let store: StateStore;
@@ -138,13 +164,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
     ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
   });
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  let requestLimiter: RequestLimiter | undefined;
+  if (rateLimit && options.redisUrl) {
+    requestLimiter = redisRequestLimiter(rateLimit, {
+      url: options.redisUrl,
+      connectionName: `hyvve:${instanceId}:limit`,
+      logger,
+    });
+  } else if (rateLimit) {
+    requestLimiter = memoryRequestLimiter(rateLimit);
+  }
   if (devAuth) {
     logger.warn(
       {
         devAuth: true,
         secret: options.authSecret === undefined ? 'random per process' : 'configured',
       },
-      'DEV AUTH IS ON: POST /api/dev/token gives a token for any user (set AUTH_SECRET to turn it off)',
+      options.devAuth === true && !isLoopbackHost(host)
+        ? `DEV AUTH IS ON FOR EVERYONE WHO CAN REACH ${host}: POST /api/dev/token gives a token for any user (DEV_AUTH=1)`
+        : 'DEV AUTH IS ON: POST /api/dev/token gives a token for any user (set AUTH_SECRET to turn it off)',
     );
   }
 
@@ -157,7 +196,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     serveMetrics: options.metricsPort === undefined,
     ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
     ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
-    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
+    rateLimit,
+    ...(requestLimiter === undefined ? {} : { requestLimiter }),
+    ...(options.tokenPolicy === undefined ? {} : { tokenPolicy: options.tokenPolicy }),
+    ...(options.authPublicKey === undefined ? {} : { authPublicKey: options.authPublicKey }),
+    ...(options.authJwksUrl === undefined ? {} : { authJwksUrl: options.authJwksUrl }),
     ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
     ...(options.heartbeatIntervalMs === undefined
       ? {}
@@ -168,7 +211,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       ? {}
       : { coalesceWindowMs: options.coalesceWindowMs }),
   });
-  const host = options.host ?? '127.0.0.1';
   const baseLogger: FastifyBaseLogger = logger;
   const metricsApp =
     options.metricsPort === undefined || !metrics.enabled
@@ -180,6 +222,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await metricsApp?.listen({ port: options.metricsPort ?? 0, host });
   } catch (error) {
     await Promise.allSettled([app.close(), metricsApp?.close()]);
+    await requestLimiter?.close();
     await service.close();
     throw error;
   }
@@ -202,6 +245,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         try {
           await Promise.all([app.close(), metricsApp?.close()]);
         } finally {
+          await requestLimiter?.close();
           await service.close();
           logger.info('dashboard state server closed');
         }

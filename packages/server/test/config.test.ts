@@ -1,4 +1,5 @@
 // loadConfig: defaults, every variable, and a clear ConfigError for a bad value.
+import { generateKeyPairSync } from 'node:crypto';
 import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_RATE_LIMIT, loadConfig } from '../src/index.js';
@@ -18,6 +19,7 @@ describe('loadConfig', () => {
       coalesceWindowMs: 20,
       stallTimeoutMs: 30_000,
       nodeEnv: 'development',
+      tokenPolicy: { maxLifetimeSeconds: 86_400 },
     });
   });
 
@@ -37,6 +39,12 @@ describe('loadConfig', () => {
         WS_COALESCE_MS: '0',
         WS_STALL_TIMEOUT_MS: '5000',
         MAX_CLOCK_SKEW_MS: '60000',
+        RATE_LIMIT_IP_PER_SECOND: '50',
+        RATE_LIMIT_IP_BURST: '60',
+        AUTH_MAX_TOKEN_TTL_SECONDS: '3600',
+        AUTH_ISSUER: 'https://id.example',
+        AUTH_AUDIENCE: 'dashboard',
+        AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json',
       }),
     ).toEqual({
       port: 8080,
@@ -47,11 +55,17 @@ describe('loadConfig', () => {
       maxClockSkewMs: 60_000,
       logLevel: 'debug',
       devAuth: false,
-      rateLimit: { savesPerSecond: 5, burst: 8 },
+      rateLimit: { savesPerSecond: 5, burst: 8, ipPerSecond: 50, ipBurst: 60 },
       coalesceWindowMs: 0,
       stallTimeoutMs: 5000,
       nodeEnv: 'production',
       instanceId: 'web-1',
+      tokenPolicy: {
+        maxLifetimeSeconds: 3600,
+        issuer: 'https://id.example',
+        audience: 'dashboard',
+      },
+      authJwksUrl: 'https://id.example/.well-known/jwks.json',
     });
   });
 
@@ -66,6 +80,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ RATE_LIMIT_SAVES_PER_SECOND: '3' }).rateLimit).toEqual({
       savesPerSecond: 3,
       burst: 6,
+      ipPerSecond: 100,
+      ipBurst: 200,
     });
   });
 
@@ -77,6 +93,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
     expect(loadConfig({})).not.toHaveProperty('metricsPort');
     expect(() => loadConfig({ METRICS_PORT: 'nine' })).toThrow('METRICS_PORT must be an integer');
+  });
+
+  it('offers the dev sign-in without a secret only on a loopback HOST, unless DEV_AUTH=1', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).devAuth).toBe(false);
+    expect(loadConfig({ HOST: '::1' }).devAuth).toBe(true);
+    expect(loadConfig({ HOST: 'localhost' }).devAuth).toBe(true);
+    expect(loadConfig({ HOST: '127.0.0.2' }).devAuth).toBe(true);
+    expect(loadConfig({ HOST: '0.0.0.0', DEV_AUTH: '1' }).devAuth).toBe(true);
+  });
+
+  it('never turns the dev sign-in on in production', () => {
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', AUTH_SECRET: SECRET, DEV_AUTH: '1' }),
+    ).toThrow('DEV_AUTH must not be on when NODE_ENV=production');
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: SECRET }).devAuth).toBe(false);
+  });
+
+  it('reads a PEM public key, with \\n standing for line breaks', () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(loadConfig({ AUTH_PUBLIC_KEY: pem.replace(/\n/g, '\\n') }).authPublicKey).toBe(pem);
   });
 
   it('ignores blank variables', () => {
@@ -95,6 +132,9 @@ describe('loadConfig', () => {
     [{ WS_COALESCE_MS: '2.5' }, 'WS_COALESCE_MS must be an integer'],
     [{ WS_STALL_TIMEOUT_MS: '999' }, 'WS_STALL_TIMEOUT_MS must be an integer from 1000'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],
+    [{ AUTH_PUBLIC_KEY: 'not a key' }, 'AUTH_PUBLIC_KEY must be a PEM public key'],
+    [{ AUTH_JWKS_URL: 'ftp://id' }, 'AUTH_JWKS_URL must be an http(s):// address'],
+    [{ AUTH_MAX_TOKEN_TTL_SECONDS: '0' }, 'AUTH_MAX_TOKEN_TTL_SECONDS must be an integer from 1'],
     [{ DEV_AUTH: 'maybe' }, 'DEV_AUTH must be true or false'],
   ])('refuses %o with a ConfigError saying what is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

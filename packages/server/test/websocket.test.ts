@@ -221,8 +221,8 @@ describe('saves and deletes over the socket', () => {
     });
     socket.send({ type: 'save', state: makeState() });
     await socket.next('error', (m) => m.message.includes('id'));
-    socket.send({ type: 'auth', token });
-    await socket.next('error', (m) => m.message === 'already authenticated');
+    socket.send({ type: 'auth', token: 'not-a-token' });
+    await socket.next('error', (m) => m.status === 401);
     socket.send({ type: 'save', id: 'ok', state: makeState() });
     await socket.next('saved', (m) => m.id === 'ok');
     expect(socket.closed).toBeUndefined();

@@ -1,10 +1,13 @@
 // Verifies bearer tokens with a bounded cache: signature checks are the costliest step
 // of a save, and an HTTP client sends the same token on every request. A cached token
-// is still refused once its `exp` has passed.
+// is refused (and forgotten) once its `exp` has passed: every token expires.
 import { AuthError } from '../errors.js';
-import { type Identity, secretKey, verifyToken } from './token.js';
+import { type Identity, type TokenPolicy, verifyToken } from './token.js';
+import { type TokenKeys, tokenKeys } from './token-keys.js';
 
 export interface TokenVerifierOptions {
+  /** Lifetime, issuer and audience a token must meet. @default at most 24 h, any iss/aud */
+  policy?: TokenPolicy;
   /** Verified tokens remembered (oldest dropped first). @default 10000 */
   cacheSize?: number;
   /** @default Date.now */
@@ -15,15 +18,18 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const BEARER_PREFIX = 'Bearer ';
 
 export class TokenVerifier {
-  private readonly key: Uint8Array;
+  private readonly keys: TokenKeys;
+  private readonly policy: TokenPolicy;
   private readonly cache = new Map<string, Identity>();
   /** Signature checks in progress, by token. */
   private readonly verifying = new Map<string, Promise<Identity>>();
   private readonly cacheSize: number;
   private readonly now: () => number;
 
-  constructor(secret: string, options: TokenVerifierOptions = {}) {
-    this.key = secretKey(secret);
+  /** `keys`: the HS256 secret, or keys built by `tokenKeys` (secret plus an identity provider's). */
+  constructor(keys: string | TokenKeys, options: TokenVerifierOptions = {}) {
+    this.keys = typeof keys === 'string' ? tokenKeys({ secret: keys }) : keys;
+    this.policy = options.policy ?? {};
     this.cacheSize = options.cacheSize ?? 10_000;
     this.now = options.now ?? Date.now;
   }
@@ -51,13 +57,13 @@ export class TokenVerifier {
     const token = usual === undefined ? BEARER.exec(header)?.[1] : undefined;
     const cached = usual ?? (token === undefined ? undefined : this.cache.get(token));
     if (cached === undefined) return undefined;
-    return cached.expiresAt === undefined || cached.expiresAt > this.now() ? cached : undefined;
+    return cached.expiresAt > this.now() ? cached : undefined;
   }
 
   async verify(token: string): Promise<Identity> {
     const cached = this.cache.get(token);
     if (cached) {
-      if (cached.expiresAt === undefined || cached.expiresAt > this.now()) return cached;
+      if (cached.expiresAt > this.now()) return cached;
       this.cache.delete(token);
       throw new AuthError('token expired');
     }
@@ -65,7 +71,7 @@ export class TokenVerifier {
     // one signature check instead of each paying for it.
     let verifying = this.verifying.get(token);
     if (verifying === undefined) {
-      verifying = verifyToken(token, this.key).then(
+      verifying = verifyToken(token, this.keys, this.policy, this.now()).then(
         (identity) => {
           this.verifying.delete(token);
           this.remember(token, identity);

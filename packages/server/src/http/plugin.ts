@@ -6,11 +6,15 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TokenPolicy } from '../auth/token.js';
+import { tokenKeys } from '../auth/token-keys.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ServerMetrics } from '../metrics/server-metrics.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions, SaveRateLimiter } from '../rate-limiter.js';
+import { memoryRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { sendApiError } from './error-handler.js';
+import { limitMessageSize } from './frame-limit.js';
 import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes, STATE_PATH } from './state-routes.js';
 import { CloseCode, StateSocket } from './state-socket.js';
@@ -20,8 +24,19 @@ export interface DashboardStatePluginOptions {
   service: StatePersistenceService;
   /** HS256 secret the bearer tokens are signed with. */
   authSecret: string;
-  /** Per-user save limit (HTTP and WebSocket together); false disables it. @default 20/s, burst 40 */
+  /** An identity provider's public key (PEM) whose RS256/ES256/EdDSA tokens are accepted too. */
+  authPublicKey?: string;
+  /** An identity provider's JWKS address whose RS256/ES256/EdDSA tokens are accepted too. */
+  authJwksUrl?: string;
+  /** Lifetime, issuer and audience a token must meet. @default lifetime at most 24 h */
+  tokenPolicy?: TokenPolicy;
+  /**
+   * Per-user and per-IP limits of every request and socket message, in this process;
+   * false disables them. @default 20/s burst 40 per user, 100/s burst 200 per IP
+   */
   rateLimit?: RateLimitOptions | false;
+  /** Limits kept elsewhere (Redis, shared by instances); replaces `rateLimit` when given. */
+  requestLimiter?: RequestLimiter;
   /** Time for a WebSocket's first `auth` message (without an Authorization header). @default 5000 */
   authTimeoutMs?: number;
   /** WebSocket ping interval; a socket that misses one pong is dropped. @default 30000 */
@@ -89,8 +104,17 @@ async function dashboardState(
     );
   }
   const coalescer = new WriteCoalescer({ windowMs: settings.coalesceWindowMs });
-  const verifier = new TokenVerifier(options.authSecret);
-  const limiter = settings.rateLimit ? new SaveRateLimiter(settings.rateLimit) : undefined;
+  const verifier = new TokenVerifier(
+    tokenKeys({
+      secret: options.authSecret,
+      ...(options.authPublicKey === undefined ? {} : { publicKey: options.authPublicKey }),
+      ...(options.authJwksUrl === undefined ? {} : { jwksUrl: options.authJwksUrl }),
+    }),
+    { ...(options.tokenPolicy === undefined ? {} : { policy: options.tokenPolicy }) },
+  );
+  const limiter =
+    options.requestLimiter ??
+    (settings.rateLimit ? memoryRequestLimiter(settings.rateLimit) : undefined);
   const bodyLimit = service.maxStateBytes + BODY_LIMIT_MARGIN_BYTES;
   const sockets = new Set<StateSocket>();
   const inFlight = new Set<Promise<void>>();
@@ -156,11 +180,29 @@ async function dashboardState(
         },
       });
     }
+    // Upgrades count against the client IP's limit (a refused one is answered 429).
+    subscribe.addHook('onRequest', (request, _reply, done) => {
+      try {
+        const spent = limiter?.ip(request.ip);
+        if (spent instanceof Promise) spent.then(() => done(), done);
+        else done();
+      } catch (error) {
+        done(error as Error);
+      }
+    });
+    subscribe.setErrorHandler((error, request, reply) =>
+      sendApiError(reply, request, error, service.maxStateBytes),
+    );
     subscribe.get(SUBSCRIBE_PATH, { websocket: true }, (socket, request) => {
+      // Also when the host registered the WebSocket plugin with a larger (or no) limit.
+      if (!limitMessageSize(socket, bodyLimit)) {
+        request.log.warn('cannot cap this WebSocket message size; the server maxPayload applies');
+      }
       const session = new StateSocket(socket, {
         service,
         verifier,
         limiter,
+        ip: request.ip,
         logger: request.log,
         authTimeoutMs: settings.authTimeoutMs,
         patches: wantsPatches(request.query),

@@ -1,5 +1,6 @@
-// HTTP routes of the state API. Workspace and user come from the verified token only;
-// the body carries nothing but the state (and an optional origin).
+// HTTP routes of the state API. Workspace and user come from the verified token only
+// (checked, with the limits, by the request gate before the body is read); the body
+// carries nothing but the state (and an optional origin).
 
 import {
   JSON_PATCH_CONTENT_TYPE,
@@ -9,17 +10,18 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { InvalidRequestError, StateNotFoundError, UnsupportedMediaTypeError } from '../errors.js';
-import type { SaveRateLimiter } from '../rate-limiter.js';
+import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
+import { gateRequests, identityOf } from './request-gate.js';
 
 export const STATE_PATH = '/api/dashboard/state';
 
 export interface StateRouteDependencies {
   service: StatePersistenceService;
   verifier: TokenVerifier;
-  limiter: SaveRateLimiter | undefined;
+  limiter: RequestLimiter | undefined;
   /** Request body limit of saves: a little above the state limit, so oversize gets our 413. */
   bodyLimit: number;
 }
@@ -108,9 +110,10 @@ function readSaveBody(body: unknown): SaveBody {
 export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDependencies): void {
   const { service, verifier, limiter, bodyLimit } = deps;
   keepStateBodyText(app);
+  gateRequests(app, { verifier, limiter });
 
   app.get(STATE_PATH, async (request, reply) => {
-    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    const { scope } = identityOf(request);
     const loaded = await service.loadJson(scope);
     if (!loaded) throw new StateNotFoundError();
     reply.header('etag', etagOf(loaded.revision, loaded.epoch)).header('cache-control', 'no-cache');
@@ -121,10 +124,7 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   });
 
   const save = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { authorization } = request.headers;
-    const { scope } =
-      verifier.cachedHeader(authorization) ?? (await verifier.verifyHeader(authorization));
-    limiter?.take(scope.stateKey);
+    const { scope } = identityOf(request);
     const { state, origin } = readSaveBody(request.body);
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const source = stateSource(request);
@@ -148,10 +148,7 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   // changes: the patch is applied to the stored state atomically (see applyPatch).
   // 404 when nothing is stored: a patch needs a state to apply to (POST a full one).
   app.patch(STATE_PATH, { bodyLimit }, async (request, reply) => {
-    const { authorization } = request.headers;
-    const { scope } =
-      verifier.cachedHeader(authorization) ?? (await verifier.verifyHeader(authorization));
-    limiter?.take(scope.stateKey);
+    const { scope } = identityOf(request);
     const patch = toPatchRequest(patchContentType(request.headers['content-type']), request.body);
     const ifMatch = parseIfMatch(request.headers['if-match']);
     const result = await service.patch(scope, patch, {
@@ -168,7 +165,7 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   });
 
   app.delete(STATE_PATH, async (request, reply) => {
-    const { scope } = await verifier.verifyHeader(request.headers.authorization);
+    const { scope } = identityOf(request);
     await service.delete(scope, { origin: HTTP_ORIGIN });
     return reply.code(204).send();
   });

@@ -13,9 +13,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type RawData, WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { AuthError, InvalidRequestError, toApiError } from '../errors.js';
+import { AuthError, InvalidRequestError, type RateLimitedError, toApiError } from '../errors.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
-import type { SaveRateLimiter } from '../rate-limiter.js';
+import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelEvent } from '../store/channel-event.js';
@@ -24,6 +24,8 @@ import { changeSink } from './change-sink.js';
 import { type PatchContext, patchMessage } from './patch-frame.js';
 import { SocketOutbox } from './socket-outbox.js';
 import { StallWatch } from './stall-watch.js';
+import { SocketMessageGate } from './socket-message-gate.js';
+import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import type { WriteCoalescer } from './write-coalescer.js';
 
 /** Close codes a client can act on. */
@@ -34,16 +36,23 @@ export const CloseCode = {
   internalError: 1011,
   /** The store is unavailable: reconnect later. */
   tryAgainLater: 1013,
-  /** Missing, late or invalid authentication: do not retry with the same token. */
+  /** The socket kept sending past its rate limit. */
+  policyViolation: 1008,
+  /** Missing, late, invalid or expired token: get a fresh token before reconnecting. */
   unauthorized: 4401,
   /** The reader drained nothing for the stall timeout: reconnect at once and resync. */
   stalled: 4408,
+  /** A renewal brought a token for another user or workspace. */
+  forbidden: 4403,
 } as const;
 
 export interface StateSocketOptions {
   service: StatePersistenceService;
   verifier: TokenVerifier;
-  limiter: SaveRateLimiter | undefined;
+  /** Per-IP (before auth) and per-user limits of every message. */
+  limiter: RequestLimiter | undefined;
+  /** The client's IP address. */
+  ip: string;
   logger: FastifyBaseLogger;
   /** Time allowed for the first `auth` message when the upgrade had no Authorization header. */
   authTimeoutMs: number;
@@ -83,12 +92,17 @@ export class StateSocket {
   /** Cleared by each heartbeat ping, set again by the pong. */
   alive = true;
   private identity: Promise<Identity> | undefined;
+  /** The token the socket lives by, once verified (renewals replace it). */
+  private readonly lifetime: SocketTokenLifetime;
+  private readonly gate: SocketMessageGate;
   private subscription: Subscription | undefined;
   /** Revision sent in `ready`; events before it are held back, older ones dropped. */
   private readyRevision: number | undefined;
   private early: ChannelEvent[] = [];
   /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
   private earlyReset: ChannelHead | undefined;
+  /** Revision of the newest change forwarded (named by `ready` after a renewal). */
+  private forwardedRevision = 0;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
@@ -108,6 +122,20 @@ export class StateSocket {
       options.metrics.messagesConflated(count),
     );
     this.stall = StallWatch.of(socket);
+    this.lifetime = new SocketTokenLifetime(() => this.expire());
+    this.gate = new SocketMessageGate({
+      limiter: options.limiter,
+      ip: options.ip,
+      onLimited: (error: RateLimitedError, id) => this.sendError(error, id),
+      onFlood: () => {
+        this.logger.warn('closing a WebSocket that keeps sending past its rate limit');
+        this.close(CloseCode.policyViolation, 'rate limit exceeded');
+      },
+      onError: (error) => {
+        this.logger.error({ err: error }, 'handling a WebSocket message failed');
+        this.close(CloseCode.internalError, 'internal error');
+      },
+    });
     socket.on('message', (data) => this.onMessage(textOf(data)));
     socket.on('pong', () => {
       this.alive = true;
@@ -191,6 +219,7 @@ export class StateSocket {
   }
 
   private async join(identity: Identity): Promise<void> {
+    this.lifetime.follow(identity);
     this.logger = this.logger.child({
       workspaceId: identity.workspaceId,
       userId: identity.userId,
@@ -270,6 +299,11 @@ export class StateSocket {
     } catch {
       decoded = undefined;
     }
+    // Every message counts, invalid ones too: the user's limit once verified, else the IP's.
+    this.gate.admit(this.lifetime.current, idOf(decoded), () => this.handle(decoded));
+  }
+
+  private handle(decoded: unknown): void {
     const parsed = clientMessageSchema.safeParse(decoded);
     if (!this.identity) {
       if (parsed.success && parsed.data.type === 'auth') {
@@ -284,7 +318,7 @@ export class StateSocket {
       const where = issue ? `${formatPath(issue.path)}: ${issue.message}` : 'unknown shape';
       this.sendError(new InvalidRequestError(`invalid message at ${where}`), idOf(decoded));
     } else if (parsed.data.type === 'auth') {
-      this.sendError(new InvalidRequestError('already authenticated'));
+      this.renew(parsed.data.token);
     } else {
       this.dispatch(this.identity, parsed.data);
     }
@@ -296,6 +330,12 @@ export class StateSocket {
   ): void {
     const operation = identity.then(
       (verified) => {
+        if (this.lifetime.expired) {
+          // Refused before the timer's close: the token's time is up even if the loop is late.
+          this.sendError(new AuthError('token expired'), message.id);
+          this.expire();
+          return;
+        }
         switch (message.type) {
           case 'save':
             return this.save(verified, message);
@@ -317,7 +357,6 @@ export class StateSocket {
   ): Promise<void> {
     const started = performance.now();
     try {
-      this.options.limiter?.take(identity.scope.stateKey);
       const result = await this.options.service.save(identity.scope, message.state, {
         origin: message.origin ?? WS_ORIGIN,
         ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
@@ -346,7 +385,6 @@ export class StateSocket {
   ): Promise<void> {
     const started = performance.now();
     try {
-      this.options.limiter?.take(identity.scope.stateKey);
       const contentType =
         message.contentType ??
         (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
@@ -398,6 +436,37 @@ export class StateSocket {
     }
   }
 
+  /** In-band renewal: same user and workspace → `ready` again, subscription kept. */
+  private renew(token: string): void {
+    const renewing = this.options.verifier.verify(token);
+    const operation = Promise.all([this.identity, renewing]).then(
+      ([, identity]) => {
+        if (this.lifetime.renew(identity) === 'other-owner') {
+          this.logger.warn('WebSocket renewal with a token for another user or workspace');
+          this.close(CloseCode.forbidden, 'token is for another user or workspace');
+          return;
+        }
+        this.identity = renewing;
+        this.send({ type: 'ready', revision: this.lastRevision() });
+      },
+      (error: unknown) => {
+        // The socket keeps its current token (and closes at its expiry).
+        this.sendError(error instanceof AuthError ? error : new AuthError('renewal failed'));
+      },
+    );
+    this.options.track(operation);
+  }
+
+  /** The newest revision this socket was told of. */
+  private lastRevision(): number {
+    return Math.max(this.readyRevision ?? 0, this.forwardedRevision);
+  }
+
+  private expire(): void {
+    this.logger.info('WebSocket token expired');
+    this.close(CloseCode.unauthorized, 'token expired');
+  }
+
   private sendError(error: unknown, id?: string): void {
     const { status, body } = toApiError(error);
     if (status >= 500) {
@@ -416,6 +485,7 @@ export class StateSocket {
   private forward(event: ChannelEvent): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     // The patch is built now (once per event per instance), while the event still knows its base.
+    if (event.revision > this.forwardedRevision) this.forwardedRevision = event.revision;
     const patches = this.patchContext;
     this.outbox.offer(event, patches ? patchMessage(event, patches) : null);
     this.options.metrics.delivered();
@@ -426,6 +496,7 @@ export class StateSocket {
     this.closed = true;
     this.outbox.close();
     clearTimeout(this.authTimer);
+    this.lifetime.stop();
     this.early = [];
     const subscription = this.subscription;
     this.subscription = undefined;

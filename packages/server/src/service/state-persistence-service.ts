@@ -148,6 +148,7 @@ export class StatePersistenceService {
   async save(owner: StateOwner, input: unknown, options: SaveOptions = {}): Promise<SaveResult> {
     const scope = toScope(owner);
     const state = this.persistable(input);
+    checkOwner(state, scope);
     const stateJson = serialise(state, state === input ? options.source : undefined);
     const size = utf8BytesOverLimit(stateJson, this.maxStateBytes);
     if (size !== null) throw new StateTooLargeError(size, this.maxStateBytes);
@@ -412,6 +413,25 @@ export class StatePersistenceService {
       return null;
     }
     return { state: migrated.data, revision, savedAt };
+  }
+}
+
+/**
+ * A state may leave out `workspaceId` and `userId`, but may not name another workspace
+ * or user than the one it is saved for: the stored copy would lie about its owner.
+ */
+function checkOwner(state: DashboardState, scope: StateScope): void {
+  if (state.workspaceId !== undefined && state.workspaceId !== scope.workspaceId) {
+    throw new InvalidStateError(
+      'workspaceId',
+      'workspaceId: names another workspace than the one it is saved for',
+    );
+  }
+  if (state.userId !== undefined && state.userId !== scope.userId) {
+    throw new InvalidStateError(
+      'userId',
+      'userId: names another user than the one it is saved for',
+    );
   }
 }
 

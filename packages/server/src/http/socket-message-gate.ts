@@ -1,0 +1,107 @@
+// Rate limits of one socket's messages: per client IP before auth, per user after.
+// Checks against Redis answer asynchronously, so messages wait in order behind a
+// pending check (a save is never overtaken by the delete sent after it). A socket
+// refused again and again is flooding: it is closed (1008) instead of answered forever.
+import { RateLimitedError } from '../errors.js';
+import type { StateOwner } from '../keys.js';
+import type { RequestLimiter } from '../rate-limit/request-limiter.js';
+
+/** Refused messages in a row after which the socket is closed for flooding. */
+export const DEFAULT_FLOOD_LIMIT = 20;
+
+export interface SocketMessageGateOptions {
+  limiter: RequestLimiter | undefined;
+  /** The client's IP, limited before auth. */
+  ip: string;
+  /** A message was refused: answer it with 429. */
+  onLimited(error: RateLimitedError, id: string | undefined): void;
+  /** Too many refused in a row: close the socket. */
+  onFlood(): void;
+  /** A message handled after an asynchronous check threw. */
+  onError(error: unknown): void;
+  /** @default DEFAULT_FLOOD_LIMIT */
+  floodLimit?: number;
+}
+
+export class SocketMessageGate {
+  private pending: Promise<void> | undefined;
+  private refusedInARow = 0;
+  private readonly floodLimit: number;
+
+  constructor(private readonly options: SocketMessageGateOptions) {
+    this.floodLimit = options.floodLimit ?? DEFAULT_FLOOD_LIMIT;
+  }
+
+  /** Runs `handle` once the message passed the limit of `owner` (the IP's before auth). */
+  admit(owner: StateOwner | undefined, id: string | undefined, handle: () => void): void {
+    const { limiter } = this.options;
+    if (limiter === undefined) {
+      handle();
+      return;
+    }
+    if (this.pending !== undefined) {
+      const next = (): Promise<void> => this.check(owner, id, handle);
+      const queued: Promise<void> = this.pending.then(next, next);
+      this.track(queued);
+      return;
+    }
+    let spent: void | Promise<void>;
+    try {
+      spent = owner === undefined ? limiter.ip(this.options.ip) : limiter.user(owner);
+    } catch (error) {
+      this.refused(error, id);
+      return;
+    }
+    if (spent instanceof Promise) {
+      this.track(
+        spent.then(
+          () => this.passed(handle),
+          (error: unknown) => this.refused(error, id),
+        ),
+      );
+      return;
+    }
+    this.passed(handle);
+  }
+
+  private async check(
+    owner: StateOwner | undefined,
+    id: string | undefined,
+    handle: () => void,
+  ): Promise<void> {
+    const { limiter } = this.options;
+    try {
+      await (owner === undefined ? limiter?.ip(this.options.ip) : limiter?.user(owner));
+    } catch (error) {
+      this.refused(error, id);
+      return;
+    }
+    this.passed(handle);
+  }
+
+  private track(operation: Promise<void>): void {
+    this.pending = operation;
+    const settle = (): void => {
+      if (this.pending === operation) this.pending = undefined;
+    };
+    operation.then(settle, (error: unknown) => {
+      settle();
+      this.options.onError(error);
+    });
+  }
+
+  private passed(handle: () => void): void {
+    this.refusedInARow = 0;
+    handle();
+  }
+
+  private refused(error: unknown, id: string | undefined): void {
+    if (!(error instanceof RateLimitedError)) throw error;
+    this.refusedInARow += 1;
+    if (this.refusedInARow > this.floodLimit) {
+      this.options.onFlood();
+      return;
+    }
+    this.options.onLimited(error, id);
+  }
+}

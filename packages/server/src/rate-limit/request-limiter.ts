@@ -1,0 +1,83 @@
+// The limits every request and socket message passes: one bucket per client IP (before
+// auth, so anonymous floods are bounded too) and one per user (after auth). In memory
+// for one instance, in Redis when there is one, so instances share one limit.
+import { Redis } from 'ioredis';
+import type { StateOwner } from '../keys.js';
+import type { Logger } from '../logger.js';
+import {
+  DEFAULT_RATE_LIMIT,
+  type RateLimitOptions,
+  SaveRateLimiter,
+  type TokenBuckets,
+} from '../rate-limiter.js';
+import { RedisTokenBuckets } from './redis-token-buckets.js';
+
+export interface RequestLimiter {
+  /** Spends one request of this client IP; throws/rejects RateLimitedError when none is left. */
+  ip(address: string): void | Promise<void>;
+  /** Spends one request of this user; throws/rejects RateLimitedError when none is left. */
+  user(owner: StateOwner): void | Promise<void>;
+  /** Closes what the limiter opened (its Redis connection). */
+  close(): Promise<void>;
+}
+
+/** `workspace:user`: ids match ID_PATTERN, so the pair names one user unambiguously. */
+function userKey(owner: StateOwner): string {
+  return `${owner.workspaceId}:${owner.userId}`;
+}
+
+function rates(options: RateLimitOptions) {
+  const ipPerSecond = options.ipPerSecond ?? DEFAULT_RATE_LIMIT.ipPerSecond;
+  return {
+    user: { perSecond: options.savesPerSecond, burst: options.burst },
+    ip: { perSecond: ipPerSecond, burst: options.ipBurst ?? ipPerSecond * 2 },
+  };
+}
+
+/** Buckets in this process: the limit holds per instance. */
+export function memoryRequestLimiter(options: RateLimitOptions): RequestLimiter {
+  const { user, ip } = rates(options);
+  const users = new SaveRateLimiter({ savesPerSecond: user.perSecond, burst: user.burst });
+  const ips = new SaveRateLimiter({ savesPerSecond: ip.perSecond, burst: ip.burst });
+  return {
+    ip: (address) => ips.take(address),
+    user: (owner) => users.take(userKey(owner)),
+    close: async () => {},
+  };
+}
+
+export interface RedisRequestLimiterOptions {
+  url: string;
+  /** CLIENT LIST name of the limiter's connection. */
+  connectionName: string;
+  logger: Logger;
+  /** A check without an answer after this long lets the request through. @default 500 */
+  commandTimeoutMs?: number;
+}
+
+/** Buckets in Redis: every instance on that Redis spends from the same buckets. */
+export function redisRequestLimiter(
+  options: RateLimitOptions,
+  redisOptions: RedisRequestLimiterOptions,
+): RequestLimiter {
+  const { user, ip } = rates(options);
+  const redis = new Redis(redisOptions.url, {
+    connectionName: redisOptions.connectionName,
+    // Fail fast while Redis is away (the check then lets the request through).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: redisOptions.commandTimeoutMs ?? 500,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  });
+  // Errors surface on the commands; without a listener ioredis would print each one.
+  redis.on('error', () => {});
+  const users: TokenBuckets = new RedisTokenBuckets(redis, 'user', user, redisOptions.logger);
+  const ips: TokenBuckets = new RedisTokenBuckets(redis, 'ip', ip, redisOptions.logger);
+  return {
+    ip: (address) => ips.take(address),
+    user: (owner) => users.take(userKey(owner)),
+    close: async () => {
+      redis.disconnect();
+    },
+  };
+}
