@@ -58,6 +58,16 @@ describe('server process', () => {
     expect(await exited).toBe(1);
     expect(output.stderr).toContain('AUTH_SECRET is required when NODE_ENV=production');
   });
+
+  it('refuses to start the dev sign-in in production, naming DEV_AUTH', async () => {
+    const { output, exited } = run('packages/server/src/main.ts', [], {
+      NODE_ENV: 'production',
+      AUTH_SECRET: 'x'.repeat(40),
+      DEV_AUTH: '1',
+    });
+    expect(await exited).toBe(1);
+    expect(output.stderr).toContain('DEV_AUTH must not be on when NODE_ENV=production');
+  });
 });
 
 describe('npm run token', () => {

@@ -21,8 +21,9 @@ export const CONTENT_SECURITY_POLICY = {
   },
 } as const;
 
-export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
-  await app.register(helmet, {
+/** Registers the headers on `app` itself (helmet is not encapsulated), so every route gets them. */
+export function registerSecurityHeaders(app: FastifyInstance): void {
+  app.register(helmet, {
     global: true,
     contentSecurityPolicy: CONTENT_SECURITY_POLICY,
     referrerPolicy: { policy: 'no-referrer' },
