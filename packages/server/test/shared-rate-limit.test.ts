@@ -1,0 +1,150 @@
+// Limits shared by instances through Redis (one token bucket per user and per IP, keys
+// with a hash tag), socket floods closed with 1008, and the message size capped also
+// when the host app registered the WebSocket plugin itself.
+import websocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeState } from '../../../test-support/fixtures.js';
+import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import {
+  dashboardStatePlugin,
+  MemoryStateStore,
+  RateLimitedError,
+  StatePersistenceService,
+} from '../src/index.js';
+import { silentLogger } from '../src/logger.js';
+import { rateLimitKey } from '../src/rate-limit/redis-token-buckets.js';
+import { redisRequestLimiter } from '../src/rate-limit/request-limiter.js';
+import { api, TEST_SECRET, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { TestSocket } from './support/test-socket.js';
+import { waitFor } from './support/wait-for.js';
+
+const PATH = '/api/dashboard/state';
+let redis: TestRedis;
+let client: Redis;
+const sockets: TestSocket[] = [];
+let count = 0;
+const newUser = () => `lim-${++count}`;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  client = new Redis(redis.url);
+  client.on('error', () => {});
+});
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.close();
+});
+afterAll(async () => {
+  client.disconnect();
+  await redis.close();
+});
+
+describe('limits shared through Redis', () => {
+  it('two instances hold one save limit between them', async () => {
+    const rateLimit = { savesPerSecond: 1, burst: 4, ipPerSecond: 1000, ipBurst: 1000 };
+    const a = await testServer({ redisUrl: redis.url, rateLimit, instanceId: 'lim-a' });
+    const b = await testServer({ redisUrl: redis.url, rateLimit, instanceId: 'lim-b' });
+    const user = newUser();
+    const token = await tokenFor(user);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await api(i % 2 === 0 ? a : b, 'POST', PATH, {
+        token,
+        body: { state: makeState({ timestamp: 1_700_000_000_000 + i }) },
+      });
+      statuses.push(res.status);
+    }
+    // Four in the shared burst (at most one more refilled while the test ran), then 429s:
+    // each instance alone would have let eight through.
+    const saved = statuses.filter((status) => status === 200).length;
+    expect(saved).toBeGreaterThanOrEqual(4);
+    expect(saved).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 429).length).toBe(8 - saved);
+    const key = rateLimitKey('user', `acme:${user}`);
+    expect(key).toBe(`dashboard:ratelimit:{user:acme:${user}}`);
+    expect(await client.exists(key)).toBe(1);
+    expect(await client.pttl(key)).toBeGreaterThan(0);
+  });
+
+  it('lets requests through when Redis cannot be reached (the store answers 503 then anyway)', async () => {
+    const limiter = redisRequestLimiter(
+      { savesPerSecond: 1, burst: 1 },
+      {
+        url: 'redis://127.0.0.1:1',
+        connectionName: 'lim-down',
+        logger: silentLogger,
+        commandTimeoutMs: 100,
+      },
+    );
+    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
+    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
+    await limiter.close();
+  });
+
+  it('refuses with RateLimitedError and the wait, from Redis time', async () => {
+    const limiter = redisRequestLimiter(
+      { savesPerSecond: 2, burst: 1 },
+      { url: redis.url, connectionName: 'lim-unit', logger: silentLogger },
+    );
+    const owner = { workspaceId: 'acme', userId: newUser() };
+    // Until its connection is up the limiter lets requests through: spend until Redis counts.
+    await waitFor(
+      async () => {
+        await limiter.user(owner);
+        return (await client.exists(rateLimitKey('user', `acme:${owner.userId}`))) === 1;
+      },
+      { what: 'the limiter to reach Redis' },
+    );
+    const error = await Promise.resolve(limiter.user(owner)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
+    expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
+    await limiter.close();
+  });
+});
+
+describe('socket messages', () => {
+  it('answers 429 to every kind of message past the limit, then closes a flooding socket with 1008', async () => {
+    const server = await testServer({
+      redisUrl: redis.url,
+      rateLimit: { savesPerSecond: 1, burst: 3, ipPerSecond: 1000, ipBurst: 1000 },
+      instanceId: 'lim-ws',
+    });
+    const { socket } = await TestSocket.ready(wsUrl(server), await tokenFor(newUser()));
+    sockets.push(socket);
+    socket.send('{not json');
+    socket.send({ type: 'explode', id: 'bad' });
+    socket.send({ type: 'save', id: 's1', state: makeState() });
+    socket.send({ type: 'delete', id: 'd1' });
+    const limited = await socket.next('error', (m) => m.id === 'd1');
+    expect(limited).toMatchObject({ status: 429, error: 'rate_limited' });
+    for (let i = 0; i < 40 && socket.closed === undefined; i++) socket.send('{flood');
+    expect((await socket.waitClosed()).code).toBe(1008);
+  });
+});
+
+describe('message size', () => {
+  it('caps messages at the body limit even when the host registered @fastify/websocket', async () => {
+    const host = Fastify();
+    // ws's own default (100 MiB) would apply to this server's sockets.
+    await host.register(websocket);
+    const service = new StatePersistenceService({ store: new MemoryStateStore() });
+    await host.register(dashboardStatePlugin, { service, authSecret: TEST_SECRET });
+    await host.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const address = host.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const socket = await TestSocket.open(`ws://127.0.0.1:${port}${PATH}/subscribe`, {
+        token: await tokenFor(newUser()),
+      });
+      sockets.push(socket);
+      await socket.next('ready');
+      socket.send('x'.repeat(3 * 1024 * 1024));
+      expect((await socket.waitClosed()).code).toBe(1009);
+    } finally {
+      await host.close();
+      await service.close();
+    }
+  });
+});
