@@ -436,25 +436,37 @@ export class StateSocket {
     }
   }
 
-  /** In-band renewal: same user and workspace → `ready` again, subscription kept. */
+  /**
+   * In-band renewal: same user and workspace → `ready` again, subscription kept. Messages
+   * sent after it wait for it, so none runs under a token that is being replaced.
+   */
   private renew(token: string): void {
-    const renewing = this.options.verifier.verify(token);
-    const operation = Promise.all([this.identity, renewing]).then(
+    const previous = this.identity;
+    if (previous === undefined) return;
+    const renewed = Promise.all([previous, this.options.verifier.verify(token)]).then(
       ([, identity]) => {
         if (this.lifetime.renew(identity) === 'other-owner') {
           this.logger.warn('WebSocket renewal with a token for another user or workspace');
           this.close(CloseCode.forbidden, 'token is for another user or workspace');
-          return;
+          throw new AuthError('token is for another user or workspace');
         }
-        this.identity = renewing;
         this.send({ type: 'ready', revision: this.lastRevision() });
+        return identity;
       },
       (error: unknown) => {
         // The socket keeps its current token (and closes at its expiry).
         this.sendError(error instanceof AuthError ? error : new AuthError('renewal failed'));
+        return previous;
       },
     );
-    this.options.track(operation);
+    this.identity = renewed;
+    // A refused renewal closes the socket; the messages waiting on it are dropped.
+    this.options.track(
+      renewed.then(
+        () => {},
+        () => {},
+      ),
+    );
   }
 
   /** The newest revision this socket was told of. */
