@@ -15,6 +15,7 @@ import {
   TokenError,
 } from './errors.js';
 import type { PersistenceLogger } from './logger.js';
+import { scheduleTokenRenewal } from './token-renewal.js';
 
 interface SocketEvents {
   open: unknown;
@@ -97,6 +98,10 @@ export function createServerConnection(options: ServerConnectionOptions): Server
   let readyTimer: ReturnType<typeof setTimeout> | undefined;
   // Report a failure once per outage, not once per retry.
   let outageReported = false;
+  /** Cancels the open socket's token renewal. */
+  let cancelRenewal = (): void => {};
+  /** An in-band renewal was sent: its `ready` (or 401 error) is an answer, not a new session. */
+  let renewalPending = false;
 
   const clearTimers = (): void => {
     if (retryTimer !== undefined) clearTimeout(retryTimer);
@@ -123,6 +128,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
   };
 
   const dropSocket = (): void => {
+    cancelRenewal();
     const current = socket;
     socket = null;
     ready = false;
@@ -188,6 +194,8 @@ export function createServerConnection(options: ServerConnectionOptions): Server
     ws.addEventListener('close', (event) => {
       if (!current()) return;
       const wasReady = ready;
+      cancelRenewal();
+      renewalPending = false;
       socket = null;
       ready = false;
       if (readyTimer !== undefined) clearTimeout(readyTimer);
@@ -224,7 +232,27 @@ export function createServerConnection(options: ServerConnectionOptions): Server
         );
         return;
       }
+      if (renewalPending && (message.type === 'ready' || isAuthError(message))) {
+        // The answer to a renewal: the subscription goes on, nothing to resync.
+        renewalPending = false;
+        if (message.type === 'error')
+          logger.warn('server.token_renewal_refused', { message: message.message });
+        return;
+      }
       if (message.type === 'ready') {
+        if (!ready) {
+          cancelRenewal();
+          cancelRenewal = scheduleTokenRenewal(token, {
+            getToken: options.getToken,
+            logger,
+            sendAuth: (next) => {
+              if (!current() || ws.readyState !== OPEN) return false;
+              renewalPending = true;
+              ws.send(JSON.stringify({ type: 'auth', token: next } satisfies ClientMessage));
+              return true;
+            },
+          });
+        }
         ready = true;
         attempt = 0;
         outageReported = false;
@@ -248,6 +276,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       if (stopped) return;
       stopped = true;
       epoch += 1;
+      cancelRenewal();
       clearTimers();
       dropSocket();
     },
@@ -264,6 +293,10 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       void connect();
     },
   };
+}
+
+function isAuthError(message: IncomingServerMessage): boolean {
+  return message.type === 'error' && message.id === undefined && message.status === 401;
 }
 
 function parseMessage(data: unknown): IncomingServerMessage | null {
