@@ -1,4 +1,5 @@
 // The `DashboardState` contract (ARCHITECTURE.md, "State"), shared by browser and server.
+import './strict-csp.js';
 import { z } from 'zod';
 import { ID_PATTERN, MAX_ACTIVITIES, MAX_ALERTS, STATE_VERSION } from './constants.js';
 

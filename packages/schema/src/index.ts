@@ -9,5 +9,6 @@ export * from './migrations.js';
 export * from './persistable.js';
 export * from './size.js';
 export * from './state-patch.js';
+export * from './strict-csp.js';
 export * from './validate.js';
 export * from './wire.js';

@@ -6,6 +6,7 @@
 // are fast-json-patch's, a well-kept implementation of the RFC; what is ours is when a
 // patch is sent (server) and what a client does when it holds another base (refetch).
 import jsonPatch from 'fast-json-patch';
+import './strict-csp.js';
 import { z } from 'zod';
 
 export type StatePatchOperation =

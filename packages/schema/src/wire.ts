@@ -1,6 +1,7 @@
 // Messages on the wire: Redis pub/sub, the WebSocket API and HTTP bodies. Incoming
 // messages are parsed with these schemas; `state` stays `unknown` here and is checked
 // once with `validateDashboardState`, so a save is never validated twice.
+import './strict-csp.js';
 import { z } from 'zod';
 import type { DashboardState } from './dashboard-state.js';
 import { JSON_PATCH_CONTENT_TYPE, MERGE_PATCH_CONTENT_TYPE } from './merge-patch.js';
