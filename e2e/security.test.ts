@@ -2,7 +2,7 @@
 // and a reload all work, and Chromium reports no CSP violation.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { uniqueId } from './support/api.js';
+import { serverState, uniqueId } from './support/api.js';
 import { openDashboard, tid, waitForAlertCount, waitForSyncStatus } from './support/dashboard.js';
 import { setupE2e } from './support/setup.js';
 
@@ -58,5 +58,45 @@ describe('content security policy', () => {
     // The dashboard opened in another tab of the same browser works the same way.
     const second = await openDashboard(context, e2e.baseUrl, 'unused', 'acme');
     await waitForSyncStatus(second, 'synced');
+  });
+});
+
+describe('token renewal in the browser', () => {
+  it('renews the token on the open socket before it expires, without reconnecting', async () => {
+    const user = uniqueId('renew');
+    const context = await e2e.device();
+    const page = await openDashboard(context, e2e.baseUrl, user, 'acme');
+    await waitForSyncStatus(page, 'synced');
+    // A session whose token lives 6 s (the dev sign-in hands out shorter tokens on request).
+    const response = await fetch(`${e2e.baseUrl}/api/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, workspace: 'acme', expiresInSeconds: 6 }),
+    });
+    const { token: shortLived } = (await response.json()) as { token: string };
+    await page.evaluate((token) => {
+      const session = JSON.parse(localStorage.getItem('hyvve-session') ?? '{}');
+      localStorage.setItem('hyvve-session', JSON.stringify({ ...session, token }));
+    }, shortLived);
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+    await page.reload();
+    await waitForSyncStatus(page, 'synced');
+    const expiry = Date.now() + 6_000;
+    await expect.poll(() => Date.now() > expiry + 2_000, { timeout: 15_000 }).toBe(true);
+    expect(sockets).toHaveLength(1);
+    expect(await page.locator(tid('sync-status')).getAttribute('data-status')).toBe('synced');
+    const renewed = await page.evaluate(
+      () => JSON.parse(localStorage.getItem('hyvve-session') ?? '{}').token as string,
+    );
+    expect(renewed).not.toBe(shortLived);
+    // Still live on the same socket: an edit reaches the server.
+    await page.locator(tid('add-alert')).click();
+    await expect
+      .poll(async () => (await serverState(e2e.baseUrl, renewed))?.state.widgets.alerts.length, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(0);
+    expect(sockets).toHaveLength(1);
   });
 });

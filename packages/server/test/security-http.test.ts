@@ -136,6 +136,19 @@ describe('dev sign-in', () => {
       body: { user: 'alice', workspace: 'acme' },
     });
     expect(res.status).toBe(200);
+    const short = await api(local, 'POST', '/api/dev/token', {
+      body: { user: 'alice', workspace: 'acme', expiresInSeconds: 30 },
+    });
+    const payload = JSON.parse(
+      Buffer.from(String(field(short.body, 'token')).split('.')[1] ?? '', 'base64url').toString(),
+    );
+    expect(payload.exp - payload.iat).toBe(30);
+    for (const expiresInSeconds of [0, 86_401, 1.5, '60']) {
+      const refused = await api(local, 'POST', '/api/dev/token', {
+        body: { user: 'alice', workspace: 'acme', expiresInSeconds },
+      });
+      expect(refused.status).toBe(400);
+    }
   });
 
   it('cannot be registered with NODE_ENV=production, whoever builds the app', async () => {

@@ -2,12 +2,14 @@
 // the server over a WebSocket on this origin) and lays out the widgets.
 
 import { useAlerts, useDashboardState, useStatePersistence } from '@hyvve/client';
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import { findProject } from '../demo-data.js';
+import { requestDevToken } from '../dev-sign-in.js';
 import { syncServerUrl } from '../server-endpoint.js';
-import type { Session } from '../session.js';
+import { ownerOf, readSession, type Session } from '../session.js';
 import { clearForSignOut } from '../sign-out.js';
 import { signOutNotice } from '../sign-out-notice.js';
+import { sessionTokenSource } from '../token-refresh.js';
 import { useSessionCheck } from '../use-session-check.js';
 import { ActivityWidget } from './ActivityWidget.js';
 import { AgentStatus } from './AgentStatus.js';
@@ -31,9 +33,23 @@ interface DashboardPageProps {
 
 export function DashboardPage({ session, onSignedOut, onSessionRejected }: DashboardPageProps) {
   useSessionCheck(session, onSessionRejected);
+  // The newest session (a refresh, here or in another tab, changes only the token): read
+  // through a ref, so a new token is sent on the open socket instead of restarting sync.
+  const latest = useRef(session);
+  latest.current = session;
   const server = useMemo(
-    () => ({ url: syncServerUrl(window.location), getToken: () => session.token }),
-    [session.token],
+    () => ({
+      url: syncServerUrl(window.location),
+      getToken: sessionTokenSource({
+        current: () => {
+          const stored = readSession();
+          const mine = latest.current;
+          return stored && ownerOf(stored) === ownerOf(mine) ? stored : mine;
+        },
+        issue: (userId, workspaceId) => requestDevToken(userId, workspaceId),
+      }),
+    }),
+    [],
   );
   const { isInitialized, syncStatus, clearPersistedState } = useStatePersistence({ server });
   const [signingOut, setSigningOut] = useState(false);

@@ -49,7 +49,26 @@ export function registerDevTokenRoute(
       );
       return reply.code(status).send(error);
     }
-    const token = await signToken({ userId: user, workspaceId: workspace, secret });
+    // Optional shorter lifetime (demos of renewal, tests); never past the default 24 h.
+    const expires =
+      typeof body === 'object' && body !== null && 'expiresInSeconds' in body
+        ? body.expiresInSeconds
+        : undefined;
+    if (
+      expires !== undefined &&
+      (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 1 || expires > 86_400)
+    ) {
+      const { status, body: error } = toApiError(
+        new InvalidRequestError('expiresInSeconds must be an integer from 1 to 86400'),
+      );
+      return reply.code(status).send(error);
+    }
+    const token = await signToken({
+      userId: user,
+      workspaceId: workspace,
+      secret,
+      ...(expires === undefined ? {} : { expiresInSeconds: expires }),
+    });
     return { token };
   });
 }
