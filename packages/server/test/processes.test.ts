@@ -93,6 +93,11 @@ describe('npm run token', () => {
       { AUTH_SECRET: secret },
       '--expires',
     ],
+    [
+      ['--user', 'a', '--workspace', 'acme', '--expires', '7200'],
+      { AUTH_SECRET: secret, AUTH_MAX_TOKEN_TTL_SECONDS: '3600' },
+      '--expires must be at most 3600 (AUTH_MAX_TOKEN_TTL_SECONDS)',
+    ],
   ])('fails with a clear message for %j', async (args, env, message) => {
     const { output, exited } = run('packages/server/src/cli/token.ts', args, env);
     expect(await exited).toBe(1);

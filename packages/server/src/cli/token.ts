@@ -46,6 +46,11 @@ async function main(): Promise<void> {
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds <= 0) {
       fail('--expires must be a positive whole number of seconds');
     }
+    // A longer-lived token would only be refused by the server (401).
+    const max = Number(process.env.AUTH_MAX_TOKEN_TTL_SECONDS?.trim() || 86_400);
+    if (expiresInSeconds > max) {
+      fail(`--expires must be at most ${max} (AUTH_MAX_TOKEN_TTL_SECONDS)`);
+    }
   }
   const token = await signToken({
     userId: user,
