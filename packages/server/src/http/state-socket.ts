@@ -126,9 +126,13 @@ export class StateSocket {
     this.gate = new SocketMessageGate({
       limiter: options.limiter,
       ip: options.ip,
-      onLimited: (error: RateLimitedError, id) => this.sendError(error, id),
+      onLimited: (error: RateLimitedError, id) => {
+        this.options.metrics.rateLimited('ws');
+        this.sendError(error, id);
+      },
       onFlood: () => {
         this.logger.warn('closing a WebSocket that keeps sending past its rate limit');
+        this.options.metrics.socketDropped('flood');
         this.close(CloseCode.policyViolation, 'rate limit exceeded');
       },
       onError: (error) => {

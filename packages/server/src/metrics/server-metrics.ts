@@ -12,7 +12,7 @@ import type { ResyncResult, StoreConnectionRole, StoreMetrics } from './store-me
 export type Transport = 'http' | 'ws';
 
 /** Why the server ended a socket itself. */
-export type SocketDropReason = 'heartbeat' | 'stalled';
+export type SocketDropReason = 'heartbeat' | 'stalled' | 'flood';
 
 export interface ServerMetricsOptions {
   /**
