@@ -13,8 +13,8 @@ export interface SocketMessageGateOptions {
   limiter: RequestLimiter | undefined;
   /** The client's IP, limited before auth. */
   ip: string;
-  /** A message was refused: answer it with 429. */
-  onLimited(error: RateLimitedError, id: string | undefined): void;
+  /** A message (as decoded, maybe invalid) was refused: answer it with 429. */
+  onLimited(error: RateLimitedError, message: unknown): void;
   /** Too many refused in a row: close the socket. */
   onFlood(): void;
   /** A message handled after an asynchronous check threw. */
@@ -32,15 +32,15 @@ export class SocketMessageGate {
     this.floodLimit = options.floodLimit ?? DEFAULT_FLOOD_LIMIT;
   }
 
-  /** Runs `handle` once the message passed the limit of `owner` (the IP's before auth). */
-  admit(owner: StateOwner | undefined, id: string | undefined, handle: () => void): void {
+  /** Runs `handle` once `message` passed the limit of `owner` (the IP's before auth). */
+  admit(owner: StateOwner | undefined, message: unknown, handle: () => void): void {
     const { limiter } = this.options;
     if (limiter === undefined) {
       handle();
       return;
     }
     if (this.pending !== undefined) {
-      const next = (): Promise<void> => this.check(owner, id, handle);
+      const next = (): Promise<void> => this.check(owner, message, handle);
       const queued: Promise<void> = this.pending.then(next, next);
       this.track(queued);
       return;
@@ -49,14 +49,14 @@ export class SocketMessageGate {
     try {
       spent = owner === undefined ? limiter.ip(this.options.ip) : limiter.user(owner);
     } catch (error) {
-      this.refused(error, id);
+      this.refused(error, message);
       return;
     }
     if (spent instanceof Promise) {
       this.track(
         spent.then(
           () => this.passed(handle),
-          (error: unknown) => this.refused(error, id),
+          (error: unknown) => this.refused(error, message),
         ),
       );
       return;
@@ -66,14 +66,14 @@ export class SocketMessageGate {
 
   private async check(
     owner: StateOwner | undefined,
-    id: string | undefined,
+    message: unknown,
     handle: () => void,
   ): Promise<void> {
     const { limiter } = this.options;
     try {
       await (owner === undefined ? limiter?.ip(this.options.ip) : limiter?.user(owner));
     } catch (error) {
-      this.refused(error, id);
+      this.refused(error, message);
       return;
     }
     this.passed(handle);
@@ -95,13 +95,13 @@ export class SocketMessageGate {
     handle();
   }
 
-  private refused(error: unknown, id: string | undefined): void {
+  private refused(error: unknown, message: unknown): void {
     if (!(error instanceof RateLimitedError)) throw error;
     this.refusedInARow += 1;
     if (this.refusedInARow > this.floodLimit) {
       this.options.onFlood();
       return;
     }
-    this.options.onLimited(error, id);
+    this.options.onLimited(error, message);
   }
 }

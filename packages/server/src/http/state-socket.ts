@@ -82,6 +82,13 @@ function idOf(decoded: unknown): string | undefined {
   return typeof decoded.id === 'string' ? decoded.id : undefined;
 }
 
+/** The `type` of a decoded message, whatever else it holds. */
+function typeOf(decoded: unknown): unknown {
+  return typeof decoded === 'object' && decoded !== null && 'type' in decoded
+    ? decoded.type
+    : undefined;
+}
+
 function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -126,9 +133,13 @@ export class StateSocket {
     this.gate = new SocketMessageGate({
       limiter: options.limiter,
       ip: options.ip,
-      onLimited: (error: RateLimitedError, id) => {
-        this.options.metrics.rateLimited('ws');
-        this.sendError(error, id);
+      onLimited: (error: RateLimitedError, message) => {
+        const type = typeOf(message);
+        // Counted as the save or delete it was (429), anything else as rate limited.
+        if (type === 'save') this.options.metrics.saveFinished('ws', 429, 0);
+        else if (type === 'delete') this.options.metrics.deleteFinished('ws', 429);
+        else this.options.metrics.rateLimited('ws');
+        this.sendError(error, idOf(message));
       },
       onFlood: () => {
         this.logger.warn('closing a WebSocket that keeps sending past its rate limit');
@@ -304,7 +315,7 @@ export class StateSocket {
       decoded = undefined;
     }
     // Every message counts, invalid ones too: the user's limit once verified, else the IP's.
-    this.gate.admit(this.lifetime.current, idOf(decoded), () => this.handle(decoded));
+    this.gate.admit(this.lifetime.current, decoded, () => this.handle(decoded));
   }
 
   private handle(decoded: unknown): void {
