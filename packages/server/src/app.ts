@@ -20,6 +20,8 @@ export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' 
   devAuth?: boolean;
   /** Folder of a built web app to serve at `/` (with index.html as the SPA fallback). */
   staticDir?: string;
+  /** Proxies whose X-Forwarded-For names the client, for the per-IP limit. @default false */
+  trustProxy?: boolean | string;
   /** The pino logger Fastify logs through (request ids, structured context). */
   logger: FastifyBaseLogger;
   /** Serves GET /metrics (false when they are served on another port). @default true */
@@ -39,6 +41,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger,
     serveMetrics = true,
     metricsToken,
+    trustProxy,
     ...pluginOptions
   } = options;
   const metrics = pluginOptions.metrics ?? new ServerMetrics();
@@ -56,6 +59,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // A line per request costs throughput on the save path; it is there at debug level.
     logController: new LogController({ disableRequestLogging: !verbose }),
     return503OnClosing: true,
+    ...(trustProxy === undefined ? {} : { trustProxy }),
   });
   registerSecurityHeaders(app);
   app.register(dashboardStatePlugin, {

@@ -92,6 +92,22 @@ function rateLimit(env: Environment): RateLimitOptions | false {
   return { savesPerSecond, burst, ipPerSecond, ipBurst };
 }
 
+/**
+ * TRUST_PROXY: `true`/`false`, or addresses/CIDRs of the proxies (comma separated).
+ * Behind a load balancer the per-IP limit needs it, or every user shares its address.
+ */
+function trustProxy(env: Environment): boolean | string | undefined {
+  const raw = set(env, 'TRUST_PROXY');
+  if (raw === undefined) return undefined;
+  const lower = raw.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  if (!/^[0-9A-Fa-f.:/, ]+$/.test(raw)) {
+    throw new ConfigError('TRUST_PROXY', `must be true, false or proxy addresses (got "${raw}")`);
+  }
+  return raw;
+}
+
 /** True for `localhost` and loopback addresses (127.0.0.0/8, ::1). */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -222,6 +238,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
   const publicKey = set(env, 'AUTH_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (publicKey !== undefined) checkPublicKey(publicKey);
   const jwksUrl = url(env, 'AUTH_JWKS_URL');
+  const proxies = trustProxy(env);
   return {
     port: integer(env, 'PORT', 3000, 0, 65_535),
     host,
@@ -242,5 +259,6 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     ...(typeof metricsPort === 'number' ? { metricsPort } : {}),
     ...(publicKey === undefined ? {} : { authPublicKey: publicKey }),
     ...(jwksUrl === undefined ? {} : { authJwksUrl: jwksUrl }),
+    ...(proxies === undefined ? {} : { trustProxy: proxies }),
   };
 }

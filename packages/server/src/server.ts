@@ -38,6 +38,8 @@ export interface ServerOptions {
   authJwksUrl?: string;
   /** Lifetime (at most 24 h by default), issuer and audience a token must meet. */
   tokenPolicy?: TokenPolicy;
+  /** Proxies whose X-Forwarded-For names the client (Fastify's trustProxy). @default false */
+  trustProxy?: boolean | string;
   /**
    * Enables POST /api/dev/token (refused with NODE_ENV=production).
    * @default true exactly when no authSecret is given and host is a loopback address
@@ -199,6 +201,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     rateLimit,
     ...(requestLimiter === undefined ? {} : { requestLimiter }),
     ...(options.tokenPolicy === undefined ? {} : { tokenPolicy: options.tokenPolicy }),
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     ...(options.authPublicKey === undefined ? {} : { authPublicKey: options.authPublicKey }),
     ...(options.authJwksUrl === undefined ? {} : { authJwksUrl: options.authJwksUrl }),
     ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),

@@ -116,6 +116,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ AUTH_PUBLIC_KEY: pem.replace(/\n/g, '\\n') }).authPublicKey).toBe(pem);
   });
 
+  it('reads TRUST_PROXY as a flag or a list of proxy addresses', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toBe(
+      '10.0.0.0/8, 127.0.0.1',
+    );
+    expect(loadConfig({})).not.toHaveProperty('trustProxy');
+    expect(() => loadConfig({ TRUST_PROXY: 'my-proxy' })).toThrow('TRUST_PROXY must be');
+  });
+
   it('ignores blank variables', () => {
     expect(loadConfig({ PORT: ' ', REDIS_URL: '' }).port).toBe(3000);
     expect(loadConfig({ REDIS_URL: '' })).not.toHaveProperty('redisUrl');

@@ -185,6 +185,18 @@ describe('limits on every route', () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   });
 
+  it('counts each client behind a trusted proxy by its forwarded address', async () => {
+    const proxied = await testServer({
+      trustProxy: '127.0.0.1',
+      rateLimit: { savesPerSecond: 100, burst: 100, ipPerSecond: 1, ipBurst: 1 },
+    });
+    const from = (address: string) =>
+      api(proxied, 'GET', PATH, { headers: { 'x-forwarded-for': address } });
+    expect((await from('203.0.113.1')).status).toBe(401);
+    expect((await from('203.0.113.1')).status).toBe(429);
+    expect((await from('203.0.113.2')).status).toBe(401);
+  });
+
   it('limits anonymous requests per IP before auth, also on the dev sign-in and the socket upgrade', async () => {
     const limited = await withoutSecret({
       rateLimit: { savesPerSecond: 100, burst: 100, ipPerSecond: 1, ipBurst: 3 },
