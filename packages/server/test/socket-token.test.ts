@@ -51,7 +51,12 @@ describe('socket token lifetime', () => {
     const socket = await ready(short);
     const long = await tokenFor(user, 'acme', undefined, 600);
     socket.send({ type: 'auth', token: long });
-    await socket.next('ready', () => true, { from: 1 });
+    const renewed = await socket.next('ready', () => true, { from: 1 });
+    // The same store epoch: the client has nothing to reconcile.
+    expect(renewed.epoch).toBe(
+      socket.messages[0]?.type === 'ready' ? socket.messages[0].epoch : 'x',
+    );
+    expect(renewed.epoch).toBeDefined();
     await waitFor(() => Date.now() > expiryOf(short) + 500, {
       timeoutMs: 10_000,
       what: 'the first token to expire',

@@ -51,7 +51,7 @@ describe('StateSocket joining while the counter is reset', () => {
         workspaceId: 'acme',
         userId: 'joining',
         scope,
-        expiresAt: undefined,
+        expiresAt: Date.now() + 60_000,
       }),
     } as unknown as TokenVerifier;
     const ws = new FakeWebSocket();
@@ -59,6 +59,7 @@ describe('StateSocket joining while the counter is reset', () => {
       service,
       verifier,
       limiter: undefined,
+      ip: '127.0.0.1',
       logger: pino({ level: 'silent' }),
       authTimeoutMs: 1000,
       patches: false,

@@ -55,7 +55,7 @@ export class SocketTokenLifetime {
   private arm(): void {
     clearTimeout(this.timer);
     const identity = this.identity;
-    if (identity === undefined) return;
+    if (identity === undefined || !Number.isFinite(identity.expiresAt)) return;
     const left = identity.expiresAt - this.now();
     if (left <= 0) {
       this.timer = undefined;

@@ -22,10 +22,10 @@ import type { ChannelEvent } from '../store/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { changeSink } from './change-sink.js';
 import { type PatchContext, patchMessage } from './patch-frame.js';
-import { SocketOutbox } from './socket-outbox.js';
-import { StallWatch } from './stall-watch.js';
 import { SocketMessageGate } from './socket-message-gate.js';
+import { SocketOutbox } from './socket-outbox.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
+import { StallWatch } from './stall-watch.js';
 import type { WriteCoalescer } from './write-coalescer.js';
 
 /** Close codes a client can act on. */
@@ -110,6 +110,8 @@ export class StateSocket {
   private earlyReset: ChannelHead | undefined;
   /** Revision of the newest change forwarded (named by `ready` after a renewal). */
   private forwardedRevision = 0;
+  /** Store epoch of the last `ready` (repeated by the `ready` that answers a renewal). */
+  private epoch: string | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
@@ -266,6 +268,7 @@ export class StateSocket {
     const head = reset ?? { revision: subscription.revision, epoch: subscription.epoch };
     const after = reset ? head.revision - 1 : head.revision;
     this.readyRevision = head.revision;
+    this.epoch = head.epoch;
     this.sendReady(head);
     this.logger.debug(head, 'WebSocket subscriber ready');
     if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
@@ -303,6 +306,8 @@ export class StateSocket {
     }
     this.outbox.reset();
     this.readyRevision = head.revision;
+    this.forwardedRevision = 0;
+    this.epoch = head.epoch;
     this.sendReady(head);
     this.logger.info(head, 'revision counter reset: WebSocket subscriber told to start over');
   }
@@ -465,7 +470,7 @@ export class StateSocket {
           this.close(CloseCode.forbidden, 'token is for another user or workspace');
           throw new AuthError('token is for another user or workspace');
         }
-        this.send({ type: 'ready', revision: this.lastRevision() });
+        this.sendReady({ revision: this.lastRevision(), epoch: this.epoch ?? '' });
         return identity;
       },
       (error: unknown) => {
