@@ -138,8 +138,9 @@ export class StateSocket {
       onLimited: (error: RateLimitedError, message) => {
         const type = typeOf(message);
         // Counted as the save or delete it was (429), anything else as rate limited.
-        if (type === 'save') this.options.metrics.saveFinished('ws', 429, 0);
-        else if (type === 'delete') this.options.metrics.deleteFinished('ws', 429);
+        if (type === 'save' || type === 'patch-save') {
+          this.options.metrics.saveFinished('ws', 429, 0);
+        } else if (type === 'delete') this.options.metrics.deleteFinished('ws', 429);
         else this.options.metrics.rateLimited('ws');
         this.sendError(error, idOf(message));
       },
