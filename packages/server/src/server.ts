@@ -168,9 +168,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
   let requestLimiter: RequestLimiter | undefined;
-  if (rateLimit && options.redisUrl) {
+  if (rateLimit && (options.redisUrl || options.redisCluster)) {
     requestLimiter = redisRequestLimiter(rateLimit, {
-      url: options.redisUrl,
+      ...(options.redisCluster
+        ? { cluster: options.redisCluster }
+        : { url: options.redisUrl ?? '' }),
       connectionName: `hyvve:${instanceId}:limit`,
       logger,
     });

@@ -6,6 +6,10 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
+import {
+  startTestRedisCluster,
+  type TestRedisCluster,
+} from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
   dashboardStatePlugin,
@@ -102,6 +106,40 @@ describe('limits shared through Redis', () => {
     expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
     await limiter.close();
   });
+});
+
+describe('limits shared through Redis Cluster', () => {
+  let cluster: TestRedisCluster | undefined;
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  it('two instances on a cluster hold one limit (the bucket key is hash-tagged)', async () => {
+    cluster = await startTestRedisCluster();
+    const rateLimit = { savesPerSecond: 1, burst: 3, ipPerSecond: 1000, ipBurst: 1000 };
+    const redisCluster = { nodes: cluster.seeds };
+    const a = await testServer({ redisCluster, rateLimit, instanceId: 'lim-ca' });
+    const b = await testServer({ redisCluster, rateLimit, instanceId: 'lim-cb' });
+    const user = newUser();
+    const token = await tokenFor(user);
+    // Until the limiter's cluster client is ready it lets requests through: wait for a 429.
+    const statuses: number[] = [];
+    await waitFor(
+      async () => {
+        const res = await api(statuses.length % 2 === 0 ? a : b, 'GET', PATH, { token });
+        statuses.push(res.status);
+        return res.status === 429;
+      },
+      { what: 'the shared cluster bucket to run out', timeoutMs: 10_000 },
+    );
+    // Once counted in the cluster, both instances refuse the same user.
+    expect((await api(a, 'GET', PATH, { token })).status).toBe(429);
+    expect((await api(b, 'GET', PATH, { token })).status).toBe(429);
+    // The bucket is in the cluster, not in either instance.
+    const key = rateLimitKey('user', `acme:${user}`);
+    const owner = await cluster.primaryPortOf(key);
+    expect((await cluster.cli(['EXISTS', key], owner)).trim()).toBe('1');
+  }, 60_000);
 });
 
 describe('socket messages', () => {

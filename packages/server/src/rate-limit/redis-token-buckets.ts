@@ -2,7 +2,7 @@
 // allow what one does. One Lua script refills and spends atomically on Redis's clock
 // (instances with skewed clocks agree). The key carries a hash tag, so it names one
 // slot and the script runs on Redis Cluster too.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BucketRate, TokenBuckets } from '../rate-limiter.js';
@@ -43,7 +43,7 @@ interface WithTakeToken {
   hyvveTakeToken: TakeToken;
 }
 
-function withTakeToken(redis: Redis): WithTakeToken {
+function withTakeToken(redis: Redis | Cluster): WithTakeToken {
   if (!('hyvveTakeToken' in redis)) {
     // ioredis sends EVALSHA and falls back to EVAL once after a NOSCRIPT (a Redis restart).
     redis.defineCommand('hyvveTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN_SCRIPT });
@@ -56,7 +56,7 @@ export class RedisTokenBuckets implements TokenBuckets {
   private lastFailureLog = 0;
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly kind: string,
     private readonly rate: BucketRate,
     private readonly logger: Logger,

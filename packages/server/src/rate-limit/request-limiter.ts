@@ -1,7 +1,7 @@
 // The limits every request and socket message passes: one bucket per client IP (before
 // auth, so anonymous floods are bounded too) and one per user (after auth). In memory
 // for one instance, in Redis when there is one, so instances share one limit.
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import type { StateOwner } from '../keys.js';
 import type { Logger } from '../logger.js';
 import {
@@ -10,6 +10,7 @@ import {
   SaveRateLimiter,
   type TokenBuckets,
 } from '../rate-limiter.js';
+import { createClusterClient, type RedisClusterOptions } from '../store/redis-cluster.js';
 import { RedisTokenBuckets } from './redis-token-buckets.js';
 
 export interface RequestLimiter {
@@ -47,7 +48,10 @@ export function memoryRequestLimiter(options: RateLimitOptions): RequestLimiter 
 }
 
 export interface RedisRequestLimiterOptions {
-  url: string;
+  /** One Redis (`REDIS_URL`)... */
+  url?: string;
+  /** ...or a Redis Cluster (the keys are hash-tagged: each bucket lives in one slot). */
+  cluster?: RedisClusterOptions;
   /** CLIENT LIST name of the limiter's connection. */
   connectionName: string;
   logger: Logger;
@@ -61,16 +65,26 @@ export function redisRequestLimiter(
   redisOptions: RedisRequestLimiterOptions,
 ): RequestLimiter {
   const { user, ip } = rates(options);
-  const redis = new Redis(redisOptions.url, {
-    connectionName: redisOptions.connectionName,
-    // Fail fast while Redis is away (the check then lets the request through).
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // Checks made in one event-loop turn leave in one write (one round trip for many saves).
-    enableAutoPipelining: true,
-    commandTimeout: redisOptions.commandTimeoutMs ?? 500,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-  });
+  const commandTimeout = redisOptions.commandTimeoutMs ?? 500;
+  const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** attempt, 2000);
+  const redis: Redis | Cluster = redisOptions.cluster
+    ? createClusterClient(redisOptions.cluster, {
+        connectionName: redisOptions.connectionName,
+        commandTimeoutMs: commandTimeout,
+        connectTimeoutMs: 2000,
+        sharded: false,
+        retryStrategy,
+      })
+    : new Redis(redisOptions.url ?? '', {
+        connectionName: redisOptions.connectionName,
+        // Fail fast while Redis is away (the check then lets the request through).
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        // Checks made in one event-loop turn leave in one write (one round trip for many saves).
+        enableAutoPipelining: true,
+        commandTimeout,
+        retryStrategy,
+      });
   // Errors surface on the commands; without a listener ioredis would print each one.
   redis.on('error', () => {});
   const users: TokenBuckets = new RedisTokenBuckets(redis, 'user', user, redisOptions.logger);
