@@ -176,6 +176,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       connectionName: `hyvve:${instanceId}:limit`,
       logger,
     });
+    // Until it is connected the limiter lets requests through: give it the store's time.
+    if (!(await requestLimiter.waitUntilReady?.(options.redisConnectTimeoutMs ?? 3000))) {
+      logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
+    }
   } else if (rateLimit) {
     requestLimiter = memoryRequestLimiter(rateLimit);
   }

@@ -81,6 +81,7 @@ describe('limits shared through Redis', () => {
         commandTimeoutMs: 100,
       },
     );
+    expect(await limiter.waitUntilReady?.(200)).toBe(false);
     await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
     await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
     await limiter.close();
@@ -91,6 +92,7 @@ describe('limits shared through Redis', () => {
       { savesPerSecond: 2, burst: 1 },
       { url: redis.url, connectionName: 'lim-unit', logger: silentLogger },
     );
+    expect(await limiter.waitUntilReady?.(5000)).toBe(true);
     const owner = { workspaceId: 'acme', userId: newUser() };
     // Until its connection is up the limiter lets requests through: spend until Redis counts.
     await waitFor(

@@ -20,6 +20,24 @@ export interface RequestLimiter {
   user(owner: StateOwner): void | Promise<void>;
   /** Closes what the limiter opened (its Redis connection). */
   close(): Promise<void>;
+  /** Resolves true once the limiter counts (its Redis answers), false after `timeoutMs`. */
+  waitUntilReady?(timeoutMs: number): Promise<boolean>;
+}
+
+/** True once `client` is ready, false when `timeoutMs` passes first. */
+function readyWithin(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    client.once('ready', onReady);
+  });
 }
 
 /** `workspace:user`: ids match ID_PATTERN, so the pair names one user unambiguously. */
@@ -95,5 +113,6 @@ export function redisRequestLimiter(
     close: async () => {
       redis.disconnect();
     },
+    waitUntilReady: (timeoutMs) => readyWithin(redis, timeoutMs),
   };
 }
