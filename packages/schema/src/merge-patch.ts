@@ -1,9 +1,8 @@
 // Patches an agent or service sends to change part of a stored state (PATCH and the
 // socket's `patch-save`): RFC 7386 JSON Merge Patch and RFC 6902 JSON Patch. Applying
 // them is pure and isomorphic; the server applies them to the stored state atomically.
-import jsonPatch from 'fast-json-patch';
 import { z } from 'zod';
-import { StatePatchError } from './state-patch.js';
+import { applyPatchOperation } from './state-patch.js';
 
 /** `Content-Type` of an RFC 7386 JSON Merge Patch. */
 export const MERGE_PATCH_CONTENT_TYPE = 'application/merge-patch+json';
@@ -64,16 +63,7 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
 export function applyJsonPatch(document: unknown, operations: JsonPatchDocument): unknown {
   let result: unknown = structuredClone(document);
   for (const [index, operation] of operations.entries()) {
-    try {
-      result = jsonPatch.applyOperation(result, operation, true, true, true, index).newDocument;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new StatePatchError(
-        `patch operation ${index} (${operation.op} ${operation.path}) does not apply: ${reason}`,
-        index,
-        { cause: error },
-      );
-    }
+    result = applyPatchOperation(result, operation, index);
   }
   return result;
 }

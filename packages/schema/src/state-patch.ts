@@ -69,17 +69,38 @@ export function applyStatePatch(base: unknown, patch: StatePatch): unknown {
   for (const [index, operation] of patch.entries()) {
     try {
       document = copyPathForWrite(document, operation.path, copies);
-      document = jsonPatch.applyOperation(document, operation, true, true, true, index).newDocument;
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new StatePatchError(
-        `patch operation ${index} (${operation.op} ${operation.path}) does not apply: ${reason}`,
-        index,
-        { cause: error },
-      );
+      throw operationError(operation, index, error);
     }
+    document = applyPatchOperation(document, operation, index);
   }
   return document;
+}
+
+/** The StatePatchError naming operation `index` of a patch and why it does not apply. */
+function operationError(operation: { op: string; path: string }, index: number, error: unknown) {
+  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new StatePatchError(
+    `patch operation ${index} (${operation.op} ${operation.path}) does not apply: ${reason}`,
+    index,
+    { cause: error },
+  );
+}
+
+/**
+ * Operation `index` of an RFC 6902 patch applied to `document` (validated, in place where
+ * the operation writes): fast-json-patch's, with a failure named as the operation's.
+ */
+export function applyPatchOperation(
+  document: unknown,
+  operation: jsonPatch.Operation,
+  index: number,
+): unknown {
+  try {
+    return jsonPatch.applyOperation(document, operation, true, true, true, index).newDocument;
+  } catch (error) {
+    throw operationError(operation, index, error);
+  }
 }
 
 type Container = Record<string, unknown> | unknown[];
