@@ -78,6 +78,7 @@ export type {
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  EpochListener,
   LoadedRecord,
   ResetListener,
   SaveOutcome,

@@ -110,8 +110,15 @@ export class StateSocket {
   private earlyReset: ChannelHead | undefined;
   /** Revision of the newest change forwarded (named by `ready` after a renewal). */
   private forwardedRevision = 0;
-  /** Store epoch of the last `ready` (repeated by the `ready` that answers a renewal). */
+  /** Revision of the newest `saved` / `delete-ack` this socket answered with. */
+  private answeredRevision = 0;
+  /**
+   * Store epoch the socket was told (by `ready`, or by an answer when `ready` said '');
+   * repeated by the `ready` that answers a renewal.
+   */
   private epoch: string | undefined;
+  /** The channel's epoch, learned while joining (the subscription still said ''). */
+  private earlyEpoch: string | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private logger: FastifyBaseLogger;
@@ -248,6 +255,7 @@ export class StateSocket {
         identity.scope,
         (event) => this.onEvent(event),
         (head) => this.onReset(head),
+        (head) => this.onEpoch(head),
       );
     } catch (error) {
       this.sendError(error);
@@ -266,7 +274,12 @@ export class StateSocket {
     // does for a joined socket); otherwise only what is newer than the subscription.
     const reset = this.earlyReset;
     this.earlyReset = undefined;
-    const head = reset ?? { revision: subscription.revision, epoch: subscription.epoch };
+    const head = reset ?? {
+      revision: subscription.revision,
+      // The early changes (sent next) belong to the epoch learned meanwhile, if any.
+      epoch: subscription.epoch || (this.earlyEpoch ?? ''),
+    };
+    this.earlyEpoch = undefined;
     const after = reset ? head.revision - 1 : head.revision;
     this.readyRevision = head.revision;
     this.epoch = head.epoch;
@@ -303,14 +316,33 @@ export class StateSocket {
     if (this.readyRevision === undefined) {
       this.early = [];
       this.earlyReset = head;
+      this.earlyEpoch = undefined;
       return;
     }
     this.outbox.reset();
     this.readyRevision = head.revision;
     this.forwardedRevision = 0;
+    this.answeredRevision = 0;
     this.epoch = head.epoch;
     this.sendReady(head);
     this.logger.info(head, 'revision counter reset: WebSocket subscriber told to start over');
+  }
+
+  /**
+   * The channel's epoch became known (its counter was created after this socket joined,
+   * so `ready` said ''): a socket told '' gets `ready` again with the newest revision it
+   * was told of and the epoch, which the client takes as the counter being created, not
+   * a reset. One told the epoch by an answer (its own save) already knows it.
+   */
+  private onEpoch(head: ChannelHead): void {
+    if (this.readyRevision === undefined) {
+      this.earlyEpoch = head.epoch;
+      return;
+    }
+    if (this.epoch !== '') return;
+    this.epoch = head.epoch;
+    this.sendReady({ revision: this.lastRevision(), epoch: head.epoch });
+    this.logger.debug(head, 'store epoch learned: WebSocket subscriber told');
   }
 
   private onMessage(text: string): void {
@@ -382,7 +414,7 @@ export class StateSocket {
         origin: message.origin ?? WS_ORIGIN,
         ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
       });
-      this.send({
+      this.sendAnswer({
         type: 'saved',
         id: message.id,
         revision: result.revision,
@@ -417,7 +449,7 @@ export class StateSocket {
           ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
         },
       );
-      this.send({
+      this.sendAnswer({
         type: 'saved',
         id: message.id,
         revision: result.revision,
@@ -444,7 +476,7 @@ export class StateSocket {
       const result = await this.options.service.delete(identity.scope, {
         origin: message.origin ?? WS_ORIGIN,
       });
-      this.send({
+      this.sendAnswer({
         type: 'delete-ack',
         id: message.id,
         revision: result.revision,
@@ -492,7 +524,7 @@ export class StateSocket {
 
   /** The newest revision this socket was told of. */
   private lastRevision(): number {
-    return Math.max(this.readyRevision ?? 0, this.forwardedRevision);
+    return Math.max(this.readyRevision ?? 0, this.forwardedRevision, this.answeredRevision);
   }
 
   private expire(): void {
@@ -506,6 +538,13 @@ export class StateSocket {
       this.logger.warn({ status, code: body.error, err: error }, 'WebSocket request failed');
     }
     this.send({ type: 'error', ...(id === undefined ? {} : { id }), status, ...body });
+  }
+
+  /** A save's or delete's answer, which tells the client a revision and its epoch too. */
+  private sendAnswer(message: Extract<ServerMessage, { type: 'saved' | 'delete-ack' }>): void {
+    if (message.revision > this.answeredRevision) this.answeredRevision = message.revision;
+    if (this.epoch === '' && message.epoch) this.epoch = message.epoch;
+    this.send(message);
   }
 
   /** Answers and control messages: small, never replaced, written at once. */

@@ -32,6 +32,7 @@ import { type StateOwner, type StateScope, toScope } from '../keys.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   ChannelListener,
+  EpochListener,
   ResetListener,
   SaveRequest,
   StateStore,
@@ -332,8 +333,9 @@ export class StatePersistenceService {
     owner: StateOwner,
     listener: ChannelListener,
     onReset?: ResetListener,
+    onEpoch?: EpochListener,
   ): Promise<Subscription> {
-    return this.store.subscribe(toScope(owner), listener, onReset);
+    return this.store.subscribe(toScope(owner), listener, onReset, onEpoch);
   }
 
   /** True when the store answers. */

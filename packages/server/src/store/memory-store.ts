@@ -19,6 +19,7 @@ import type {
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  EpochListener,
   LoadedRecord,
   ResetListener,
   SaveOutcome,
@@ -139,9 +140,10 @@ export class MemoryStateStore implements StateStore {
     scope: StateScope,
     listener: ChannelListener,
     onReset?: ResetListener,
+    onEpoch?: EpochListener,
   ): Promise<Subscription> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    return this.registry.add(scope, listener, onReset);
+    return this.registry.add(scope, listener, onReset, onEpoch);
   }
 
   async ready(): Promise<boolean> {

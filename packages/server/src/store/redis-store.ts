@@ -39,6 +39,7 @@ import type {
   ChannelListener,
   DeleteOutcome,
   DeleteRequest,
+  EpochListener,
   LoadedRecord,
   ResetListener,
   SaveOutcome,
@@ -317,9 +318,10 @@ export class RedisStateStore implements StateStore {
     scope: StateScope,
     listener: ChannelListener,
     onReset?: ResetListener,
+    onEpoch?: EpochListener,
   ): Promise<Subscription> {
     if (this.closing) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    return this.registry.add(scope, listener, onReset);
+    return this.registry.add(scope, listener, onReset, onEpoch);
   }
 
   status(): StoreStatus {

@@ -84,6 +84,14 @@ export type ChannelListener = (event: ChannelEvent) => void;
  */
 export type ResetListener = (head: ChannelHead) => void;
 
+/**
+ * Told when the channel's epoch, unknown ('') when the listener was attached (no counter
+ * yet), became known: `head` names it with the revision delivered so far. Not a reset:
+ * the revisions delivered belong to that counter (it was created by the change that made
+ * it known, or an epoch-less counter of before epochs was given one).
+ */
+export type EpochListener = (head: ChannelHead) => void;
+
 /** `up` while the store answers and every channel is caught up; `down` from losing it until then. */
 export type StoreStatus = 'up' | 'down';
 
@@ -113,6 +121,7 @@ export interface StateStore {
     scope: StateScope,
     listener: ChannelListener,
     onReset?: ResetListener,
+    onEpoch?: EpochListener,
   ): Promise<Subscription>;
   /** True when the store answers right now. */
   ready(): Promise<boolean>;

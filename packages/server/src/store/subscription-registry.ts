@@ -7,10 +7,20 @@
 // Revisions only grow within an epoch (state-store.ts `ChannelHead`): a message whose
 // revision is not above the delivered one is stale, unless the counter was reset (a new
 // epoch, or the store lost its data), which listeners are told as a reset.
+// An epoch '' (no counter when the channel was opened) is learned from the first change
+// that names one (memory store) or, as Redis messages name none, from a re-read of the
+// channel the first change makes the store do (`hooks.check`); listeners are told (an
+// `EpochListener`), and it costs nothing once the epoch is known.
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChannelEvent } from './channel-event.js';
-import type { ChannelHead, ChannelListener, ResetListener, Subscription } from './state-store.js';
+import type {
+  ChannelHead,
+  ChannelListener,
+  EpochListener,
+  ResetListener,
+  Subscription,
+} from './state-store.js';
 
 export interface ChannelHooks {
   /** Subscribes the channel in the store, then resolves with its current revision and epoch. */
@@ -18,17 +28,18 @@ export interface ChannelHooks {
   /** Unsubscribes the channel in the store (best effort: the registry has already let it go). */
   close(scope: StateScope): Promise<void>;
   /**
-   * A message came without its epoch and with a revision not above the delivered one:
-   * a duplicate, or the first save after the counter was reset. The store compares the
-   * channel with what it holds and calls `reconcile`.
+   * A message came without its epoch and with a revision not above the delivered one
+   * (a duplicate, or the first save after the counter was reset), or while the channel's
+   * epoch is still unknown (''). The store reads the channel (revision and epoch) and
+   * calls `reconcile`.
    */
   check?(scope: StateScope): void;
 }
 
 interface ChannelEntry {
   readonly scope: StateScope;
-  /** Each listener with its reset listener, if it gave one. */
-  readonly listeners: Map<ChannelListener, ResetListener | undefined>;
+  /** Each listener with its reset and epoch listeners, if it gave them. */
+  readonly listeners: Map<ChannelListener, HeadListeners>;
   /** Listeners waiting for `opened`: the channel must not be closed under them. */
   waiting: number;
   /** Highest revision delivered (or known at subscribe time) on this channel. */
@@ -43,6 +54,11 @@ interface ChannelEntry {
   readonly opened: Promise<void>;
 }
 
+interface HeadListeners {
+  readonly onReset: ResetListener | undefined;
+  readonly onEpoch: EpochListener | undefined;
+}
+
 export class SubscriptionRegistry {
   private readonly entries = new Map<string, ChannelEntry>();
 
@@ -55,6 +71,7 @@ export class SubscriptionRegistry {
     scope: StateScope,
     listener: ChannelListener,
     onReset?: ResetListener,
+    onEpoch?: EpochListener,
   ): Promise<Subscription> {
     const entry = this.entries.get(scope.channel) ?? this.open(scope);
     entry.waiting += 1;
@@ -64,7 +81,7 @@ export class SubscriptionRegistry {
       entry.waiting -= 1;
     }
     // Attached in the same tick as `revision` is read: every event after it reaches the listener.
-    entry.listeners.set(listener, onReset);
+    entry.listeners.set(listener, { onReset, onEpoch });
     let attached = true;
     return {
       revision: entry.revision,
@@ -82,7 +99,9 @@ export class SubscriptionRegistry {
    * Delivers an event to the channel's listeners unless it is not newer than the last
    * one. `epoch`: the epoch the event was made in, when the store knows it (memory);
    * another one than the delivered one resets the channel. Without it (Redis messages),
-   * a revision that is not newer asks the store to check the channel (`hooks.check`).
+   * a revision that is not newer, or a channel whose epoch is unknown, asks the store to
+   * check the channel (`hooks.check`); once the epoch is known a newer revision costs
+   * nothing more (the fan-out hot path).
    */
   deliver(channel: string, event: ChannelEvent, epoch?: string): boolean {
     const entry = this.entries.get(channel);
@@ -92,12 +111,23 @@ export class SubscriptionRegistry {
         this.reset(entry, { revision: event.revision, epoch }, event);
         return true;
       }
-      entry.epoch = epoch;
+      // Listeners hear the change first: the epoch they are told belongs to its revision.
+      const newer = event.revision > entry.revision;
+      if (newer) this.forward(entry, event);
+      this.learn(entry, epoch);
+      return newer;
     }
     if (event.revision <= entry.revision) {
       if (epoch === undefined) this.hooks.check?.(entry.scope);
       return false;
     }
+    this.forward(entry, event);
+    // The counter exists now (a change was made), but the message did not name its epoch.
+    if (epoch === undefined && entry.epoch === '') this.hooks.check?.(entry.scope);
+    return true;
+  }
+
+  private forward(entry: ChannelEntry, event: ChannelEvent): void {
     entry.revision = event.revision;
     if (event.type === 'state') event.base = entry.base;
     this.notify(entry, event);
@@ -105,7 +135,6 @@ export class SubscriptionRegistry {
     // only hold a second state per channel in memory. A socket still joining sends it whole.
     event.base = undefined;
     this.keep(entry, event);
-    return true;
   }
 
   /**
@@ -127,10 +156,13 @@ export class SubscriptionRegistry {
       this.reset(entry, head, event);
       return 'reset';
     }
-    entry.epoch = head.epoch;
-    if (head.revision === entry.revision) return 'same';
+    if (head.revision === entry.revision) {
+      this.learn(entry, head.epoch);
+      return 'same';
+    }
     entry.revision = head.revision;
     this.push(entry, event);
+    this.learn(entry, head.epoch);
     return 'pushed';
   }
 
@@ -160,11 +192,25 @@ export class SubscriptionRegistry {
     this.entries.clear();
   }
 
+  /**
+   * The channel's epoch was unknown ('') and is `epoch` now, the counter the delivered
+   * revision belongs to (created after the channel was opened, or an epoch-less counter
+   * of before epochs given one): not a reset. Listeners are told the head.
+   */
+  private learn(entry: ChannelEntry, epoch: string): void {
+    if (entry.epoch !== '' || epoch === '') return;
+    entry.epoch = epoch;
+    const head = { revision: entry.revision, epoch };
+    for (const { onEpoch } of entry.listeners.values()) {
+      if (onEpoch) this.call(entry, head.revision, () => onEpoch(head));
+    }
+  }
+
   /** The counter was reset: listeners start over from `head`, then get `event` if there is one. */
   private reset(entry: ChannelEntry, head: ChannelHead, event: ChannelEvent | null): void {
     entry.epoch = head.epoch;
     entry.revision = head.revision;
-    for (const onReset of entry.listeners.values()) {
+    for (const { onReset } of entry.listeners.values()) {
       if (onReset) this.call(entry, head.revision, () => onReset(head));
     }
     this.push(entry, event);
@@ -197,7 +243,8 @@ export class SubscriptionRegistry {
       opened: head.then((current) => {
         // An event may already have arrived between SUBSCRIBE and the revision read.
         entry.revision = Math.max(entry.revision, current.revision);
-        entry.epoch = current.epoch;
+        // An epoch learned meanwhile (re-read after that event) is kept if the read saw none.
+        entry.epoch = current.epoch || entry.epoch;
       }),
     };
     this.entries.set(scope.channel, entry);
