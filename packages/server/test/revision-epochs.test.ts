@@ -116,10 +116,80 @@ describe.each(['memory', 'redis', 'redis-cluster'] as const)('%s store, 1 s TTL'
     }
     const heard = await socket.next('state', (m) => m.state.activeProject === marker);
     expect(heard.revision).toBe(2);
-    // Same epoch: no reset, the socket simply went on.
-    expect(socket.messages.filter((m) => m.type === 'ready')).toHaveLength(1);
+    // Same epoch: no reset, the socket simply went on (its second ready named the epoch
+    // the first save created: the channel was opened before the user had a counter).
+    const readies = socket.messages.filter((m) => m.type === 'ready');
+    expect(readies.map((m) => m.epoch)).toEqual(['', field(first.body, 'epoch')]);
   });
 });
+
+describe.each(['memory', 'redis', 'redis-cluster'] as const)(
+  '%s store, a channel opened before the user had a counter',
+  (kind) => {
+    it('tells the socket the epoch the first save created (ready again, same revision), and names it to later sockets', async () => {
+      const server = serverOf(kind);
+      const token = await tokenFor(newUser());
+      const { socket } = await TestSocket.ready(wsUrl(server), token);
+      sockets.push(socket);
+      expect(socket.messages[0]).toMatchObject({ type: 'ready', revision: 0, epoch: '' });
+
+      const saved = await api(server, 'POST', PATH, {
+        token,
+        body: { state: makeState({ timestamp: T0 + 1 }) },
+      });
+      expect(saved.status).toBe(200);
+      const epoch = field(saved.body, 'epoch');
+      expect(epoch).not.toBe('');
+      const learned = await socket.next('ready', (m) => m.epoch === epoch, { timeoutMs: 10_000 });
+      await socket.next('state', (m) => m.revision === 1);
+      // It names the newest revision the socket was sent before it (0, or 1 when the state
+      // went first): the counter was created, nothing reset, nothing skipped.
+      const before = socket.messages.slice(0, socket.messages.indexOf(learned));
+      const sentBefore = before.filter((m) => m.type === 'state').map((m) => m.revision);
+      expect(learned.revision).toBe(Math.max(0, ...sentBefore));
+
+      // The instance still holds the channel (the first socket is open): a reconnect's
+      // ready names the counter's epoch, not the '' the channel was opened with.
+      const { socket: again } = await TestSocket.ready(wsUrl(server), token);
+      sockets.push(again);
+      expect(again.messages[0]).toMatchObject({ type: 'ready', revision: 1, epoch });
+
+      // Changes go on under that epoch: no further ready on either socket.
+      const second = await api(server, 'POST', PATH, {
+        token,
+        body: { state: makeState({ timestamp: T0 + 2 }) },
+      });
+      expect(field(second.body, 'epoch')).toBe(epoch);
+      await socket.next('state', (m) => m.revision === 2);
+      await again.next('state', (m) => m.revision === 2);
+      expect(socket.messages.filter((m) => m.type === 'ready')).toHaveLength(2);
+      expect(again.messages.filter((m) => m.type === 'ready')).toHaveLength(1);
+    });
+
+    it('tells a socket that saved first the epoch by its answer, and its renewal ready repeats it', async () => {
+      const server = serverOf(kind);
+      const token = await tokenFor(newUser());
+      const { socket } = await TestSocket.ready(wsUrl(server), token);
+      sockets.push(socket);
+      // Another socket on the channel, told by ready: the channel learns the epoch either way.
+      const { socket: other } = await TestSocket.ready(wsUrl(server), token);
+      sockets.push(other);
+      socket.send({ type: 'save', id: 's1', state: makeState({ timestamp: T0 + 1 }) });
+      const saved = await socket.next('saved', (m) => m.id === 's1');
+      expect(saved.epoch).not.toBe('');
+      await other.next('ready', (m) => m.epoch === saved.epoch, { timeoutMs: 10_000 });
+      await socket.next('state', (m) => m.revision === saved.revision);
+      // Told by its answer, the socket needs no ready for the epoch after it (the memory
+      // store's channel may learn it, and say so, before the save is answered).
+      const afterAnswer = socket.messages.indexOf(saved);
+      expect(socket.messages.slice(afterAnswer).filter((m) => m.type === 'ready')).toEqual([]);
+      // The renewal's ready repeats what the socket knows: the epoch of its answer.
+      socket.send({ type: 'auth', token });
+      const renewed = await socket.next('ready', () => true, { from: afterAnswer });
+      expect(renewed).toMatchObject({ revision: saved.revision, epoch: saved.epoch });
+    });
+  },
+);
 
 describe.each(['redis', 'redis-cluster'] as const)(
   '%s losing its data under a live channel',

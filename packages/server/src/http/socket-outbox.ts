@@ -37,6 +37,11 @@ export class SocketOutbox {
   private inFlight = false;
   /** Revision of the last change written or waiting: the base a patch must name to join the chain. */
   private tailRevision: number | undefined;
+  /**
+   * Revision of the newest change handed to the socket (0: none since the last reset). A
+   * message the socket sends directly after it reaches the reader after that change.
+   */
+  private handed = 0;
   private closed = false;
   private readonly entry: CoalescedWriter;
   /** Changes replaced before they were written (for logs and tests). */
@@ -81,6 +86,7 @@ export class SocketOutbox {
     this.waiting.length = 0;
     this.waitingBytes = 0;
     this.tailRevision = undefined;
+    this.handed = 0;
   }
 
   /** Stops writing (the socket is closing). */
@@ -95,6 +101,11 @@ export class SocketOutbox {
     return this.inFlight;
   }
 
+  /** Revision of the newest change handed to the socket (what waits is not counted). */
+  get handedRevision(): number {
+    return this.handed;
+  }
+
   /** Changes waiting behind the write in flight (0 or 1, or a short chain of patches). */
   get pending(): number {
     return this.waiting.length;
@@ -104,6 +115,7 @@ export class SocketOutbox {
   flush(): boolean {
     if (this.inFlight || this.closed || this.waiting.length === 0) return false;
     this.inFlight = true;
+    this.handed = Math.max(this.handed, this.waiting[this.waiting.length - 1]?.event.revision ?? 0);
     this.sink.write(this.waiting, this.written);
     this.waiting.length = 0;
     this.waitingBytes = 0;

@@ -108,8 +108,6 @@ export class StateSocket {
   private early: ChannelEvent[] = [];
   /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
   private earlyReset: ChannelHead | undefined;
-  /** Revision of the newest change forwarded (named by `ready` after a renewal). */
-  private forwardedRevision = 0;
   /** Revision of the newest `saved` / `delete-ack` this socket answered with. */
   private answeredRevision = 0;
   /**
@@ -321,7 +319,6 @@ export class StateSocket {
     }
     this.outbox.reset();
     this.readyRevision = head.revision;
-    this.forwardedRevision = 0;
     this.answeredRevision = 0;
     this.epoch = head.epoch;
     this.sendReady(head);
@@ -522,9 +519,12 @@ export class StateSocket {
     );
   }
 
-  /** The newest revision this socket was told of. */
+  /**
+   * The newest revision this socket was told of (named by a `ready` sent now): changes
+   * still waiting in the outbox reach the reader after that `ready`, so they do not count.
+   */
   private lastRevision(): number {
-    return Math.max(this.readyRevision ?? 0, this.forwardedRevision, this.answeredRevision);
+    return Math.max(this.readyRevision ?? 0, this.outbox.handedRevision, this.answeredRevision);
   }
 
   private expire(): void {
@@ -557,7 +557,6 @@ export class StateSocket {
   private forward(event: ChannelEvent): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     // The patch is built now (once per event per instance), while the event still knows its base.
-    if (event.revision > this.forwardedRevision) this.forwardedRevision = event.revision;
     const patches = this.patchContext;
     this.outbox.offer(event, patches ? patchMessage(event, patches) : null);
     this.options.metrics.delivered();
