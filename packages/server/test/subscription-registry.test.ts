@@ -152,6 +152,111 @@ describe('SubscriptionRegistry', () => {
     expect(check).toHaveBeenCalledOnce();
   });
 
+  describe('a channel opened before its counter existed (epoch unknown)', () => {
+    it('re-reads a Redis channel after a change without its epoch until it knows it, and then never', async () => {
+      const check = vi.fn();
+      const registry = new SubscriptionRegistry(
+        { open: async () => at(0), close: async () => {}, check },
+        silentLogger,
+      );
+      const seen: string[] = [];
+      await registry.add(
+        scope,
+        (e) => seen.push(`event ${e.revision}`),
+        (head) => seen.push(`reset ${head.epoch}.${head.revision}`),
+        (head) => seen.push(`epoch ${head.epoch}.${head.revision}`),
+      );
+      expect(registry.deliver(scope.channel, stateEvent(1))).toBe(true);
+      expect(check).toHaveBeenCalledOnce();
+      expect(check).toHaveBeenCalledWith(scope);
+      // The re-read finds the counter at the delivered revision: its epoch is learned.
+      expect(registry.reconcile(scope.channel, at(1, 'e1'), stateEvent(1))).toBe('same');
+      expect(registry.epochOf(scope.channel)).toBe('e1');
+      // The hot path from here on: newer changes are delivered without asking the store.
+      expect(registry.deliver(scope.channel, stateEvent(2))).toBe(true);
+      expect(registry.deliver(scope.channel, stateEvent(3))).toBe(true);
+      expect(check).toHaveBeenCalledOnce();
+      expect(seen).toEqual(['event 1', 'epoch e1.1', 'event 2', 'event 3']);
+    });
+
+    it('tells listeners the learned epoch after a change the re-read pushed', async () => {
+      const registry = new SubscriptionRegistry(
+        { open: async () => at(0), close: async () => {}, check: () => {} },
+        silentLogger,
+      );
+      const seen: string[] = [];
+      await registry.add(
+        scope,
+        (e) => seen.push(`event ${e.revision}`),
+        undefined,
+        (head) => seen.push(`epoch ${head.epoch}.${head.revision}`),
+      );
+      registry.deliver(scope.channel, stateEvent(1));
+      expect(registry.reconcile(scope.channel, at(3, 'e1'), stateEvent(3))).toBe('pushed');
+      // Learned once: a second re-read with the same epoch tells nobody.
+      expect(registry.reconcile(scope.channel, at(3, 'e1'), null)).toBe('same');
+      expect(seen).toEqual(['event 1', 'event 3', 'epoch e1.3']);
+    });
+
+    it('learns the epoch a memory change names, after delivering it, without a reset', async () => {
+      const check = vi.fn();
+      const registry = new SubscriptionRegistry(
+        { open: async () => at(0), close: async () => {}, check },
+        silentLogger,
+      );
+      const seen: string[] = [];
+      const subscription = await registry.add(
+        scope,
+        (e) => seen.push(`event ${e.revision}`),
+        (head) => seen.push(`reset ${head.epoch}.${head.revision}`),
+        (head) => seen.push(`epoch ${head.epoch}.${head.revision}`),
+      );
+      expect(subscription.epoch).toBe('');
+      expect(registry.deliver(scope.channel, stateEvent(1), 'm1')).toBe(true);
+      expect(registry.deliver(scope.channel, stateEvent(2), 'm1')).toBe(true);
+      expect(check).not.toHaveBeenCalled();
+      expect(seen).toEqual(['event 1', 'epoch m1.1', 'event 2']);
+      expect((await registry.add(scope, () => {})).epoch).toBe('m1');
+    });
+
+    it('keeps an epoch learned while opening when the open read saw none', async () => {
+      const opening = deferred<ChannelHead>();
+      const registry = new SubscriptionRegistry(
+        { open: () => opening.promise, close: async () => {}, check: () => {} },
+        silentLogger,
+      );
+      const adding = registry.add(scope, () => {});
+      registry.deliver(scope.channel, stateEvent(1));
+      registry.reconcile(scope.channel, at(1, 'e1'), null);
+      opening.resolve(at(0));
+      expect(await adding).toMatchObject({ revision: 1, epoch: 'e1' });
+    });
+
+    it('logs a listener told the epoch that throws, and tells the others', async () => {
+      const registry = new SubscriptionRegistry(
+        { open: async () => at(0), close: async () => {} },
+        silentLogger,
+      );
+      const told: string[] = [];
+      await registry.add(
+        scope,
+        () => {},
+        undefined,
+        () => {
+          throw new Error('listener bug');
+        },
+      );
+      await registry.add(
+        scope,
+        () => {},
+        undefined,
+        (head) => told.push(head.epoch),
+      );
+      registry.deliver(scope.channel, stateEvent(1), 'm1');
+      expect(told).toEqual(['m1']);
+    });
+  });
+
   it('logs, and carries on, when unsubscribing from the store fails', async () => {
     const debug = vi.fn();
     const registry = new SubscriptionRegistry(
