@@ -46,6 +46,24 @@ function describeWrite(changes: OutgoingChange[]): string[] {
 }
 
 describe('SocketOutbox', () => {
+  it('counts as handed only what it gave the socket, not what waits; a reset starts over', async () => {
+    const sink = manualSink();
+    const outbox = new SocketOutbox(sink, new WriteCoalescer({ windowMs: 0 }));
+    expect(outbox.handedRevision).toBe(0);
+    outbox.offer(stateEvent(1));
+    expect(outbox.handedRevision).toBe(0);
+    await endOfTurn();
+    expect(outbox.handedRevision).toBe(1);
+    outbox.offer(stateEvent(2));
+    await endOfTurn();
+    expect(outbox.handedRevision).toBe(1);
+    sink.complete();
+    await endOfTurn();
+    expect(outbox.handedRevision).toBe(2);
+    outbox.reset();
+    expect(outbox.handedRevision).toBe(0);
+  });
+
   it('keeps one write in flight and only the newest change behind it', async () => {
     const sink = manualSink();
     const outbox = new SocketOutbox(sink, new WriteCoalescer({ windowMs: 0 }));
