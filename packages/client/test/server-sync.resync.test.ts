@@ -285,6 +285,55 @@ describe('store epoch', () => {
     expect(server.getRequests).toBe(0);
   });
 
+  it('takes the epoch a second ready names after another device created the counter: no reset, no resync', async () => {
+    const c = client();
+    const conn = await connectSynced(c, 0, 0, '');
+    const other = (activeProject: string, revision: number) =>
+      conn.send({
+        type: 'state',
+        state: makeState({ activeProject, timestamp: Date.now() - 60_000 + revision }),
+        revision,
+        savedAt: revision,
+        origin: 'other-device',
+      });
+    other('first', 1);
+    await waitUntil(() => c.store.getState().activeProject === 'first');
+    // The server's channel learned the epoch of the counter that save created.
+    conn.send({ type: 'ready', revision: 1, epoch: 'epoch-a' });
+    // The next change goes on under it; so does a reconnect.
+    other('second', 2);
+    await waitUntil(() => c.store.getState().activeProject === 'second');
+    await waitUntil(() => status(c) === 'synced');
+    await sleep(200);
+    expect(conn.count('save')).toBe(0);
+    expect(server.getRequests).toBe(0);
+    conn.close(1001, 'going away');
+    const again = await connectSynced(c, 1, 2, 'epoch-a');
+    await sleep(200);
+    expect(again.count('save')).toBe(0);
+    expect(server.getRequests).toBe(0);
+    expect(c.store.getState().activeProject).toBe('second');
+  });
+
+  it('applies a change that follows a ready naming the learned epoch at the revision before it', async () => {
+    // The server's channel learned the epoch before the change that created it was handed
+    // to the socket (memory store): its ready names the revision before that change.
+    const c = client();
+    const conn = await connectSynced(c, 0, 0, '');
+    conn.send({ type: 'ready', revision: 0, epoch: 'epoch-a' });
+    conn.send({
+      type: 'state',
+      state: makeState({ activeProject: 'after', timestamp: Date.now() - 60_000 }),
+      revision: 1,
+      savedAt: 1,
+      origin: 'other-device',
+    });
+    await waitUntil(() => c.store.getState().activeProject === 'after');
+    await waitUntil(() => status(c) === 'synced');
+    expect(conn.count('save')).toBe(0);
+    expect(server.getRequests).toBe(0);
+  });
+
   it('treats a counter that is gone (epoch back to none) as a reset, and restores its state', async () => {
     const c = client();
     const conn = await connectSynced(c, 0, 0, 'epoch-a');
