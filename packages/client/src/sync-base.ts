@@ -121,9 +121,9 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
 /**
  * Whether `next` (from `ready`) names another incarnation of the revision counter than the
  * one `known`. A server that names no epoch (older servers) never changes it; `''` is "no
- * counter yet", so '' → 'x' is the counter being created (revisions carry on from 0),
- * while 'x' → 'y' is the counter reset (the server sends a second `ready` naming 'x' once
- * a socket told '' can be told the counter's epoch: same revision, not a reset). 'x' → ''
+ * counter yet", so '' → 'x' is the counter being created (revisions carry on from 0; the
+ * server says so with a second `ready` to a socket it told ''), while 'x' → 'y' is the
+ * counter reset. 'x' → ''
  * is the counter lost only when the revision went back too: an older server's instance
  * that subscribed the channel before its counter was created could still name '' while
  * the counter is at, or past, the revision known, and taking that for a reset would drop
