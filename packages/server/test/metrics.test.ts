@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import type { RunningServer } from '../src/index.js';
-import { api, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -167,6 +167,27 @@ describe('GET /metrics', () => {
     expect(sample(text, 'hyvve_state_saves_total', { transport: 'ws', status: '429' })).toBe(1);
     // Its own registry: the first server never saw these.
     expect(await metric('hyvve_rate_limited_requests_total', { transport: 'http' })).toBe(0);
+  });
+
+  it('does not count the read that teaches a channel its epoch as a resync', async () => {
+    const resyncs = async () => {
+      const scraped = await scrape(server);
+      return ['same', 'pushed', 'reset'].map((result) =>
+        sample(scraped, 'hyvve_store_resyncs_total', { result }),
+      );
+    };
+    const before = await resyncs();
+    const token = await tokenFor('first-saver');
+    const socket = await ready(server, token);
+    const saved = await api(server, 'POST', PATH, {
+      token,
+      body: { state: makeState({ timestamp: T0 + 25 }) },
+    });
+    // The socket joined before the counter existed: the channel re-read it to learn the epoch.
+    await socket.next('ready', (m) => m.epoch !== '' && m.epoch === field(saved.body, 'epoch'), {
+      timeoutMs: 10_000,
+    });
+    expect(await resyncs()).toEqual(before);
   });
 
   it('shows the store down while Redis is away, then the reconnects and the resync', async () => {

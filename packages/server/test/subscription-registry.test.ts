@@ -147,7 +147,7 @@ describe('SubscriptionRegistry', () => {
     );
     await registry.add(scope, () => {});
     expect(registry.deliver(scope.channel, stateEvent(1))).toBe(false);
-    expect(check).toHaveBeenCalledWith(scope);
+    expect(check).toHaveBeenCalledWith(scope, 'not-newer');
     expect(registry.deliver(scope.channel, stateEvent(4))).toBe(true);
     expect(check).toHaveBeenCalledOnce();
   });
@@ -168,7 +168,7 @@ describe('SubscriptionRegistry', () => {
       );
       expect(registry.deliver(scope.channel, stateEvent(1))).toBe(true);
       expect(check).toHaveBeenCalledOnce();
-      expect(check).toHaveBeenCalledWith(scope);
+      expect(check).toHaveBeenCalledWith(scope, 'epoch-unknown');
       // The re-read finds the counter at the delivered revision: its epoch is learned.
       expect(registry.reconcile(scope.channel, at(1, 'e1'), stateEvent(1))).toBe('same');
       expect(registry.epochOf(scope.channel)).toBe('e1');

@@ -118,6 +118,11 @@ export class RedisStateStore implements StateStore {
   private readonly maxReconnectDelayMs: number;
   /** Channels to compare with the store once the command connection answers. */
   private readonly pendingResync = new Map<string, StateScope>();
+  /**
+   * Pending channels read only to learn their epoch (no counter when they were opened):
+   * not a resync, so not counted as one in the metrics.
+   */
+  private readonly epochReads = new Set<string>();
   private resyncRunning: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncAttempts = 0;
@@ -209,8 +214,14 @@ export class RedisStateStore implements StateStore {
       {
         open: (scope) => this.openChannel(scope),
         close: (scope) => this.closeChannel(scope),
-        // A revision that went back may be the first save after Redis lost its data.
-        check: (scope) => {
+        // A revision that went back may be the first save after Redis lost its data; a
+        // channel opened before its counter existed learns the epoch from the read.
+        check: (scope, reason) => {
+          if (reason === 'epoch-unknown' && !this.pendingResync.has(scope.channel)) {
+            this.epochReads.add(scope.channel);
+          } else {
+            this.epochReads.delete(scope.channel);
+          }
           this.pendingResync.set(scope.channel, scope);
           void this.resync();
         },
@@ -350,6 +361,7 @@ export class RedisStateStore implements StateStore {
       clearTimeout(this.resyncTimer);
       clearTimeout(this.topologyTimer);
       this.pendingResync.clear();
+      this.epochReads.clear();
       this.pendingResubscribe.clear();
       this.registry.clear();
       this.statusListeners.clear();
@@ -518,7 +530,10 @@ export class RedisStateStore implements StateStore {
         const done = scopes.filter((scope) => !failed.includes(scope));
         if (done.length > 0) {
           this.logger.info({ channels: done.length, reason }, 're-subscribed channels');
-          for (const scope of done) this.pendingResync.set(scope.channel, scope);
+          for (const scope of done) {
+            this.epochReads.delete(scope.channel);
+            this.pendingResync.set(scope.channel, scope);
+          }
           await this.resync();
         }
         if (failed.length > 0) {
@@ -679,7 +694,7 @@ export class RedisStateStore implements StateStore {
     const push = event?.type === 'state' || head.revision > delivered ? event : null;
     const deliveredEpoch = this.registry.epochOf(scope.channel);
     const result = this.registry.reconcile(scope.channel, head, push);
-    this.metrics?.storeResynced(result);
+    if (!this.epochReads.delete(scope.channel)) this.metrics?.storeResynced(result);
     const context = {
       workspaceId: scope.workspaceId,
       userId: scope.userId,

@@ -31,9 +31,9 @@ export interface ChannelHooks {
    * A message came without its epoch and with a revision not above the delivered one
    * (a duplicate, or the first save after the counter was reset), or while the channel's
    * epoch is still unknown (''). The store reads the channel (revision and epoch) and
-   * calls `reconcile`.
+   * calls `reconcile`. `reason`: which of the two it was.
    */
-  check?(scope: StateScope): void;
+  check?(scope: StateScope, reason: 'not-newer' | 'epoch-unknown'): void;
 }
 
 interface ChannelEntry {
@@ -118,12 +118,12 @@ export class SubscriptionRegistry {
       return newer;
     }
     if (event.revision <= entry.revision) {
-      if (epoch === undefined) this.hooks.check?.(entry.scope);
+      if (epoch === undefined) this.hooks.check?.(entry.scope, 'not-newer');
       return false;
     }
     this.forward(entry, event);
     // The counter exists now (a change was made), but the message did not name its epoch.
-    if (epoch === undefined && entry.epoch === '') this.hooks.check?.(entry.scope);
+    if (epoch === undefined && entry.epoch === '') this.hooks.check?.(entry.scope, 'epoch-unknown');
     return true;
   }
 
