@@ -147,16 +147,17 @@ describe('SubscriptionRegistry', () => {
     );
     await registry.add(scope, () => {});
     expect(registry.deliver(scope.channel, stateEvent(1))).toBe(false);
-    expect(check).toHaveBeenCalledWith(scope, 'not-newer');
+    expect(check).toHaveBeenCalledWith(scope);
     expect(registry.deliver(scope.channel, stateEvent(4))).toBe(true);
     expect(check).toHaveBeenCalledOnce();
   });
 
   describe('a channel opened before its counter existed (epoch unknown)', () => {
-    it('re-reads a Redis channel after a change without its epoch until it knows it, and then never', async () => {
+    it('asks a Redis store to read the head after a change without its epoch until it knows it, and then never', async () => {
       const check = vi.fn();
+      const readEpoch = vi.fn();
       const registry = new SubscriptionRegistry(
-        { open: async () => at(0), close: async () => {}, check },
+        { open: async () => at(0), close: async () => {}, check, readEpoch },
         silentLogger,
       );
       const seen: string[] = [];
@@ -167,19 +168,46 @@ describe('SubscriptionRegistry', () => {
         (head) => seen.push(`epoch ${head.epoch}.${head.revision}`),
       );
       expect(registry.deliver(scope.channel, stateEvent(1))).toBe(true);
-      expect(check).toHaveBeenCalledOnce();
-      expect(check).toHaveBeenCalledWith(scope, 'epoch-unknown');
-      // The re-read finds the counter at the delivered revision: its epoch is learned.
-      expect(registry.reconcile(scope.channel, at(1, 'e1'), stateEvent(1))).toBe('same');
-      expect(registry.epochOf(scope.channel)).toBe('e1');
-      // The hot path from here on: newer changes are delivered without asking the store.
       expect(registry.deliver(scope.channel, stateEvent(2))).toBe(true);
+      expect(readEpoch).toHaveBeenCalledTimes(2);
+      expect(readEpoch).toHaveBeenCalledWith(scope);
+      // The read found the counter past the delivered revision (change 3 is on its way as
+      // a message): only the epoch is taken, named with the revision delivered.
+      registry.learnEpoch(scope.channel, at(3, 'e1'));
+      expect(registry.epochOf(scope.channel)).toBe('e1');
+      expect(registry.revisionOf(scope.channel)).toBe(2);
+      // Known now: a second answer changes nothing, and newer changes ask for no read.
+      registry.learnEpoch(scope.channel, at(3, 'e2'));
       expect(registry.deliver(scope.channel, stateEvent(3))).toBe(true);
-      expect(check).toHaveBeenCalledOnce();
-      expect(seen).toEqual(['event 1', 'epoch e1.1', 'event 2', 'event 3']);
+      expect(registry.deliver(scope.channel, stateEvent(4))).toBe(true);
+      expect(readEpoch).toHaveBeenCalledTimes(2);
+      expect(check).not.toHaveBeenCalled();
+      expect(seen).toEqual(['event 1', 'event 2', 'epoch e1.2', 'event 3', 'event 4']);
     });
 
-    it('tells listeners the learned epoch after a change the re-read pushed', async () => {
+    it('asks for a comparison, not the epoch, when the head read is below the delivered revision', async () => {
+      const check = vi.fn();
+      const registry = new SubscriptionRegistry(
+        { open: async () => at(0), close: async () => {}, check, readEpoch: () => {} },
+        silentLogger,
+      );
+      const told: string[] = [];
+      await registry.add(
+        scope,
+        () => {},
+        undefined,
+        (head) => told.push(head.epoch),
+      );
+      registry.deliver(scope.channel, stateEvent(5));
+      registry.learnEpoch(scope.channel, at(1, 'after-a-flush'));
+      registry.learnEpoch(scope.channel, at(9, ''));
+      registry.learnEpoch('unknown-channel', at(9, 'e1'));
+      expect(check).toHaveBeenCalledExactlyOnceWith(scope);
+      expect(registry.epochOf(scope.channel)).toBe('');
+      expect(told).toEqual([]);
+    });
+
+    it('learns the epoch from a resync after an outage too, after its push', async () => {
       const registry = new SubscriptionRegistry(
         { open: async () => at(0), close: async () => {}, check: () => {} },
         silentLogger,
@@ -222,12 +250,12 @@ describe('SubscriptionRegistry', () => {
     it('keeps an epoch learned while opening when the open read saw none', async () => {
       const opening = deferred<ChannelHead>();
       const registry = new SubscriptionRegistry(
-        { open: () => opening.promise, close: async () => {}, check: () => {} },
+        { open: () => opening.promise, close: async () => {}, readEpoch: () => {} },
         silentLogger,
       );
       const adding = registry.add(scope, () => {});
       registry.deliver(scope.channel, stateEvent(1));
-      registry.reconcile(scope.channel, at(1, 'e1'), null);
+      registry.learnEpoch(scope.channel, at(1, 'e1'));
       opening.resolve(at(0));
       expect(await adding).toMatchObject({ revision: 1, epoch: 'e1' });
     });

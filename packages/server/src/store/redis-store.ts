@@ -118,10 +118,7 @@ export class RedisStateStore implements StateStore {
   private readonly maxReconnectDelayMs: number;
   /** Channels to compare with the store once the command connection answers. */
   private readonly pendingResync = new Map<string, StateScope>();
-  /**
-   * Pending channels read only to learn their epoch (no counter when they were opened):
-   * not a resync, so not counted as one in the metrics.
-   */
+  /** Channels whose head is being read to learn their epoch (one read at a time each). */
   private readonly epochReads = new Set<string>();
   private resyncRunning: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -214,17 +211,13 @@ export class RedisStateStore implements StateStore {
       {
         open: (scope) => this.openChannel(scope),
         close: (scope) => this.closeChannel(scope),
-        // A revision that went back may be the first save after Redis lost its data; a
-        // channel opened before its counter existed learns the epoch from the read.
-        check: (scope, reason) => {
-          if (reason === 'epoch-unknown' && !this.pendingResync.has(scope.channel)) {
-            this.epochReads.add(scope.channel);
-          } else {
-            this.epochReads.delete(scope.channel);
-          }
+        // A revision that went back may be the first save after Redis lost its data.
+        check: (scope) => {
           this.pendingResync.set(scope.channel, scope);
           void this.resync();
         },
+        // A channel opened before its counter existed: its messages name no epoch.
+        readEpoch: (scope) => void this.readEpoch(scope),
       },
       this.logger,
     );
@@ -361,7 +354,6 @@ export class RedisStateStore implements StateStore {
       clearTimeout(this.resyncTimer);
       clearTimeout(this.topologyTimer);
       this.pendingResync.clear();
-      this.epochReads.clear();
       this.pendingResubscribe.clear();
       this.registry.clear();
       this.statusListeners.clear();
@@ -530,10 +522,7 @@ export class RedisStateStore implements StateStore {
         const done = scopes.filter((scope) => !failed.includes(scope));
         if (done.length > 0) {
           this.logger.info({ channels: done.length, reason }, 're-subscribed channels');
-          for (const scope of done) {
-            this.epochReads.delete(scope.channel);
-            this.pendingResync.set(scope.channel, scope);
-          }
+          for (const scope of done) this.pendingResync.set(scope.channel, scope);
           await this.resync();
         }
         if (failed.length > 0) {
@@ -635,6 +624,26 @@ export class RedisStateStore implements StateStore {
     this.registry.deliver(channel, event);
   }
 
+  /**
+   * Reads the head of a channel whose epoch is unknown and lets the registry learn it
+   * (READ_SCRIPT of the head: no state copied). A failed read is retried by the channel's
+   * next change, which asks again while the epoch is unknown.
+   */
+  private async readEpoch(scope: StateScope): Promise<void> {
+    if (this.closing || this.epochReads.has(scope.channel)) return;
+    this.epochReads.add(scope.channel);
+    try {
+      this.registry.learnEpoch(scope.channel, await this.head(scope));
+    } catch (error) {
+      this.logger.debug(
+        { workspaceId: scope.workspaceId, userId: scope.userId, err: errorMessage(error) },
+        "reading a channel's epoch failed; its next change tries again",
+      );
+    } finally {
+      this.epochReads.delete(scope.channel);
+    }
+  }
+
   private async openChannel(scope: StateScope): Promise<ChannelHead> {
     await this.command('subscribe', () => this.subscribeChannel(scope.channel));
     try {
@@ -694,7 +703,7 @@ export class RedisStateStore implements StateStore {
     const push = event?.type === 'state' || head.revision > delivered ? event : null;
     const deliveredEpoch = this.registry.epochOf(scope.channel);
     const result = this.registry.reconcile(scope.channel, head, push);
-    if (!this.epochReads.delete(scope.channel)) this.metrics?.storeResynced(result);
+    this.metrics?.storeResynced(result);
     const context = {
       workspaceId: scope.workspaceId,
       userId: scope.userId,

@@ -8,9 +8,9 @@
 // revision is not above the delivered one is stale, unless the counter was reset (a new
 // epoch, or the store lost its data), which listeners are told as a reset.
 // An epoch '' (no counter when the channel was opened) is learned from the first change
-// that names one (memory store) or, as Redis messages name none, from a re-read of the
-// channel the first change makes the store do (`hooks.check`); listeners are told (an
-// `EpochListener`), and it costs nothing once the epoch is known.
+// that names one (memory store) or, as Redis messages name none, from a read of the
+// channel's head the first change makes the store do (`hooks.readEpoch`); listeners are
+// told (an `EpochListener`), and it costs nothing once the epoch is known.
 import type { StateScope } from '../keys.js';
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChannelEvent } from './channel-event.js';
@@ -28,12 +28,16 @@ export interface ChannelHooks {
   /** Unsubscribes the channel in the store (best effort: the registry has already let it go). */
   close(scope: StateScope): Promise<void>;
   /**
-   * A message came without its epoch and with a revision not above the delivered one
-   * (a duplicate, or the first save after the counter was reset), or while the channel's
-   * epoch is still unknown (''). The store reads the channel (revision and epoch) and
-   * calls `reconcile`. `reason`: which of the two it was.
+   * A message came without its epoch and with a revision not above the delivered one:
+   * a duplicate, or the first save after the counter was reset. The store compares the
+   * channel with what it holds and calls `reconcile`.
    */
-  check?(scope: StateScope, reason: 'not-newer' | 'epoch-unknown'): void;
+  check?(scope: StateScope): void;
+  /**
+   * A change without its epoch was delivered on a channel whose epoch is unknown (''):
+   * its counter exists now. The store reads the channel's head and calls `learnEpoch`.
+   */
+  readEpoch?(scope: StateScope): void;
 }
 
 interface ChannelEntry {
@@ -99,9 +103,9 @@ export class SubscriptionRegistry {
    * Delivers an event to the channel's listeners unless it is not newer than the last
    * one. `epoch`: the epoch the event was made in, when the store knows it (memory);
    * another one than the delivered one resets the channel. Without it (Redis messages),
-   * a revision that is not newer, or a channel whose epoch is unknown, asks the store to
-   * check the channel (`hooks.check`); once the epoch is known a newer revision costs
-   * nothing more (the fan-out hot path).
+   * a revision that is not newer asks the store to check the channel (`hooks.check`),
+   * and a change on a channel whose epoch is unknown to read it (`hooks.readEpoch`);
+   * once the epoch is known a newer revision costs nothing more (the fan-out hot path).
    */
   deliver(channel: string, event: ChannelEvent, epoch?: string): boolean {
     const entry = this.entries.get(channel);
@@ -118,12 +122,12 @@ export class SubscriptionRegistry {
       return newer;
     }
     if (event.revision <= entry.revision) {
-      if (epoch === undefined) this.hooks.check?.(entry.scope, 'not-newer');
+      if (epoch === undefined) this.hooks.check?.(entry.scope);
       return false;
     }
     this.forward(entry, event);
     // The counter exists now (a change was made), but the message did not name its epoch.
-    if (epoch === undefined && entry.epoch === '') this.hooks.check?.(entry.scope, 'epoch-unknown');
+    if (epoch === undefined && entry.epoch === '') this.hooks.readEpoch?.(entry.scope);
     return true;
   }
 
@@ -164,6 +168,22 @@ export class SubscriptionRegistry {
     this.push(entry, event);
     this.learn(entry, head.epoch);
     return 'pushed';
+  }
+
+  /**
+   * The store read the head of a channel whose epoch was unknown (`hooks.readEpoch`).
+   * Changes keep arriving as messages, so nothing is pushed from the read: only the epoch
+   * is learned. A head below the delivered revision is no place for it (the counter went
+   * back since): the store is asked to compare the channel (`hooks.check`).
+   */
+  learnEpoch(channel: string, head: ChannelHead): void {
+    const entry = this.entries.get(channel);
+    if (!entry || entry.epoch !== '' || head.epoch === '') return;
+    if (head.revision < entry.revision) {
+      this.hooks.check?.(entry.scope);
+      return;
+    }
+    this.learn(entry, head.epoch);
   }
 
   /** Scopes of every channel that has (or is getting) local listeners. */
