@@ -178,7 +178,7 @@ export class SubscriptionRegistry {
    */
   learnEpoch(channel: string, head: ChannelHead): void {
     const entry = this.entries.get(channel);
-    if (!entry || entry.epoch !== '' || head.epoch === '') return;
+    if (entry?.epoch !== '' || head.epoch === '') return;
     if (head.revision < entry.revision) {
       this.hooks.check?.(entry.scope);
       return;
