@@ -123,11 +123,10 @@ export function createSyncBase(logger: PersistenceLogger): SyncBase {
  * one `known`. A server that names no epoch (older servers) never changes it; `''` is "no
  * counter yet", so '' → 'x' is the counter being created (revisions carry on from 0; the
  * server says so with a second `ready` to a socket it told ''), while 'x' → 'y' is the
- * counter reset. 'x' → ''
- * is the counter lost only when the revision went back too: an older server's instance
- * that subscribed the channel before its counter was created could still name '' while
- * the counter is at, or past, the revision known, and taking that for a reset would drop
- * this client's merge base.
+ * counter reset. 'x' → '' is the counter lost only when the revision went back too: an
+ * older server's instance that subscribed the channel before its counter was created
+ * could still name '' while the counter is at, or past, the revision known, and taking
+ * that for a reset would drop this client's merge base.
  */
 export function isNewEpoch(
   known: string | undefined,
