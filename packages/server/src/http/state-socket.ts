@@ -401,62 +401,46 @@ export class StateSocket {
     this.options.track(operation);
   }
 
-  private async save(
-    identity: Identity,
-    message: Extract<ClientMessage, { type: 'save' }>,
-  ): Promise<void> {
-    const started = performance.now();
-    try {
-      const result = await this.options.service.save(identity.scope, message.state, {
+  private save(identity: Identity, message: Extract<ClientMessage, { type: 'save' }>) {
+    return this.answerSave(message.id, () =>
+      this.options.service.save(identity.scope, message.state, {
         origin: message.origin ?? WS_ORIGIN,
         ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-      });
-      this.sendAnswer({
-        type: 'saved',
-        id: message.id,
-        revision: result.revision,
-        savedAt: result.savedAt,
-        epoch: result.epoch,
-      });
-      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
-    } catch (error) {
-      this.sendError(error, message.id);
-      this.options.metrics.saveFinished(
-        'ws',
-        toApiError(error).status,
-        performance.now() - started,
-      );
-    }
+      }),
+    );
   }
 
-  private async patchSave(
-    identity: Identity,
-    message: Extract<ClientMessage, { type: 'patch-save' }>,
+  private patchSave(identity: Identity, message: Extract<ClientMessage, { type: 'patch-save' }>) {
+    const contentType =
+      message.contentType ??
+      (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
+    // Answered and counted as a save, as HTTP PATCH is.
+    return this.answerSave(message.id, () =>
+      this.options.service.patch(identity.scope, toPatchRequest(contentType, message.patch), {
+        origin: message.origin ?? WS_ORIGIN,
+        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
+      }),
+    );
+  }
+
+  /** Runs a save or patch-save, answers `saved` or `error` with its id, and times it. */
+  private async answerSave(
+    id: string,
+    run: () => Promise<{ revision: number; savedAt: number; epoch: string }>,
   ): Promise<void> {
     const started = performance.now();
     try {
-      const contentType =
-        message.contentType ??
-        (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
-      const result = await this.options.service.patch(
-        identity.scope,
-        toPatchRequest(contentType, message.patch),
-        {
-          origin: message.origin ?? WS_ORIGIN,
-          ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-        },
-      );
+      const result = await run();
       this.sendAnswer({
         type: 'saved',
-        id: message.id,
+        id,
         revision: result.revision,
         savedAt: result.savedAt,
         epoch: result.epoch,
       });
-      // Counted as saves, as HTTP PATCH is.
       this.options.metrics.saveFinished('ws', 200, performance.now() - started);
     } catch (error) {
-      this.sendError(error, message.id);
+      this.sendError(error, id);
       this.options.metrics.saveFinished(
         'ws',
         toApiError(error).status,
