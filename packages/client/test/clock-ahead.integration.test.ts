@@ -4,121 +4,48 @@
 // syncing; a refusal anyway is re-stamped with the refusal's `serverTime` and retried
 // once; if that fails too, syncStatus is `error` and onError says why.
 import { MAX_CLOCK_SKEW_MS } from '@hyvve/schema';
-import { type RunningServer, signToken, startServer } from '@hyvve/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import {
-  createDashboardStore,
-  createStatePersistence,
-  type DashboardStoreApi,
-  type PersistenceError,
-  ServerRejectedError,
-  type StatePersistence,
-} from '../src/index.js';
-import type { SocketLike } from './support/client.js';
-import { SpyStorage, waitUntil } from './support/fakes.js';
+import { describe, expect, it } from 'vitest';
+import { createDashboardStore, ServerRejectedError } from './support/client.js';
+import { interceptMessages, waitUntil } from './support/fakes.js';
+import { type RealDevice, setUpRealServer } from './support/real-server.js';
 
-const SECRET = 'client-clock-secret';
 const HOUR = 3_600_000;
-let redis: TestRedis;
-let server: RunningServer;
-const running: StatePersistence[] = [];
-let userCounter = 0;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startServer({
-    port: 0,
-    redisUrl: redis.url,
-    authSecret: SECRET,
-    rateLimit: false,
-    logLevel: 'silent',
-  });
+const real = setUpRealServer({
+  secret: 'client-clock-secret',
+  workspaceId: 'ws-clock',
+  userPrefix: 'clock',
 });
 
-afterAll(async () => {
-  await server?.close();
-  await redis?.close();
-});
-
-afterEach(() => {
-  for (const engine of running.splice(0)) engine.stop();
-});
-
-interface Device {
-  store: DashboardStoreApi;
-  engine: StatePersistence;
-  errors: PersistenceError[];
-}
+type Device = RealDevice;
 
 /** Rewrites each incoming message before the client reads it (a server of another kind). */
 type Rewrite = (message: Record<string, unknown>) => Record<string, unknown>;
-
-function rewriting(socket: SocketLike, rewrite: Rewrite): SocketLike {
-  const wrapped = new Map<unknown, (event: { data: unknown }) => void>();
-  return {
-    get readyState() {
-      return socket.readyState;
-    },
-    send: (data) => socket.send(data),
-    close: (code, reason) => socket.close(code, reason),
-    addEventListener(type, listener) {
-      if (type !== 'message') {
-        socket.addEventListener(type, listener);
-        return;
-      }
-      const filtered = (event: { data: unknown }): void =>
-        (listener as (event: { data: unknown }) => void)({
-          data: JSON.stringify(rewrite(JSON.parse(String(event.data)))),
-        });
-      wrapped.set(listener, filtered);
-      socket.addEventListener('message', filtered as never);
-    },
-    removeEventListener(type, listener) {
-      socket.removeEventListener(type, (wrapped.get(listener) ?? listener) as typeof listener);
-      wrapped.delete(listener);
-    },
-  };
-}
 
 const withoutServerTime: Rewrite = ({ serverTime: _dropped, ...message }) => message;
 
 function device(userId: string, options: { aheadMs?: number; rewrite?: Rewrite } = {}): Device {
   const aheadMs = options.aheadMs ?? 0;
-  const store = createDashboardStore({ now: () => Date.now() + aheadMs });
-  const errors: PersistenceError[] = [];
   const rewrite = options.rewrite;
-  const engine = createStatePersistence(store, {
+  return real.device(userId, {
     storageKey: 'clock',
-    storage: new SpyStorage(),
-    createChannel: null,
-    lifecycle: {},
     debounceMs: 50,
-    onError: (error) => errors.push(error),
-    server: {
-      url: server.url,
-      getToken: () => signToken({ userId, workspaceId: 'ws-clock', secret: SECRET }),
-      createWebSocket: (url) => {
-        const socket = new WebSocket(url) as unknown as SocketLike;
-        return rewrite ? rewriting(socket, rewrite) : socket;
-      },
-      reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-    },
+    store: createDashboardStore({ now: () => Date.now() + aheadMs }),
+    ...(rewrite
+      ? {
+          wrapSocket: (socket) =>
+            interceptMessages(socket, (event, deliver) =>
+              deliver({ data: JSON.stringify(rewrite(JSON.parse(String(event.data)))) }),
+            ),
+        }
+      : {}),
   });
-  running.push(engine);
-  engine.start();
-  return { store, engine, errors };
 }
 
-const newUser = (): string => `clock-${process.pid}-${++userCounter}`;
+const newUser = real.newUser;
 const status = (d: Device) => d.engine.getSnapshot().syncStatus;
 
 async function stored(userId: string): Promise<{ timestamp: number; alerts: string[] } | null> {
-  const token = await signToken({ userId, workspaceId: 'ws-clock', secret: SECRET });
-  const response = await fetch(`${server.url}/api/dashboard/state`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const response = await real.fetchState(userId);
   if (response.status !== 200) return null;
   const { state } = (await response.json()) as {
     state: { timestamp: number; widgets: { alerts: Array<{ id: string; dismissed?: boolean }> } };

@@ -8,54 +8,39 @@
 // - a metric (by id) or the active project changed by one device only ends at that device's
 //   last value; changed by several, at one of the values they set.
 // Bounded and seeded for `npm test`; FUZZ_RUNS=<n> (and FUZZ_SEED=<n>) run more.
-import { type RunningServer, signToken, startServer } from '@hyvve/server';
+import type { RunningServer } from '@hyvve/server';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
   createDashboardStore,
   createStatePersistence,
   type DashboardStoreApi,
   type PersistenceError,
   ServerUnreachableError,
+  type SocketLike,
   type StatePersistence,
-} from '../src/index.js';
-import type { SocketLike } from './support/client.js';
+} from './support/client.js';
 import { SpyStorage, waitUntil } from './support/fakes.js';
+import { setUpRealServer } from './support/real-server.js';
 
-const SECRET = 'client-convergence-secret';
-const WORKSPACE = 'ws-converge';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? 1212);
 /** Nowhere to connect to: a device "offline" dials this and fails at once. */
 const DEAD_URL = 'ws://127.0.0.1:9/';
 
-let redis: TestRedis;
+const real = setUpRealServer({
+  secret: 'client-convergence-secret',
+  workspaceId: 'ws-converge',
+  userPrefix: 'converge',
+});
+/** Instance B (index 1) is stopped and restarted on its port by the scenarios. */
 const instances: { url: string; port: number; server: RunningServer | null }[] = [];
-let userCounter = 0;
-
-async function startInstance(port = 0): Promise<RunningServer> {
-  return startServer({
-    port,
-    redisUrl: redis.url,
-    authSecret: SECRET,
-    rateLimit: false,
-    logLevel: 'silent',
-  });
-}
 
 beforeAll(async () => {
-  redis = await startTestRedis();
-  for (let i = 0; i < 2; i += 1) {
-    const server = await startInstance();
+  for (const server of [real.server, await real.startInstance()]) {
     instances.push({ url: server.url, port: server.port, server });
   }
-});
-
-afterAll(async () => {
-  for (const instance of instances) await instance.server?.close();
-  await redis?.close();
 });
 
 interface Device {
@@ -137,7 +122,7 @@ function createDevice(userId: string, name: string, instance: number): Device {
       debug: tracer(name),
       server: {
         url: instances[instance]?.url ?? DEAD_URL,
-        getToken: () => signToken({ userId, workspaceId: WORKSPACE, secret: SECRET }),
+        getToken: () => real.token(userId),
         createWebSocket: (url) => {
           device.socket = watchedSocket(device, device.offline ? DEAD_URL : url);
           return device.socket;
@@ -287,10 +272,7 @@ function sortKeys(_key: string, value: unknown): unknown {
 }
 
 async function serverContent(userId: string): Promise<string | null> {
-  const token = await signToken({ userId, workspaceId: WORKSPACE, secret: SECRET });
-  const response = await fetch(`${instances[0]?.url}/api/dashboard/state`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const response = await real.fetchState(userId, instances[0]?.url);
   if (response.status === 404) return null;
   const body = (await response.json()) as { state: { activeProject: unknown; widgets: unknown } };
   return content(body.state);
@@ -299,7 +281,7 @@ async function serverContent(userId: string): Promise<string | null> {
 async function setInstanceB(running: boolean): Promise<void> {
   const b = instances[1];
   if (!b || (b.server !== null) === running) return;
-  if (running) b.server = await startInstance(b.port);
+  if (running) b.server = await real.startInstance(b.port);
   else {
     const server = b.server;
     b.server = null;
@@ -308,7 +290,7 @@ async function setInstanceB(running: boolean): Promise<void> {
 }
 
 async function runScenario(scenario: { instances: number[]; steps: Step[] }): Promise<void> {
-  const user = `converge-${process.pid}-${++userCounter}`;
+  const user = real.newUser();
   const devices = scenario.instances.map((instance, i) => createDevice(user, `d${i}`, instance));
   const expected = new Expectations();
   const log: string[] = [];

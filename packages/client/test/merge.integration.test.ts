@@ -1,86 +1,26 @@
 // No edit lost (issue 12): devices that changed different things while apart end with
 // both changes, through two real server instances sharing a real Redis.
 import { jsonEqual } from '@hyvve/schema';
-import { type RunningServer, signToken, startServer } from '@hyvve/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import {
-  createDashboardStore,
-  createStatePersistence,
-  type DashboardStoreApi,
-  type PersistenceError,
-  type StatePersistence,
-} from '../src/index.js';
-import type { SocketLike } from './support/client.js';
-import { MessageGate, SpyStorage, waitUntil } from './support/fakes.js';
+import { describe, expect, it } from 'vitest';
+import { MessageGate, waitUntil } from './support/fakes.js';
+import { type RealDevice, setUpRealServer } from './support/real-server.js';
 
-const SECRET = 'client-merge-secret';
-let redis: TestRedis;
-let serverA: RunningServer;
-let serverB: RunningServer | undefined;
-const running: StatePersistence[] = [];
-let userCounter = 0;
-
-function startInstance(port = 0): Promise<RunningServer> {
-  return startServer({
-    port,
-    redisUrl: redis.url,
-    authSecret: SECRET,
-    rateLimit: false,
-    logLevel: 'silent',
-  });
-}
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  serverA = await startInstance();
+const real = setUpRealServer({
+  secret: 'client-merge-secret',
+  workspaceId: 'ws-merge',
+  userPrefix: 'merge',
 });
 
-afterAll(async () => {
-  await serverA?.close();
-  await serverB?.close();
-  await redis?.close();
-});
+type Device = RealDevice;
 
-afterEach(() => {
-  for (const engine of running.splice(0)) engine.stop();
-});
-
-interface Device {
-  store: DashboardStoreApi;
-  engine: StatePersistence;
-  errors: PersistenceError[];
-}
-
-function newUser(): string {
-  userCounter += 1;
-  return `merge-${process.pid}-${userCounter}`;
-}
+const newUser = real.newUser;
 
 function device(userId: string, url: string, gate?: MessageGate): Device {
-  const store = createDashboardStore();
-  const errors: PersistenceError[] = [];
-  const engine = createStatePersistence(store, {
+  return real.device(userId, {
     storageKey: 'merge',
-    storage: new SpyStorage(),
-    createChannel: null,
-    lifecycle: {},
-    debounceMs: 100,
-    onError: (error) => errors.push(error),
-    server: {
-      url,
-      getToken: () => signToken({ userId, workspaceId: 'ws-merge', secret: SECRET }),
-      createWebSocket: (socketUrl) => {
-        const socket = new WebSocket(socketUrl) as unknown as SocketLike;
-        return gate ? gate.wrap(socket) : socket;
-      },
-      reconnect: { initialDelayMs: 50, maxDelayMs: 300 },
-    },
+    url,
+    ...(gate ? { wrapSocket: (socket) => gate.wrap(socket) } : {}),
   });
-  running.push(engine);
-  engine.start();
-  return { store, engine, errors };
 }
 
 const isSynced = (d: Device) => () => d.engine.getSnapshot().syncStatus === 'synced';
@@ -97,10 +37,7 @@ function activityIds(d: Device): string[] {
 }
 
 async function serverState(userId: string): Promise<unknown> {
-  const token = await signToken({ userId, workspaceId: 'ws-merge', secret: SECRET });
-  const response = await fetch(`${serverA.url}/api/dashboard/state`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const response = await real.fetchState(userId);
   return response.status === 200 ? ((await response.json()) as { state: unknown }).state : null;
 }
 
@@ -124,9 +61,9 @@ const alert = (id: string) => ({
 describe('merging devices through the server', () => {
   it("keeps B's offline activity and A's dismissal when B's server comes back", async () => {
     const user = newUser();
-    serverB = await startInstance();
+    const serverB = await real.startInstance();
     const port = serverB.port;
-    const a = device(user, serverA.url);
+    const a = device(user, real.server.url);
     const b = device(user, serverB.url);
     await waitUntil(isSynced(a), 10_000, 'a synced');
     await waitUntil(isSynced(b), 10_000, 'b synced');
@@ -146,7 +83,7 @@ describe('merging devices through the server', () => {
     a.store.getState().dismissAlert('x1');
     await waitForServer(user, (state) => JSON.stringify(state).includes('"dismissed":true'));
 
-    serverB = await startInstance(port);
+    await real.startInstance(port); // B's server comes back on its port
     const both = (d: Device) => () =>
       alertIds(d).join() === 'x1:dismissed,x2' && activityIds(d).join() === 'b-1,b-2';
     await waitUntil(both(b), 20_000, 'b to hold the dismissal and its activity');
@@ -162,9 +99,9 @@ describe('merging devices through the server', () => {
   it('converges devices making concurrent edits to one state holding every edit', async () => {
     const user = newUser();
     const devices = [
-      device(user, serverA.url),
-      device(user, serverA.url),
-      device(user, serverA.url),
+      device(user, real.server.url),
+      device(user, real.server.url),
+      device(user, real.server.url),
     ];
     for (const d of devices) await waitUntil(isSynced(d), 10_000, 'device synced');
     devices[0]?.store.getState().addAlert(alert('shared'));
@@ -216,8 +153,8 @@ describe('merging devices through the server', () => {
     // stored unconditionally, the newer one replaced the other device's first save.
     const user = newUser();
     const gate = new MessageGate();
-    const a = device(user, serverA.url);
-    const b = device(user, serverA.url, gate);
+    const a = device(user, real.server.url);
+    const b = device(user, real.server.url, gate);
     await waitUntil(isSynced(a), 10_000, 'a synced');
     await waitUntil(isSynced(b), 10_000, 'b synced');
     gate.hold('state');

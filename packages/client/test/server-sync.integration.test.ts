@@ -1,20 +1,12 @@
 // Two "devices" (separate stores, storages, no shared BroadcastChannel) synced through
 // the real server and a real Redis, including Redis going away and coming back.
-import { type RunningServer, signToken, startServer } from '@hyvve/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
-  createDashboardStore,
-  createStatePersistence,
-  type DashboardStoreApi,
   type FetchLike,
-  type PersistenceError,
   ServerRejectedError,
-  type StatePersistence,
   type StatePersistenceOptions,
-  type SyncStatus,
 } from './support/client.js';
 import {
   countingFetch,
@@ -24,46 +16,19 @@ import {
   storageHolding,
   waitUntil,
 } from './support/fakes.js';
+import { type RealDevice, setUpRealServer } from './support/real-server.js';
 
-const SECRET = 'client-integration-secret';
-let redis: TestRedis;
-let server: RunningServer;
-const running: StatePersistence[] = [];
-let userCounter = 0;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  server = await startServer({
-    port: 0,
-    redisUrl: redis.url,
-    authSecret: SECRET,
-    rateLimit: false,
-    logLevel: 'silent',
-  });
+const real = setUpRealServer({
+  secret: 'client-integration-secret',
+  workspaceId: 'ws-client',
+  userPrefix: 'user',
 });
 
-afterAll(async () => {
-  await server?.close();
-  await redis?.close();
-});
-
-afterEach(() => {
-  for (const engine of running.splice(0)) engine.stop();
-});
-
-interface Device {
-  store: DashboardStoreApi;
-  storage: SpyStorage;
-  engine: StatePersistence;
-  errors: PersistenceError[];
-  statuses: SyncStatus[];
+interface Device extends RealDevice {
   tokenRequests: number;
 }
 
-function newUser(): string {
-  userCounter += 1;
-  return `user-${process.pid}-${userCounter}`;
-}
+const newUser = real.newUser;
 
 function device(
   userId: string,
@@ -80,18 +45,6 @@ function device(
     saveThrottleMs?: number;
   } & StatePersistenceOptions = {},
 ): Device {
-  const store = createDashboardStore();
-  const storage = options.storage ?? new SpyStorage();
-  const errors: PersistenceError[] = [];
-  const statuses: SyncStatus[] = [];
-  const self: Device = {
-    store,
-    storage,
-    engine: undefined as unknown as StatePersistence,
-    errors,
-    statuses,
-    tokenRequests: 0,
-  };
   const {
     fetch,
     token,
@@ -99,22 +52,17 @@ function device(
     gate,
     online,
     saveThrottleMs,
-    storage: _s,
+    storage = new SpyStorage(),
     ...engineOptions
   } = options;
-  self.engine = createStatePersistence(store, {
-    storageKey: 'integration',
-    storage,
-    createChannel: null,
-    lifecycle: {},
-    debounceMs: 100,
-    onError: (error) => errors.push(error),
+  const counted = { tokenRequests: 0 };
+  const realDevice = real.device(userId, {
     ...engineOptions,
-    server: {
-      url: server.url,
+    storage,
+    sync: {
       getToken: () => {
-        self.tokenRequests += 1;
-        return token ? token() : signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
+        counted.tokenRequests += 1;
+        return token ? token() : real.token(userId);
       },
       createWebSocket: (url) => {
         if (online && !online()) throw new Error('offline');
@@ -129,10 +77,8 @@ function device(
       ...(saveThrottleMs === undefined ? {} : { saveThrottleMs }),
     },
   });
-  self.engine.subscribe(() => statuses.push(self.engine.getSnapshot().syncStatus));
-  running.push(self.engine);
-  self.engine.start();
-  return self;
+  // Assigned onto `counted`, so getToken counts on the device the test holds.
+  return Object.assign(counted, realDevice);
 }
 
 const synced = (d: Device) => () => d.engine.getSnapshot().syncStatus === 'synced';
@@ -168,10 +114,7 @@ async function userWithSavedProject(activeProject: string): Promise<{ user: stri
 }
 
 async function serverCopy(userId: string): Promise<{ status: number; body: unknown }> {
-  const token = await signToken({ userId, workspaceId: 'ws-client', secret: SECRET });
-  const response = await fetch(`${server.url}/api/dashboard/state`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
+  const response = await real.fetchState(userId);
   return { status: response.status, body: response.status === 200 ? await response.json() : null };
 }
 
@@ -459,7 +402,7 @@ describe('server sync against the real server and Redis', () => {
     a.store.getState().setActiveProject('before-outage');
     await waitUntil(() => b.store.getState().activeProject === 'before-outage', 10_000);
 
-    await redis.stop();
+    await real.redis.stop();
     a.store.getState().setActiveProject('a-during-outage');
     await new Promise((resolve) => setTimeout(resolve, 20));
     b.store.getState().setActiveProject('b-during-outage-newest');
@@ -473,7 +416,7 @@ describe('server sync against the real server and Redis', () => {
     expect(a.storage.envelope('integration')?.state.activeProject).toBe('a-during-outage');
     expect(b.storage.envelope('integration')?.state.activeProject).toBe('b-during-outage-newest');
 
-    await redis.start();
+    await real.redis.start();
     const converged = () =>
       a.store.getState().activeProject === 'b-during-outage-newest' &&
       b.store.getState().activeProject === 'b-during-outage-newest';
@@ -490,9 +433,9 @@ describe('server sync against the real server and Redis', () => {
     await waitUntilServerHas(user, 'before-outage');
     await waitUntil(synced(a), 10_000, 'a synced');
 
-    await redis.stop();
+    await real.redis.stop();
     await waitUntil(() => a.engine.getSnapshot().syncStatus === 'offline', 5000, 'a offline');
-    await redis.start();
+    await real.redis.start();
     await waitUntil(synced(a), 20_000, 'a synced again');
     // Nothing was refused or lost: the outage was reported as a status, not as an error.
     expect(a.errors).toEqual([]);

@@ -174,37 +174,46 @@ export class MessageGate {
   }
 
   wrap(socket: SocketLike): SocketLike {
-    const wrapped = new Map<SocketListener, SocketListener>();
-    const filter =
-      (listener: (event: { data: unknown }) => void) =>
-      (event: { data: unknown }): void => {
-        const type = (JSON.parse(String(event.data)) as { type?: unknown }).type;
-        if (typeof type === 'string' && this.holding.has(type)) {
-          this.held.push(() => listener(event));
-        } else {
-          listener(event);
-        }
-      };
-    return {
-      get readyState() {
-        return socket.readyState;
-      },
-      send: (data) => socket.send(data),
-      close: (code, reason) => socket.close(code, reason),
-      addEventListener(type, listener) {
-        if (type !== 'message') {
-          socket.addEventListener(type, listener);
-          return;
-        }
-        const filtered = filter(listener as (event: { data: unknown }) => void);
-        wrapped.set(listener as SocketListener, filtered as SocketListener);
-        socket.addEventListener('message', filtered);
-      },
-      removeEventListener(type, listener) {
-        const filtered = wrapped.get(listener as SocketListener);
-        socket.removeEventListener(type, (filtered ?? listener) as typeof listener);
-        wrapped.delete(listener as SocketListener);
-      },
-    };
+    return interceptMessages(socket, (event, deliver) => {
+      const type = (JSON.parse(String(event.data)) as { type?: unknown }).type;
+      if (typeof type === 'string' && this.holding.has(type)) {
+        this.held.push(() => deliver(event));
+      } else {
+        deliver(event);
+      }
+    });
   }
+}
+
+/**
+ * Wraps a real socket so that each incoming message goes through `intercept`, which hands
+ * it on (now, later, rewritten or not) with `deliver`; everything else passes through.
+ */
+export function interceptMessages(
+  socket: SocketLike,
+  intercept: (event: { data: unknown }, deliver: (event: { data: unknown }) => void) => void,
+): SocketLike {
+  const wrapped = new Map<SocketListener, SocketListener>();
+  return {
+    get readyState() {
+      return socket.readyState;
+    },
+    send: (data) => socket.send(data),
+    close: (code, reason) => socket.close(code, reason),
+    addEventListener(type, listener) {
+      if (type !== 'message') {
+        socket.addEventListener(type, listener);
+        return;
+      }
+      const deliver = listener as (event: { data: unknown }) => void;
+      const filtered = (event: { data: unknown }): void => intercept(event, deliver);
+      wrapped.set(listener as SocketListener, filtered as SocketListener);
+      socket.addEventListener('message', filtered);
+    },
+    removeEventListener(type, listener) {
+      const filtered = wrapped.get(listener as SocketListener);
+      socket.removeEventListener(type, (filtered ?? listener) as typeof listener);
+      wrapped.delete(listener as SocketListener);
+    },
+  };
 }
