@@ -1,11 +1,10 @@
 // The client's side of the socket protocol, against a scripted server (real sockets).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
   clearPersistedState,
   createDashboardStore,
-  createStatePersistence,
   type DashboardStoreApi,
   type FetchLike,
   InvalidPersistedStateError,
@@ -26,18 +25,10 @@ import {
   storageHolding,
   waitUntil,
 } from './support/fakes.js';
-import { ScriptedServer, type ScriptedSocket } from './support/scripted-server.js';
+import { setUpScriptedServer } from './support/scripted-client.js';
+import type { ScriptedSocket } from './support/scripted-server.js';
 
-let server: ScriptedServer;
-const running: StatePersistence[] = [];
-
-beforeEach(async () => {
-  server = await ScriptedServer.start();
-});
-afterEach(async () => {
-  for (const engine of running.splice(0)) engine.stop();
-  await server.close();
-});
+const scripted = setUpScriptedServer();
 
 interface Client {
   store: DashboardStoreApi;
@@ -57,29 +48,25 @@ function client(
   const errors: PersistenceError[] = [];
   const lifecycle = fakeLifecycle();
   const self = { store, storage, errors, tokens: 0, lifecycle } as Client;
-  self.engine = createStatePersistence(store, {
-    storageKey: 'protocol',
-    createChannel: null,
-    lifecycle,
-    origin: 'client-origin',
-    onError: (error) => errors.push(error),
-    ...(process.env.DBG ? { debug: true } : {}),
-    ...options,
-    storage,
-    server: {
-      url: server.url,
+  self.engine = scripted.createEngine(
+    store,
+    {
+      storageKey: 'protocol',
+      lifecycle,
+      onError: (error) => errors.push(error),
+      ...options,
+      storage,
+    },
+    {
       getToken: () => {
         self.tokens += 1;
         return `token-${self.tokens}`;
       },
-      createWebSocket: (url) => new WebSocket(url),
-      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
       ackTimeoutMs: 1000,
       readyTimeoutMs: 1000,
       ...serverOptions,
     },
-  });
-  running.push(self.engine);
+  );
   self.engine.start();
   return self;
 }
@@ -89,7 +76,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Accepts connection `index` at `revision` and waits until the client reports synced. */
 async function connectSynced(c: Client, index = 0, revision = 0): Promise<ScriptedSocket> {
-  const conn = await server.ready(index, revision);
+  const conn = await scripted.server.ready(index, revision);
   await waitUntil(() => status(c) === 'synced');
   return conn;
 }
@@ -124,7 +111,7 @@ describe('server sync protocol', () => {
   it('authenticates with the first message and reports synced after ready', async () => {
     const c = client();
     expect(status(c)).toBe('connecting');
-    const conn = await server.connection(0);
+    const conn = await scripted.server.connection(0);
     expect(conn.requestUrl).toBe('/api/dashboard/state/subscribe?patches=1');
     expect(await conn.next('auth')).toEqual({ type: 'auth', token: 'token-1' });
     conn.send({ type: 'ready', revision: 0 });
@@ -145,7 +132,7 @@ describe('server sync protocol', () => {
 
   it('keeps one save in flight and sends the latest state after the answer', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('first');
     const first = await conn.next('save');
     c.store.getState().setActiveProject('second');
@@ -160,7 +147,7 @@ describe('server sync protocol', () => {
 
   it('adopts the stored state a 409 conflict returns when it is newer', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     const current = makeState({ activeProject: 'theirs', timestamp: Date.now() + 60_000 });
@@ -172,7 +159,7 @@ describe('server sync protocol', () => {
 
   it('keeps a newer broadcast when the 409 it overtook names an older stored state', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     sendState(conn, 8, makeState({ activeProject: 'newest', timestamp: Date.now() + 120_000 }));
@@ -191,7 +178,7 @@ describe('server sync protocol', () => {
 
   it('merges a 409 with its local change and saves the result on the revision it merged with', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('mine');
     const save = await conn.next('save');
     const current = makeState({ activeProject: null, timestamp: Date.now() - 60_000 });
@@ -220,7 +207,7 @@ describe('server sync protocol', () => {
 
   it('reports a 503 once, shows error, and retries until the save is accepted', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('x');
     const first = await conn.next('save');
     sendError(conn, first, 503, 'store_unavailable', 'down');
@@ -236,7 +223,7 @@ describe('server sync protocol', () => {
 
   it('reports a rejected state and does not retry it', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('x');
     const save = await conn.next('save');
     sendError(conn, save, 413, 'state_too_large', 'too big');
@@ -248,7 +235,7 @@ describe('server sync protocol', () => {
 
   it('retries a save that gets no answer', async () => {
     const c = client({ ackTimeoutMs: 100 });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('x');
     await conn.next('save');
     const retry = await conn.next('save', 1, 3000);
@@ -281,7 +268,7 @@ describe('server sync protocol', () => {
 
   it('keeps a newer unsynced local change over an older remote one and saves it', async () => {
     const c = client({ saveThrottleMs: 300 });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     c.store.getState().setActiveProject('local-newer');
     sendState(conn, 1, makeState({ activeProject: 'remote-older', timestamp: 1 }), 'other');
     const save = await conn.next('save');
@@ -291,7 +278,7 @@ describe('server sync protocol', () => {
 
   it('resets when another device deletes, and ignores its own delete echo', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     await saveAcknowledged(c, conn, 'x', 1);
     conn.send({ type: 'deleted', revision: 2, origin: 'client-origin' });
     await sleep(50);
@@ -334,7 +321,7 @@ describe('server sync protocol', () => {
     const c = client();
     const conn = await connectSynced(c, 0, 3);
     await saveAcknowledged(c, conn, 'mine', 4);
-    const gets = server.getRequests;
+    const gets = scripted.server.getRequests;
     const { cleared, del } = await clearSent(c, conn);
     // Another device's save, ordered before this delete by the server.
     sendState(conn, 5, makeState({ activeProject: 'theirs', timestamp: Date.now() + 5000 }));
@@ -344,13 +331,13 @@ describe('server sync protocol', () => {
     await sleep(200);
     expect(c.store.getState().activeProject).toBeNull();
     expect(conn.count('save')).toBe(1); // only 'mine': the cleared state is not stored again
-    expect(server.getRequests).toBe(gets);
+    expect(scripted.server.getRequests).toBe(gets);
   });
 
   it('fetches a change broadcast after its delete once the delete is answered', async () => {
     const c = client();
     const conn = await connectSynced(c, 0, 3);
-    const gets = server.getRequests;
+    const gets = scripted.server.getRequests;
     const { cleared, del } = await clearSent(c, conn);
     // Ordered after the delete (revision 4): newer than it.
     const theirs = makeState({ activeProject: 'after-delete', timestamp: Date.now() + 5000 });
@@ -359,7 +346,7 @@ describe('server sync protocol', () => {
     sendDeleteAck(conn, del, 4);
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
     await waitUntil(() => c.store.getState().activeProject === 'after-delete');
-    expect(server.getRequests).toBe(gets + 1);
+    expect(scripted.server.getRequests).toBe(gets + 1);
   });
 
   it('rejects clear() with the typed error when the delete is refused, and reports it', async () => {
@@ -392,7 +379,7 @@ describe('server sync protocol', () => {
   it('queues a delete asked for while offline and sends it first when the socket is back', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const first = await server.ready(0);
+    const first = await scripted.server.ready(0);
     await saveAcknowledged(c, first, 'to-delete', 1);
     await waitUntil(() => status(c) === 'synced');
     await goOffline(c, first);
@@ -400,7 +387,7 @@ describe('server sync protocol', () => {
     expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
     // Meanwhile another device saved: without the delete first, a pull would bring it back.
     serveState(makeState({ activeProject: 'to-delete' }), 2);
-    const second = await server.ready(1, 2);
+    const second = await scripted.server.ready(1, 2);
     const del = await second.next('delete');
     expect(gets.calls).toBe(0);
     sendDeleteAck(second, del, 3);
@@ -416,7 +403,7 @@ describe('server sync protocol', () => {
     const { cleared } = await clearSent(c, first);
     first.close(1001, 'going away');
     expect(await cleared).toEqual({ local: true, server: 'offline-queued' });
-    const second = await server.ready(1, 3);
+    const second = await scripted.server.ready(1, 3);
     const del = await second.next('delete');
     sendDeleteAck(second, del, 3);
     await waitUntil(() => status(c) === 'synced');
@@ -427,7 +414,7 @@ describe('server sync protocol', () => {
     const first = await connectSynced(c, 0, 2);
     await goOffline(c, first);
     expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
-    const second = await server.ready(1, 2);
+    const second = await scripted.server.ready(1, 2);
     const refused = await second.next('delete');
     sendError(second, refused, 503, 'store_unavailable', 'down');
     await waitUntil(() => status(c) === 'error');
@@ -467,7 +454,7 @@ describe('server sync protocol', () => {
     await waitUntil(() => hasAnAlert(c));
     expect(seen).not.toContain('older');
     expect(c.store.getState().activeProject).toBe('mine');
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
   });
 
   it('ignores a delete older than the acknowledged revision of its own newer save', async () => {
@@ -482,14 +469,14 @@ describe('server sync protocol', () => {
 
   it('takes a state whose revision went back on an open socket (the server store lost its data)', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     sendState(conn, 7, makeState({ activeProject: 'seven', timestamp: Date.now() + 1000 }));
     await waitUntil(() => c.store.getState().activeProject === 'seven');
     sendState(conn, 1, makeState({ activeProject: 'one', timestamp: Date.now() + 2000 }));
     await waitUntil(() => c.store.getState().activeProject === 'one');
     sendPatch(conn, 2, 1, alertAdded(Date.now() + 120_000));
     await waitUntil(() => hasAnAlert(c));
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
   });
 
   it('takes the delete a 404 reveals when the server moved past its last sync, instead of restoring', async () => {
@@ -500,10 +487,10 @@ describe('server sync protocol', () => {
     );
     const c = client({}, { storage });
     // Revision 5 was the delete; the counter survives it, so `ready` says 5 and GET says 404.
-    const conn = await server.ready(0, 5);
+    const conn = await scripted.server.ready(0, 5);
     await waitUntil(() => c.store.getState().activeProject === null);
     await waitUntil(() => status(c) === 'synced');
-    expect(server.getRequests).toBe(1);
+    expect(scripted.server.getRequests).toBe(1);
     expect(conn.count('save')).toBe(0);
     c.engine.flush();
     expect(c.storage.envelope('protocol')?.state.activeProject ?? null).toBeNull();
@@ -521,7 +508,7 @@ describe('server sync protocol', () => {
       },
       { storage },
     );
-    const conn = await server.ready(0, 2);
+    const conn = await scripted.server.ready(0, 2);
     // While the GET waits, a change arrives: this client now holds revision 3.
     sendState(conn, 3, makeState({ activeProject: 'three', timestamp: Date.now() + 60_000 }));
     await waitUntil(() => c.store.getState().activeProject === 'three');
@@ -556,7 +543,7 @@ describe('server sync protocol', () => {
 
   it('reports an error message that answers no request', async () => {
     const c = client();
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     conn.send({ type: 'error', status: 400, error: 'invalid_request', message: 'bad frame' });
     await waitUntil(() => c.errors.length === 1);
     expect(status(c)).toBe('error');
@@ -564,9 +551,9 @@ describe('server sync protocol', () => {
 
   it('closes and reconnects when ready does not come in time', async () => {
     const c = client({ readyTimeoutMs: 100 });
-    const first = await server.connection(0);
+    const first = await scripted.server.connection(0);
     await first.next('auth');
-    const second = await server.connection(1, 3000);
+    const second = await scripted.server.connection(1, 3000);
     await second.next('auth');
     second.send({ type: 'ready', revision: 0 });
     await waitUntil(() => status(c) === 'synced');
@@ -579,7 +566,7 @@ describe('server sync protocol', () => {
     first.close(1001, 'going away');
     await waitUntil(() => status(c) === 'offline' || status(c) === 'connecting');
     c.store.getState().setActiveProject('while-offline');
-    const second = await server.connection(1, 3000);
+    const second = await scripted.server.connection(1, 3000);
     expect(await second.next('auth')).toEqual({ type: 'auth', token: 'token-2' });
     second.send({ type: 'ready', revision: 0 });
     const save = await second.next('save');
@@ -590,7 +577,7 @@ describe('server sync protocol', () => {
 
   it('reports a refused token (4401) as an error', async () => {
     const c = client();
-    const conn = await server.connection(0);
+    const conn = await scripted.server.connection(0);
     await conn.next('auth');
     conn.close(4401, 'invalid token');
     await waitUntil(() =>
@@ -610,7 +597,7 @@ describe('server sync protocol', () => {
     });
     await waitUntil(() => c.errors.length === 1);
     expect(c.errors[0]).toBeInstanceOf(TokenError);
-    const conn = await server.connection(0, 3000);
+    const conn = await scripted.server.connection(0, 3000);
     expect(await conn.next('auth')).toEqual({ type: 'auth', token: 'good-token' });
   });
 
@@ -665,16 +652,16 @@ describe('server sync protocol', () => {
     it('pulls when the server has a newer revision and adopts it over an unchanged local state', async () => {
       serveState(makeState({ activeProject: 'pulled', timestamp: Date.now() - 60_000 }), 3, 1);
       const c = client();
-      await server.ready(0, 3);
+      await scripted.server.ready(0, 3);
       await waitUntil(() => c.store.getState().activeProject === 'pulled');
       await waitUntil(() => status(c) === 'synced');
-      expect(server.lastAuthorization).toBe('Bearer token-2');
+      expect(scripted.server.lastAuthorization).toBe('Bearer token-2');
     });
 
     it('pushes a non-empty local state when the server lost its copy', async () => {
       const storage = storageHolding('protocol', makeState({ activeProject: 'kept' }), 9);
       const c = client({}, { storage });
-      const conn = await server.ready(0, 2);
+      const conn = await scripted.server.ready(0, 2);
       const save = await conn.next('save');
       expect(save).toMatchObject({ state: { activeProject: 'kept' } });
       sendSaved(conn, save, 3, 1);
@@ -687,13 +674,16 @@ describe('server sync protocol', () => {
       const conn = await connectSynced(c, 0, 4);
       await sleep(200);
       expect(conn.count('save')).toBe(0);
-      expect(server.getRequests).toBe(0);
+      expect(scripted.server.getRequests).toBe(0);
     });
 
     it('reports a failed pull, shows error and retries it', async () => {
-      server.getAnswer = { status: 500, body: { error: 'internal_error', message: 'boom' } };
+      scripted.server.getAnswer = {
+        status: 500,
+        body: { error: 'internal_error', message: 'boom' },
+      };
       const c = client();
-      await server.ready(0, 3);
+      await scripted.server.ready(0, 3);
       await waitUntil(() => status(c) === 'error');
       expect((c.errors[0] as ServerRejectedError).status).toBe(500);
       serveState(makeState({ activeProject: 'later' }), 3, 1);
@@ -702,9 +692,12 @@ describe('server sync protocol', () => {
     });
 
     it('reports a pull answer that is not a stored state', async () => {
-      server.getAnswer = { status: 200, body: { state: { version: 1 }, revision: 3, savedAt: 1 } };
+      scripted.server.getAnswer = {
+        status: 200,
+        body: { state: { version: 1 }, revision: 3, savedAt: 1 },
+      };
       const c = client();
-      await server.ready(0, 3);
+      await scripted.server.ready(0, 3);
       await waitUntil(() => c.errors.length > 0);
       expect(c.errors[0]).toBeInstanceOf(InvalidPersistedStateError);
     });
@@ -713,7 +706,7 @@ describe('server sync protocol', () => {
       const c = client({
         fetch: () => Promise.reject(new TypeError('fetch failed')),
       });
-      await server.ready(0, 3);
+      await scripted.server.ready(0, 3);
       await waitUntil(() => c.errors.length > 0);
       expect(c.errors[0]).toBeInstanceOf(ServerUnreachableError);
     });
@@ -821,7 +814,7 @@ function serveState(
   revision: number,
   savedAt = revision,
 ): void {
-  server.getAnswer = { status: 200, body: { state, revision, savedAt } };
+  scripted.server.getAnswer = { status: 200, body: { state, revision, savedAt } };
 }
 
 function sendState(
@@ -887,7 +880,7 @@ describe('server patches', () => {
     const gets = countingFetch();
     const log = recordingLogger();
     const c = client({ fetch: gets.fetch }, { debug: log });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     await receiveState(c, conn, 1, 'one');
     serveState(makeState({ activeProject: 'fetched', timestamp: t0 + 5 }), 5);
     sendPatch(conn, 5, 4, projectChange('never-applied', t0 + 5));
@@ -910,7 +903,7 @@ describe('server patches', () => {
     const gets = countingFetch();
     const log = recordingLogger();
     const c = client({ fetch: gets.fetch }, { debug: log });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     await receiveState(c, conn, 1, 'one');
     serveState(makeState({ activeProject: 'fetched', timestamp: t0 + 1 }), 2);
     sendPatch(conn, 2, 1, patch);
@@ -940,7 +933,7 @@ describe('server patches', () => {
   it('ignores a patch for a revision it already knows', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     sendState(conn, 2, makeState({ activeProject: 'two', timestamp: t0 }));
     sendPatch(conn, 2, 1, projectChange('duplicate', t0 + 1));
     sendPatch(conn, 3, 2, projectChange('three', t0 + 2));
@@ -951,7 +944,7 @@ describe('server patches', () => {
   it('holds no base after a delete: a later patch is answered with a GET', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const conn = await server.ready(0);
+    const conn = await scripted.server.ready(0);
     await receiveState(c, conn, 1, 'one');
     conn.send({ type: 'deleted', revision: 2, origin: 'other-device' });
     await waitUntil(() => project(c) === null);
@@ -1000,21 +993,21 @@ describe('server patches', () => {
   it('forgets its copy when the server’s revisions start again', async () => {
     const gets = countingFetch();
     const c = client({ fetch: gets.fetch });
-    const first = await server.ready(0);
+    const first = await scripted.server.ready(0);
     await receiveState(c, first, 7, 'seven');
     first.close(1001, 'restart');
     // The store lost its data and the first save after it is revision 1.
     serveState(makeState({ activeProject: 'one', timestamp: t0 + 1 }), 1);
-    await server.ready(1, 1);
+    await scripted.server.ready(1, 1);
     await waitUntil(() => project(c) === 'one');
     expect(gets.calls).toBe(1);
   });
 
   it('subscribes with patches=1 and keeps the configured query string on both endpoints', async () => {
-    const c = client({ url: `${server.url}/?tenant=t1` });
-    const conn = await server.ready(0, 2);
+    const c = client({ url: `${scripted.server.url}/?tenant=t1` });
+    const conn = await scripted.server.ready(0, 2);
     expect(conn.requestUrl).toBe('/api/dashboard/state/subscribe?tenant=t1&patches=1');
     await waitUntil(() => status(c) === 'synced');
-    expect(server.lastRequestUrl).toBe('/api/dashboard/state?tenant=t1');
+    expect(scripted.server.lastRequestUrl).toBe('/api/dashboard/state?tenant=t1');
   });
 });

@@ -1,12 +1,10 @@
 // How the client follows what the server says about itself, against a scripted server
 // (real sockets): store status (`down`/`up`), a stalled-socket close (4408), and a new
 // store epoch on `ready`.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
   createDashboardStore,
-  createStatePersistence,
   type DashboardStoreApi,
   type PersistenceError,
   type ServerSyncOptions,
@@ -15,18 +13,10 @@ import {
   type SyncStatus,
 } from '../src/index.js';
 import { fakeLifecycle, SpyStorage, storageHolding, waitUntil } from './support/fakes.js';
-import { ScriptedServer, type ScriptedSocket } from './support/scripted-server.js';
+import { setUpScriptedServer } from './support/scripted-client.js';
+import type { ScriptedSocket } from './support/scripted-server.js';
 
-let server: ScriptedServer;
-const running: StatePersistence[] = [];
-
-beforeEach(async () => {
-  server = await ScriptedServer.start();
-});
-afterEach(async () => {
-  for (const engine of running.splice(0)) engine.stop();
-  await server.close();
-});
+const scripted = setUpScriptedServer();
 
 interface Client {
   store: DashboardStoreApi;
@@ -42,31 +32,22 @@ function client(
 ): Client {
   const store = createDashboardStore();
   const errors: PersistenceError[] = [];
-  const engine = createStatePersistence(store, {
-    storageKey: 'resync',
-    createChannel: null,
-    lifecycle: fakeLifecycle(),
-    origin: 'client-origin',
-    onError: (error) => errors.push(error),
-    storage: new SpyStorage(),
-    ...(process.env.DBG ? { debug: true } : {}),
-    ...options,
-    server: {
-      url: server.url,
-      getToken: () => 'token',
-      createWebSocket: (url) => new WebSocket(url),
-      reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-      ackTimeoutMs: 2000,
-      readyTimeoutMs: 2000,
-      ...serverOptions,
+  const engine = scripted.createEngine(
+    store,
+    {
+      storageKey: 'resync',
+      lifecycle: fakeLifecycle(),
+      onError: (error) => errors.push(error),
+      storage: new SpyStorage(),
+      ...options,
     },
-  });
+    { ackTimeoutMs: 2000, readyTimeoutMs: 2000, ...serverOptions },
+  );
   const statuses: SyncStatus[] = [];
   engine.subscribe(() => {
     const status = engine.getSnapshot().syncStatus;
     if (statuses.at(-1) !== status) statuses.push(status);
   });
-  running.push(engine);
   engine.start();
   return { store, engine, errors, statuses };
 }
@@ -75,7 +56,7 @@ const status = (c: Client) => c.engine.getSnapshot().syncStatus;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function connectSynced(c: Client, index = 0, revision = 0, epoch?: string) {
-  const conn = await server.connection(index);
+  const conn = await scripted.server.connection(index);
   await conn.next('auth');
   conn.send({ type: 'ready', revision, ...(epoch === undefined ? {} : { epoch }) });
   await waitUntil(() => status(c) === 'synced');
@@ -154,7 +135,7 @@ describe('store status', () => {
 
   it('pulls on `up` when the server moved on meanwhile', async () => {
     const remote = makeState({ activeProject: 'from-elsewhere', timestamp: Date.now() + 1000 });
-    server.getAnswer = { status: 200, body: { state: remote, revision: 4, savedAt: 4 } };
+    scripted.server.getAnswer = { status: 200, body: { state: remote, revision: 4, savedAt: 4 } };
     const c = client();
     const conn = await connectSynced(c);
     conn.send({ type: 'status', store: 'down' });
@@ -173,7 +154,7 @@ describe('stalled socket (4408)', () => {
     const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } });
     const first = await connectSynced(c, 0, 2);
     const remote = makeState({ activeProject: 'missed', timestamp: Date.now() + 1000 });
-    server.getAnswer = { status: 200, body: { state: remote, revision: 7, savedAt: 7 } };
+    scripted.server.getAnswer = { status: 200, body: { state: remote, revision: 7, savedAt: 7 } };
     first.close(4408, 'stalled');
     await connectSynced(c, 1, 7);
     expect(c.store.getState().activeProject).toBe('missed');
@@ -187,7 +168,7 @@ describe('stalled socket (4408)', () => {
     first.close(1011, 'server error');
     await waitUntil(() => status(c) === 'offline');
     await sleep(300);
-    expect(server.connections).toHaveLength(1);
+    expect(scripted.server.connections).toHaveLength(1);
   });
 });
 
@@ -200,7 +181,7 @@ describe('store epoch', () => {
     // The store was reset and another device already saved 3 times: revision 3 again,
     // other (older) data. Without the epoch, revision 3 would look like nothing changed.
     const other = makeState({ activeProject: 'other-older', timestamp: Date.now() - 60_000 });
-    server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
+    scripted.server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
     first.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
     const save = await first.next('save');
     expect(save).toMatchObject({ state: { activeProject: 'kept' } });
@@ -215,7 +196,10 @@ describe('store epoch', () => {
     const conn = await connectSynced(c, 0, 3, 'epoch-a');
     // New epoch, and its counter is already past what this client synced at (a delete
     // in the new epoch would look the same without the epoch): nothing stored.
-    server.getAnswer = { status: 404, body: { error: 'not_found', message: 'nothing stored' } };
+    scripted.server.getAnswer = {
+      status: 404,
+      body: { error: 'not_found', message: 'nothing stored' },
+    };
     conn.send({ type: 'ready', revision: 5, epoch: 'epoch-b' });
     const save = await conn.next('save');
     expect(save).toMatchObject({ state: { activeProject: 'kept' }, baseRevision: 5 });
@@ -231,7 +215,7 @@ describe('store epoch', () => {
     const c = client({}, { storage });
     const conn = await connectSynced(c, 0, 3, 'epoch-a');
     const remote = makeState({ activeProject: 'newer', timestamp: Date.now() + 1000 });
-    server.getAnswer = { status: 200, body: { state: remote, revision: 3, savedAt: 3 } };
+    scripted.server.getAnswer = { status: 200, body: { state: remote, revision: 3, savedAt: 3 } };
     conn.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
     await waitUntil(() => c.store.getState().activeProject === 'newer');
     await waitUntil(() => status(c) === 'synced');
@@ -246,7 +230,7 @@ describe('store epoch', () => {
     const second = await connectSynced(c, 1, 3, 'epoch-a');
     await sleep(200);
     expect(second.count('save')).toBe(0);
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
   });
 
   it('keeps the epoch beside the revision in storage, and recognises a new one after a reload', async () => {
@@ -262,10 +246,10 @@ describe('store epoch', () => {
     // Reload after the store lost its data and another device saved three times: revision
     // 3 again, with older contents. Only the epoch tells the two apart.
     const other = makeState({ activeProject: 'other-older', timestamp: Date.now() - 60_000 });
-    server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
+    scripted.server.getAnswer = { status: 200, body: { state: other, revision: 3, savedAt: 3 } };
     const reloaded = client({}, { storage });
     expect(reloaded.store.getState().activeProject).toBe('mine');
-    const again = await server.connection(1);
+    const again = await scripted.server.connection(1);
     await again.next('auth');
     again.send({ type: 'ready', revision: 3, epoch: 'epoch-b' });
     expect(await again.next('save')).toMatchObject({ state: { activeProject: 'mine' } });
@@ -282,7 +266,7 @@ describe('store epoch', () => {
     const second = await connectSynced(c, 1, 1, 'epoch-a');
     await sleep(200);
     expect(second.count('save')).toBe(0);
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
   });
 
   it('takes the epoch a second ready names after another device created the counter: no reset, no resync', async () => {
