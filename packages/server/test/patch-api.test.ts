@@ -8,31 +8,20 @@ import {
   MERGE_PATCH_CONTENT_TYPE,
   type StoredState,
 } from '@hyvve/schema';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import type { RunningServer } from '../src/index.js';
-import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { api, field, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
+import { setUpTwoInstances } from './support/two-instances.js';
 
 const PATH = '/api/dashboard/state';
-let redis: TestRedis;
+const instances = setUpTwoInstances('patch');
+const { sockets } = instances;
 let a: RunningServer;
 let b: RunningServer;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  a = await testServer({ redisUrl: redis.url, instanceId: 'patch-a' });
-  b = await testServer({ redisUrl: redis.url, instanceId: 'patch-b' });
-});
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-afterAll(async () => {
-  await a.close();
-  await b.close();
-  await redis.close();
+beforeAll(() => {
+  ({ a, b } = instances);
 });
 
 let n = 0;

@@ -2,32 +2,22 @@
 // process stays up; after Redis returns the same process serves again and its
 // subscribers hear changes again, including the ones made while they were cut off.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import { CloseCode, type RunningServer } from '../src/index.js';
-import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { api, field, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
+import { setUpTwoInstances } from './support/two-instances.js';
 import { waitFor } from './support/wait-for.js';
 
 const PATH = '/api/dashboard/state';
 const T0 = 1_700_000_000_000;
-let redis: TestRedis;
+const instances = setUpTwoInstances('fault');
+const { sockets } = instances;
 let a: RunningServer;
 let b: RunningServer;
-const sockets: TestSocket[] = [];
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  a = await testServer({ redisUrl: redis.url, instanceId: 'fault-a' });
-  b = await testServer({ redisUrl: redis.url, instanceId: 'fault-b' });
-});
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-  await redis.close();
+beforeAll(() => {
+  ({ a, b } = instances);
 });
 
 async function ready(server: RunningServer, token: string) {
@@ -51,7 +41,7 @@ describe('Redis killed and restarted on the same port', () => {
     await api(a, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + 1 }) } });
     await socket.next('state', (m) => m.revision === 1);
 
-    await redis.stop();
+    await instances.redis.stop();
     try {
       const started = Date.now();
       const save = await api(a, 'POST', PATH, {
@@ -84,7 +74,7 @@ describe('Redis killed and restarted on the same port', () => {
       const { revision: joinedAt } = await ready(a, token);
       expect(joinedAt).toBe(1);
     } finally {
-      await redis.start();
+      await instances.redis.start();
     }
     await untilReady(a);
     const marker = 'after-restart';
@@ -120,7 +110,7 @@ describe('store status on the sockets', () => {
     await api(a, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + 1 }) } });
     await onA.next('state', (m) => m.revision === 1);
 
-    await redis.stop();
+    await instances.redis.stop();
     try {
       // The server sees the connections close at once; a second is the promise.
       for (const socket of [onA, onB]) {
@@ -131,7 +121,7 @@ describe('store status on the sockets', () => {
       expect(late.messages.map((m) => m.type)).toEqual(['ready', 'status']);
       expect(late.messages[1]).toEqual({ type: 'status', store: 'down' });
     } finally {
-      await redis.start();
+      await instances.redis.start();
     }
     const open = sockets.filter((socket) => socket.closed === undefined);
     for (const socket of open) {
@@ -158,7 +148,7 @@ describe("only instance A's Redis connections cut", () => {
     await api(b, 'POST', PATH, { token, body: { state: makeState({ timestamp: T0 + 1 }) } });
     await onA.next('state', (m) => m.revision === 1);
 
-    const admin = new Redis(redis.url);
+    const admin = new Redis(instances.redis.url);
     admin.on('error', () => {});
     try {
       const list = String(await admin.client('LIST'));
