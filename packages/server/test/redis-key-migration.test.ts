@@ -3,52 +3,21 @@
 // (`dashboard:state:acme:alice`), in both layouts those versions wrote (a stored message
 // string, and the older hash), must still be read, and the next save or delete moves the
 // user to the new names without losing a revision or bringing deleted data back.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import { type SaveRequest, type StateScope, stateScope } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type StateScope, stateScope } from '../src/index.js';
 import type { ChannelEvent } from '../src/store/channel-event.js';
 import { stateMessageText } from '../src/store/channel-event.js';
 import type { ChannelHead } from '../src/store/state-store.js';
 import { parseStoredMessage } from '../src/store/stored-message.js';
-import { redisStores } from './support/redis-stores.js';
+import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 
-let redis: TestRedis;
-let client: Redis;
-const stores = redisStores();
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  client = new Redis(redis.url);
-  client.on('error', () => {});
-});
-afterEach(() => stores.closeAll());
-afterAll(async () => {
-  client.disconnect();
-  await redis.close();
-});
+const db = setUpStoreRedis('moved-user');
+const scope = db.scope;
+const save = saveRequest;
 
 /** Redis TIME as the scripts write it: seconds and microseconds. */
 const EPOCH = /^\d{16}$/;
-
-let counter = 0;
-function scope(): StateScope {
-  counter += 1;
-  return stateScope('acme', `moved-user-${counter}`);
-}
-
-function save(timestamp: number, overrides: Partial<SaveRequest> = {}): SaveRequest {
-  return {
-    stateJson: JSON.stringify({ version: 1, timestamp }),
-    timestamp,
-    version: 1,
-    savedAt: 1_700_000_000_000 + timestamp,
-    origin: 'new',
-    ttlSeconds: 120,
-    ...overrides,
-  };
-}
 
 /** What version 0.2 wrote: the published message, under the untagged name. */
 async function writeOldMessage(user: StateScope, timestamp: number, revision: number) {
@@ -59,12 +28,12 @@ async function writeOldMessage(user: StateScope, timestamp: number, revision: nu
     'old',
     timestamp,
   );
-  await client.set(user.legacyStateKey, text, 'EX', 600);
+  await db.client.set(user.legacyStateKey, text, 'EX', 600);
 }
 
 /** What version 0.1 wrote: a hash, under the untagged name. */
 async function writeOldHash(user: StateScope, timestamp: number, revision: number) {
-  await client.hset(user.legacyStateKey, {
+  await db.client.hset(user.legacyStateKey, {
     state: JSON.stringify({ version: 1, timestamp }),
     revision,
     savedAt: 5,
@@ -94,7 +63,7 @@ describe('the names', () => {
 
 describe.each(layouts)('a state stored under the old name as %s', (_layout, writeOld) => {
   it('is loaded, and its revision is the current one, also for a new subscription', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await writeOld(user, 70, 7);
     expect(await store.load(user)).toEqual({
@@ -112,7 +81,7 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
   });
 
   it('is moved by the next save: revisions count on, the old key is gone', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await writeOld(user, 70, 7);
     const events: ChannelEvent[] = [];
@@ -121,8 +90,8 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
       status: 'saved',
       revision: 8,
     });
-    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
-    expect(parseStoredMessage((await client.get(user.stateKey)) ?? '')).toMatchObject({
+    expect(await db.client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    expect(parseStoredMessage((await db.client.get(user.stateKey)) ?? '')).toMatchObject({
       revision: 8,
       origin: 'new',
     });
@@ -133,7 +102,7 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
   });
 
   it('still wins over an older save and answers a stale If-Match, both left in place', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await writeOld(user, 70, 7);
     expect(await store.save(user, save(60))).toMatchObject({
@@ -145,18 +114,18 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
       revision: 7,
       epoch: '',
     });
-    expect(await client.exists(user.legacyStateKey)).toBe(1);
-    expect(await client.exists(user.stateKey)).toBe(0);
+    expect(await db.client.exists(user.legacyStateKey)).toBe(1);
+    expect(await db.client.exists(user.stateKey)).toBe(0);
   });
 
   it('is deleted for good: the old key goes too, and the revision counts on', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await writeOld(user, 70, 7);
     const deleted = await store.delete(user, { ttlSeconds: 60 });
     expect(deleted).toEqual({ deleted: true, revision: 8, epoch: expect.stringMatching(EPOCH) });
-    expect(await client.exists(user.legacyStateKey)).toBe(0);
-    expect(await client.get(user.revisionKey)).toBe(`8:${deleted.epoch}`);
+    expect(await db.client.exists(user.legacyStateKey)).toBe(0);
+    expect(await db.client.get(user.revisionKey)).toBe(`8:${deleted.epoch}`);
     expect(await store.load(user)).toBeNull();
     expect(await store.revision(user)).toBe(8);
     expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 9 });
@@ -165,9 +134,9 @@ describe.each(layouts)('a state stored under the old name as %s', (_layout, writ
 
 describe('an old revision counter (a state deleted before the move)', () => {
   it('gives the revision, and the next save counts on from it and removes it', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
-    await client.set(user.legacyRevisionKey, '12', 'EX', 600);
+    await db.client.set(user.legacyRevisionKey, '12', 'EX', 600);
     expect(await store.load(user)).toBeNull();
     expect(await store.revision(user)).toBe(12);
     expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({
@@ -176,15 +145,15 @@ describe('an old revision counter (a state deleted before the move)', () => {
       epoch: '',
     });
     expect(await store.save(user, save(10))).toMatchObject({ status: 'saved', revision: 13 });
-    expect(await client.exists(user.legacyRevisionKey)).toBe(0);
+    expect(await db.client.exists(user.legacyRevisionKey)).toBe(0);
   });
 });
 
 describe('an old counter under the new counter format', () => {
   it('a bare revision (before epochs) continues under a new epoch; a socket that knew none is not reset', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
-    await client.set(user.legacyRevisionKey, '12', 'EX', 600);
+    await db.client.set(user.legacyRevisionKey, '12', 'EX', 600);
     expect(await store.head(user)).toEqual({ revision: 12, epoch: '' });
     const events: ChannelEvent[] = [];
     const resets: ChannelHead[] = [];
@@ -202,9 +171,9 @@ describe('an old counter under the new counter format', () => {
     expect(saved).toMatchObject({ status: 'saved', revision: 13 });
     const epoch = saved.status === 'saved' ? saved.epoch : '';
     expect(epoch).toMatch(EPOCH);
-    expect(await client.get(user.revisionKey)).toBe(`13:${epoch}`);
-    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(200); // twice the 120 s TTL
-    expect(await client.exists(user.legacyRevisionKey)).toBe(0);
+    expect(await db.client.get(user.revisionKey)).toBe(`13:${epoch}`);
+    expect(await db.client.ttl(user.revisionKey)).toBeGreaterThan(200); // twice the 120 s TTL
+    expect(await db.client.exists(user.legacyRevisionKey)).toBe(0);
     expect(await store.head(user)).toEqual({ revision: 13, epoch });
     await waitFor(() => events.length === 1, { what: 'the save on the new channel' });
     expect(events[0]?.revision).toBe(13);
@@ -213,11 +182,11 @@ describe('an old counter under the new counter format', () => {
   });
 
   it('one with an epoch (the version before the hash tag) keeps it: ETags and sockets stay valid', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     const oldEpoch = '1690000000123456';
     await writeOldMessage(user, 70, 12);
-    await client.set(user.legacyRevisionKey, `12:${oldEpoch}`, 'EX', 600);
+    await db.client.set(user.legacyRevisionKey, `12:${oldEpoch}`, 'EX', 600);
     expect(await store.load(user)).toMatchObject({ revision: 12, epoch: oldEpoch });
     const events: ChannelEvent[] = [];
     const resets: ChannelHead[] = [];
@@ -236,8 +205,8 @@ describe('an old counter under the new counter format', () => {
       savedAt: 1_700_000_000_080,
       epoch: oldEpoch,
     });
-    expect(await client.get(user.revisionKey)).toBe(`13:${oldEpoch}`);
-    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    expect(await db.client.get(user.revisionKey)).toBe(`13:${oldEpoch}`);
+    expect(await db.client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
     await waitFor(() => events.length === 1, { what: 'the save on the new channel' });
     expect(events[0]?.revision).toBe(13);
     expect(resets).toEqual([]);
@@ -250,24 +219,24 @@ describe('an old counter under the new counter format', () => {
   });
 
   it('a delete from the old names continues the old counter and its epoch too', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await writeOldHash(user, 70, 7);
-    await client.set(user.legacyRevisionKey, '9:1690000000123456', 'EX', 600);
+    await db.client.set(user.legacyRevisionKey, '9:1690000000123456', 'EX', 600);
     expect(await store.delete(user, { ttlSeconds: 60 })).toEqual({
       deleted: true,
       revision: 10,
       epoch: '1690000000123456',
     });
-    expect(await client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
-    expect(await client.get(user.revisionKey)).toBe('10:1690000000123456');
-    expect(await client.ttl(user.revisionKey)).toBeGreaterThan(100); // twice the 60 s TTL
+    expect(await db.client.exists(user.legacyStateKey, user.legacyRevisionKey)).toBe(0);
+    expect(await db.client.get(user.revisionKey)).toBe('10:1690000000123456');
+    expect(await db.client.ttl(user.revisionKey)).toBeGreaterThan(100); // twice the 60 s TTL
   });
 });
 
 describe('data under both names', () => {
   it('reads the new name only: the old value is what a move left behind', async () => {
-    const store = await stores.open(redis.url);
+    const store = await db.openStore();
     const user = scope();
     await store.save(user, save(100));
     await writeOldMessage(user, 500, 40);

@@ -3,35 +3,16 @@
 // publishes the right revision, that values written before this layout (hashes) are
 // still read, saved over, conflicted with and deleted, and that a value that is not a
 // state message is reported and replaced rather than trusted.
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import {
-  type RedisStateStore,
-  type SaveRequest,
-  type StateScope,
-  stateScope,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RedisStateStore, SaveRequest, StateScope } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
 import { stateMessageText } from '../src/store/channel-event.js';
 import { parseStoredMessage } from '../src/store/stored-message.js';
-import { redisStores } from './support/redis-stores.js';
+import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 
-let redis: TestRedis;
-let client: Redis;
-const stores = redisStores();
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  client = new Redis(redis.url);
-  client.on('error', () => {});
-});
-afterEach(() => stores.closeAll());
-afterAll(async () => {
-  client.disconnect();
-  await redis.close();
-});
+const db = setUpStoreRedis('stored-user');
+const scope = db.scope;
 
 interface Logged {
   level: string;
@@ -48,29 +29,19 @@ function recordingLogger(into: Logged[]): Logger {
 }
 
 function openStore(logs: Logged[] = []): Promise<RedisStateStore> {
-  return stores.open(redis.url, { logger: recordingLogger(logs) });
-}
-
-let counter = 0;
-function scope(): StateScope {
-  counter += 1;
-  return stateScope('acme', `stored-user-${counter}`);
+  return db.openStore({ logger: recordingLogger(logs) });
 }
 
 function save(timestamp: number, overrides: Partial<SaveRequest> = {}): SaveRequest {
-  return {
+  return saveRequest(timestamp, {
     stateJson: JSON.stringify({ version: 1, timestamp, title: `at ${timestamp}` }),
-    timestamp,
-    version: 1,
-    savedAt: 1_700_000_000_000 + timestamp,
     origin: 'tab "one"',
-    ttlSeconds: 120,
     ...overrides,
-  };
+  });
 }
 
 async function stored(user: StateScope): Promise<string> {
-  return (await client.get(user.stateKey)) ?? '';
+  return (await db.client.get(user.stateKey)) ?? '';
 }
 
 describe('stored message layout', () => {
@@ -78,7 +49,7 @@ describe('stored message layout', () => {
     const first = await openStore();
     const second = await openStore();
     const user = scope();
-    const listener = client.duplicate();
+    const listener = db.client.duplicate();
     const published: string[] = [];
     listener.on('message', (_channel: string, message: string) => published.push(message));
     await listener.subscribe(user.channel);
@@ -148,7 +119,7 @@ describe('stored message layout', () => {
 
 describe('values written by the earlier hash layout', () => {
   async function writeLegacy(user: StateScope, timestamp: number, revision: number) {
-    await client.hset(user.stateKey, {
+    await db.client.hset(user.stateKey, {
       state: JSON.stringify({ version: 1, timestamp }),
       revision,
       savedAt: 5,
@@ -180,7 +151,7 @@ describe('values written by the earlier hash layout', () => {
     const older = await store.save(user, save(60));
     expect(older).toMatchObject({ status: 'conflict', current: { revision: 7, origin: 'old' } });
     expect(await store.save(user, save(80))).toMatchObject({ status: 'saved', revision: 8 });
-    expect(await client.type(user.stateKey)).toBe('string');
+    expect(await db.client.type(user.stateKey)).toBe('string');
     expect(parseStoredMessage(await stored(user))).toMatchObject({ revision: 8 });
   });
 
@@ -192,7 +163,7 @@ describe('values written by the earlier hash layout', () => {
       deleted: true,
       revision: 8,
     });
-    expect(await client.exists(user.stateKey)).toBe(0);
+    expect(await db.client.exists(user.stateKey)).toBe(0);
   });
 });
 
@@ -201,7 +172,7 @@ describe('a value that is not a state message', () => {
     const logs: Logged[] = [];
     const store = await openStore(logs);
     const user = scope();
-    await client.set(user.stateKey, 'written by hand');
+    await db.client.set(user.stateKey, 'written by hand');
     expect(await store.load(user)).toBeNull();
     expect(logs).toContainEqual({
       level: 'warn',
