@@ -290,12 +290,12 @@ describe('store epoch', () => {
     await waitUntil(() => status(c) === 'synced');
     await sleep(200);
     expect(conn.count('save')).toBe(0);
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
     conn.close(1001, 'going away');
     const again = await connectSynced(c, 1, 2, 'epoch-a');
     await sleep(200);
     expect(again.count('save')).toBe(0);
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
     expect(c.store.getState().activeProject).toBe('second');
   });
 
@@ -315,7 +315,7 @@ describe('store epoch', () => {
     await waitUntil(() => c.store.getState().activeProject === 'after');
     await waitUntil(() => status(c) === 'synced');
     expect(conn.count('save')).toBe(0);
-    expect(server.getRequests).toBe(0);
+    expect(scripted.server.getRequests).toBe(0);
   });
 
   it('treats a counter that is gone (epoch back to none) as a reset, and restores its state', async () => {
