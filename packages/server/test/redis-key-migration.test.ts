@@ -4,7 +4,7 @@
 // string, and the older hash), must still be read, and the next save or delete moves the
 // user to the new names without losing a revision or bringing deleted data back.
 import { describe, expect, it } from 'vitest';
-import { type StateScope, stateScope } from '../src/index.js';
+import { type RedisStateStore, type StateScope, stateScope } from '../src/index.js';
 import type { ChannelEvent } from '../src/store/channel-event.js';
 import { stateMessageText } from '../src/store/channel-event.js';
 import type { ChannelHead } from '../src/store/state-store.js';
@@ -32,15 +32,20 @@ async function writeOldMessage(user: StateScope, timestamp: number, revision: nu
 }
 
 /** What version 0.1 wrote: a hash, under the untagged name. */
-async function writeOldHash(user: StateScope, timestamp: number, revision: number) {
-  await db.client.hset(user.legacyStateKey, {
-    state: JSON.stringify({ version: 1, timestamp }),
-    revision,
-    savedAt: 5,
-    timestamp,
-    version: 1,
-    origin: 'old',
-  });
+function writeOldHash(user: StateScope, timestamp: number, revision: number): Promise<void> {
+  return db.writeHashLayout(user.legacyStateKey, timestamp, revision);
+}
+
+/** Subscribes to `user`'s channel, recording what it delivers and the resets it asks for. */
+async function recordChannel(store: RedisStateStore, user: StateScope) {
+  const events: ChannelEvent[] = [];
+  const resets: ChannelHead[] = [];
+  const subscription = await store.subscribe(
+    user,
+    (event) => events.push(event),
+    (head) => resets.push(head),
+  );
+  return { events, resets, subscription };
 }
 
 const layouts = [
@@ -155,13 +160,7 @@ describe('an old counter under the new counter format', () => {
     const user = scope();
     await db.client.set(user.legacyRevisionKey, '12', 'EX', 600);
     expect(await store.head(user)).toEqual({ revision: 12, epoch: '' });
-    const events: ChannelEvent[] = [];
-    const resets: ChannelHead[] = [];
-    const subscription = await store.subscribe(
-      user,
-      (event) => events.push(event),
-      (head) => resets.push(head),
-    );
+    const { events, resets, subscription } = await recordChannel(store, user);
     expect(subscription).toMatchObject({ revision: 12, epoch: '' });
     // An If-Match naming an epoch never matches a counter that has none.
     expect(
@@ -188,13 +187,7 @@ describe('an old counter under the new counter format', () => {
     await writeOldMessage(user, 70, 12);
     await db.client.set(user.legacyRevisionKey, `12:${oldEpoch}`, 'EX', 600);
     expect(await store.load(user)).toMatchObject({ revision: 12, epoch: oldEpoch });
-    const events: ChannelEvent[] = [];
-    const resets: ChannelHead[] = [];
-    const subscription = await store.subscribe(
-      user,
-      (event) => events.push(event),
-      (head) => resets.push(head),
-    );
+    const { events, resets, subscription } = await recordChannel(store, user);
     expect(subscription).toMatchObject({ revision: 12, epoch: oldEpoch });
     expect(
       await store.save(user, save(80, { ifMatch: 12, ifMatchEpoch: '1700000000000000' })),

@@ -118,15 +118,8 @@ describe('stored message layout', () => {
 });
 
 describe('values written by the earlier hash layout', () => {
-  async function writeLegacy(user: StateScope, timestamp: number, revision: number) {
-    await db.client.hset(user.stateKey, {
-      state: JSON.stringify({ version: 1, timestamp }),
-      revision,
-      savedAt: 5,
-      timestamp,
-      version: 1,
-      origin: 'old',
-    });
+  function writeLegacy(user: StateScope, timestamp: number, revision: number): Promise<void> {
+    return db.writeHashLayout(user.stateKey, timestamp, revision);
   }
 
   it('loads one and reads its revision', async () => {

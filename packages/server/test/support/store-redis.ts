@@ -21,6 +21,8 @@ export interface StoreRedis {
   openStore(options?: Omit<RedisStateStoreOptions, 'url'>): Promise<RedisStateStore>;
   /** A user (workspace `acme`) no other test of the file uses. */
   scope(): StateScope;
+  /** Writes `key` as version 0.1 stored a state: a hash of `{ version: 1, timestamp }`, origin `old`. */
+  writeHashLayout(key: string, timestamp: number, revision: number): Promise<void>;
 }
 
 /** Call at the top of a test file; `userPrefix` starts the ids `scope()` makes. */
@@ -55,6 +57,16 @@ export function setUpStoreRedis(userPrefix: string): StoreRedis {
     },
     openStore: (options = {}) => stores.open(get().redis.url, options),
     scope: () => stateScope('acme', `${userPrefix}-${++users}`),
+    async writeHashLayout(key, timestamp, revision) {
+      await get().client.hset(key, {
+        state: JSON.stringify({ version: 1, timestamp }),
+        revision,
+        savedAt: 5,
+        timestamp,
+        version: 1,
+        origin: 'old',
+      });
+    },
   };
 }
 
