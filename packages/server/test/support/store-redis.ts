@@ -2,7 +2,7 @@
 // ioredis client on it start before all tests of the file and close after them; stores
 // from `openStore` are closed after each test; `scope()` names a fresh user of `acme`.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterEach } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../../test-support/redis-server.js';
 import {
   type RedisStateStore,
@@ -11,6 +11,7 @@ import {
   type StateScope,
   stateScope,
 } from '../../src/index.js';
+import { fileFixture } from './file-fixture.js';
 import { redisStores } from './redis-stores.js';
 
 export interface StoreRedis {
@@ -27,38 +28,35 @@ export interface StoreRedis {
 
 /** Call at the top of a test file; `userPrefix` starts the ids `scope()` makes. */
 export function setUpStoreRedis(userPrefix: string): StoreRedis {
-  let started: { redis: TestRedis; client: Redis } | undefined;
+  const started = fileFixture(
+    'setUpStoreRedis',
+    async () => {
+      const redis = await startTestRedis();
+      const client = new Redis(redis.url);
+      // Its errors are reconnect noise once Redis stops at the end; what tests ask fails loudly.
+      client.on('error', () => {});
+      return { redis, client };
+    },
+    async ({ redis, client }) => {
+      client.disconnect();
+      await redis.close();
+    },
+  );
   const stores = redisStores();
+  afterEach(() => stores.closeAll());
   let users = 0;
 
-  beforeAll(async () => {
-    const redis = await startTestRedis();
-    const client = new Redis(redis.url);
-    // Its errors are reconnect noise once Redis stops at the end; what tests ask fails loudly.
-    client.on('error', () => {});
-    started = { redis, client };
-  });
-  afterEach(() => stores.closeAll());
-  afterAll(async () => {
-    started?.client.disconnect();
-    await started?.redis.close();
-  });
-
-  const get = (): NonNullable<typeof started> => {
-    if (!started) throw new Error('setUpStoreRedis: not started yet (use it inside tests)');
-    return started;
-  };
   return {
     get redis() {
-      return get().redis;
+      return started().redis;
     },
     get client() {
-      return get().client;
+      return started().client;
     },
-    openStore: (options = {}) => stores.open(get().redis.url, options),
+    openStore: (options = {}) => stores.open(started().redis.url, options),
     scope: () => stateScope('acme', `${userPrefix}-${++users}`),
     async writeHashLayout(key, timestamp, revision) {
-      await get().client.hset(key, {
+      await started().client.hset(key, {
         state: JSON.stringify({ version: 1, timestamp }),
         revision,
         savedAt: 5,
