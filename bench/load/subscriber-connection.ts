@@ -28,6 +28,12 @@ const CONNECT_TIMEOUT_MS = 15_000;
  */
 const CLIENT_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as const;
 
+const CONTROL_PREFIXES = ['{"type":"ready"', '{"type":"status"'].map((text) => Buffer.from(text));
+
+function isControlMessage(data: Buffer): boolean {
+  return CONTROL_PREFIXES.some((prefix) => data.subarray(0, prefix.length).equals(prefix));
+}
+
 /** Our API: the upgrade carries the token; the server says `ready` once subscribed. */
 function connectHyvve(
   baseUrl: string,
@@ -49,6 +55,9 @@ function connectHyvve(
     let ready = false;
     socket.on('message', (data: Buffer) => {
       if (ready) {
+        // Only changes are measured: a later `ready` (the epoch learned, a renewal) and
+        // store `status` messages carry no state. Their type leads the message.
+        if (isControlMessage(data)) return;
         onMessage(data);
         return;
       }
