@@ -8,6 +8,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startTestRedis } from '../test-support/redis-server.js';
+import { clusterFanOut } from './benchmarks/cluster-fan-out.js';
 import type { BenchContext, Benchmark, BenchmarkOutcome } from './benchmarks/context.js';
 import { fanOut } from './benchmarks/fan-out.js';
 import { httpSave } from './benchmarks/http-save.js';
@@ -20,6 +21,7 @@ import { type BenchChild, startBenchChild } from './lib/bench-child.js';
 import { chooseCpuLayout, pinProcess } from './lib/cpu-layout.js';
 import { formatProfiles, summarizeProfiles } from './lib/cpu-profile.js';
 import { ensureServerBuild } from './lib/ensure-build.js';
+import { redisPidFromInfo } from './lib/redis-process.js';
 import {
   BENCHMARK_IDS,
   type BenchmarkId,
@@ -40,6 +42,7 @@ const benchmarks: Record<BenchmarkId, Benchmark> = {
   propagation,
   'write-cost': writeCost,
   memory,
+  'cluster-fan-out': clusterFanOut,
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -98,12 +101,15 @@ async function main(): Promise<number> {
   const profileDir = args.profile ? `${root}bench/results/tmp/profiles-${startedAt}` : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const children = new Set<BenchChild>();
+  /** Stopped with the run, also when it is interrupted (e.g. a benchmark's Redis Cluster). */
+  const resources = new Set<{ close(): Promise<void> }>();
   const redis = await startTestRedis();
   const admin = new Redis(redis.url);
-  const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]);
+  const redisPid = redisPidFromInfo(await admin.info('server'), redis.url);
   if (cpu.load !== undefined) pinProcess(redisPid, cpu.load);
   const cleanup = async (): Promise<void> => {
     await Promise.all([...children].map((child) => child.stop().catch(() => undefined)));
+    await Promise.all([...resources].map((resource) => resource.close().catch(() => undefined)));
     admin.disconnect();
     await redis.close();
   };
@@ -129,6 +135,9 @@ async function main(): Promise<number> {
     log,
     flushRedis: async () => {
       await admin.flushall();
+    },
+    closeWithRun: (resource) => {
+      resources.add(resource);
     },
     startChild: async (options) => {
       const child = await startBenchChild(

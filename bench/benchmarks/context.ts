@@ -19,6 +19,11 @@ export interface BenchContext {
   /** Empties Redis between runs so no run inherits another's keys or memory. */
   flushRedis(): Promise<void>;
   /**
+   * Closes `resource` when the run ends or is interrupted, in case the benchmark that
+   * started it cannot (a Redis Cluster it started, say). Closing must be safe to repeat.
+   */
+  closeWithRun(resource: { close(): Promise<void> }): void;
+  /**
    * Starts a process; it is stopped at the end of the benchmark even if the benchmark
    * throws. When profiling, it runs under --cpu-prof.
    */

@@ -17,12 +17,40 @@ const scripts: Record<ServerKind, string> = {
   socketio: 'servers/socketio-server.ts',
 };
 
+/** Which Redis a server uses: one redis-server by URL, or a Redis Cluster (ours only). */
+export type ServerRedis =
+  | { url: string }
+  | {
+      /** `host:port,...` as in REDIS_CLUSTER_NODES. */
+      clusterNodes: string;
+      pubsub: 'sharded' | 'classic';
+    };
+
+export class UnsupportedServerRedisError extends Error {
+  constructor(kind: ServerKind) {
+    super(
+      `${kind} cannot run on a Redis Cluster in the bench (only ours reads the cluster settings)`,
+    );
+    this.name = 'UnsupportedServerRedisError';
+  }
+}
+
 export interface ServerStartOptions {
-  /** Distinguishes instances of one kind (e.g. `a`, `b`). */
+  /** Distinguishes instances of one kind (e.g. `a`, `b`): the process is `<kind>-<instance>`. */
   instance?: string;
+  /** The process's name instead of `<kind>-<instance>` (logs, profile folders). */
+  name?: string;
+  /** @default the orchestrator's redis-server */
+  redis?: ServerRedis;
   /** Extra Node flags (e.g. --expose-gc for memory readings). */
   nodeArgs?: string[];
   openFiles?: number;
+}
+
+function redisEnv(kind: ServerKind, redis: ServerRedis): Record<string, string> {
+  if ('url' in redis) return { BENCH_REDIS_URL: redis.url };
+  if (kind !== 'ours' && kind !== 'ours-no-metrics') throw new UnsupportedServerRedisError(kind);
+  return { BENCH_REDIS_CLUSTER_NODES: redis.clusterNodes, BENCH_REDIS_PUBSUB: redis.pubsub };
 }
 
 export async function startServer(
@@ -30,7 +58,7 @@ export async function startServer(
   kind: ServerKind,
   options: ServerStartOptions = {},
 ): Promise<BenchChild & { url: string }> {
-  const name = options.instance ? `${kind}-${options.instance}` : kind;
+  const name = options.name ?? (options.instance ? `${kind}-${options.instance}` : kind);
   const child = await context.startChild({
     name,
     script: scripts[kind],
@@ -38,7 +66,7 @@ export async function startServer(
     nodeArgs: options.nodeArgs ?? [],
     env: {
       NODE_ENV: 'production',
-      BENCH_REDIS_URL: context.redis.url,
+      ...redisEnv(kind, options.redis ?? { url: context.redis.url }),
       BENCH_AUTH_SECRET: context.authSecret,
       BENCH_INSTANCE_ID: name,
       BENCH_METRICS: kind === 'ours-no-metrics' ? 'off' : 'on',

@@ -1,5 +1,5 @@
 // Command line of `npm run bench`: which benchmarks, how long, and how.
-import { BENCHMARK_IDS, type BenchmarkId } from './results.js';
+import { BENCHMARK_IDS, type BenchmarkId, ON_REQUEST_BENCHMARK_IDS } from './results.js';
 
 export interface BenchArgs {
   only: BenchmarkId[];
@@ -20,11 +20,14 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm run bench -- [--only <${BENCHMARK_IDS.join('|')}>[,...]] [--quick]
-                      [--rounds N] [--profile] [--no-pin] [--no-build]`;
+const KNOWN_IDS: readonly string[] = [...BENCHMARK_IDS, ...ON_REQUEST_BENCHMARK_IDS];
+
+export const USAGE = `usage: npm run bench -- [--only <${KNOWN_IDS.join('|')}>[,...]] [--quick]
+                      [--rounds N] [--profile] [--no-pin] [--no-build]
+(${ON_REQUEST_BENCHMARK_IDS.join(', ')}: only with --only, never in the full run)`;
 
 function isBenchmarkId(value: string): value is BenchmarkId {
-  return (BENCHMARK_IDS as readonly string[]).includes(value);
+  return KNOWN_IDS.includes(value);
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {

@@ -1,16 +1,34 @@
 // Our server, from its build (packages/server/dist, resolved through the package's
 // default export condition at run time), in its own process as in production. The
 // launcher only exists to turn off the per-user rate limit (the bench saves far faster
-// than a person), to turn the metrics off for the metrics-cost baseline, and to answer
-// the orchestrator's memory/shutdown requests.
-import { startServer } from '@hyvve/server';
+// than a person), to turn the metrics off for the metrics-cost baseline, to point it at
+// one Redis or a Redis Cluster, and to answer the orchestrator's memory/shutdown requests.
+import { loadConfig, type ServerOptions, startServer } from '@hyvve/server';
 import { runServerChild } from '../lib/child-side.js';
 import { requireEnv } from './env.js';
+
+/**
+ * One redis-server (BENCH_REDIS_URL), or a cluster (BENCH_REDIS_CLUSTER_NODES and
+ * BENCH_REDIS_PUBSUB), read by the server's own parser of REDIS_CLUSTER_NODES /
+ * REDIS_PUBSUB, so the bench runs the server as those settings configure it.
+ */
+function redisOptions(): Pick<ServerOptions, 'redisUrl' | 'redisCluster'> {
+  const clusterNodes = process.env.BENCH_REDIS_CLUSTER_NODES;
+  if (clusterNodes === undefined || clusterNodes === '') {
+    return { redisUrl: requireEnv('BENCH_REDIS_URL') };
+  }
+  const { redisCluster } = loadConfig({
+    REDIS_CLUSTER_NODES: clusterNodes,
+    REDIS_PUBSUB: requireEnv('BENCH_REDIS_PUBSUB'),
+  });
+  if (redisCluster === undefined) throw new Error('BENCH_REDIS_CLUSTER_NODES gave no cluster');
+  return { redisCluster };
+}
 
 await runServerChild(async () => {
   const server = await startServer({
     port: 0,
-    redisUrl: requireEnv('BENCH_REDIS_URL'),
+    ...redisOptions(),
     authSecret: requireEnv('BENCH_AUTH_SECRET'),
     rateLimit: false,
     logLevel: 'silent',
