@@ -8,6 +8,8 @@
 // `pagehide`; it does nothing when nothing is pending. (4) One timer per burst, not a
 // clear/set per call: scheduling stays O(1) and cheap at 1,000 calls per second.
 
+import { createDueTimer } from './due-timer.js';
+
 export interface DebounceOptions {
   /** Quiet time after the last call before `fn` runs. */
   waitMs: number;
@@ -29,44 +31,29 @@ export interface Debounced {
 
 export function createDebounce(fn: () => void, options: DebounceOptions): Debounced {
   const { waitMs, maxWaitMs = Number.POSITIVE_INFINITY, now = () => Date.now() } = options;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let firstCallAt = 0;
   let lastCallAt = 0;
 
   const dueAt = (): number => Math.min(lastCallAt + waitMs, firstCallAt + maxWaitMs);
-
-  const clear = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-  };
-
-  const onTimer = (): void => {
-    timer = undefined;
-    const remaining = dueAt() - now();
-    // Calls arrived since the timer was set: wait for the rest instead of running early.
-    if (remaining > 0) {
-      timer = setTimeout(onTimer, remaining);
-      return;
-    }
-    fn();
-  };
+  const timer = createDueTimer(dueAt, fn, now);
+  const clear = (): void => timer.clear();
 
   return {
     schedule() {
       const t = now();
       lastCallAt = t;
-      if (timer === undefined) {
+      if (!timer.isArmed()) {
         firstCallAt = t;
-        timer = setTimeout(onTimer, Math.min(waitMs, maxWaitMs));
+        timer.arm(Math.min(waitMs, maxWaitMs));
       }
     },
     flush() {
-      if (timer === undefined) return false;
+      if (!timer.isArmed()) return false;
       clear();
       fn();
       return true;
     },
     cancel: clear,
-    isPending: () => timer !== undefined,
+    isPending: () => timer.isArmed(),
   };
 }

@@ -8,6 +8,8 @@
 //   leading save;
 // - the run always reads the latest state when it fires, so a burst ends with its last state.
 
+import { createDueTimer } from './due-timer.js';
+
 export interface SavePacingOptions {
   /** Shortest time between two saves, and the quiet time that ends a burst. */
   intervalMs: number;
@@ -30,39 +32,27 @@ export interface SavePacing {
 export function createSavePacing(run: () => void, options: SavePacingOptions): SavePacing {
   const { intervalMs, maxWaitMs, now = () => Date.now() } = options;
   let lastSentAt = Number.NEGATIVE_INFINITY;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let firstCallAt = 0;
   let lastCallAt = 0;
   // Bumped by every cancel and send, so a queued microtask of an earlier round is a no-op.
   let round = 0;
   let microtaskQueued = false;
 
-  const clear = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    microtaskQueued = false;
-    round += 1;
-  };
-
   const dueAt = (): number =>
     Math.max(lastSentAt + intervalMs, Math.min(lastCallAt + intervalMs, firstCallAt + maxWaitMs));
+  const timer = createDueTimer(dueAt, run, now);
 
-  const onTimer = (): void => {
-    timer = undefined;
-    const remaining = dueAt() - now();
-    // Changes arrived since the timer was set: wait for the rest instead of running early.
-    if (remaining > 0) {
-      timer = setTimeout(onTimer, remaining);
-      return;
-    }
-    run();
+  const clear = (): void => {
+    timer.clear();
+    microtaskQueued = false;
+    round += 1;
   };
 
   return {
     schedule() {
       const t = now();
       lastCallAt = t;
-      if (timer !== undefined || microtaskQueued) return;
+      if (timer.isArmed() || microtaskQueued) return;
       firstCallAt = t;
       if (t - lastSentAt >= intervalMs) {
         microtaskQueued = true;
@@ -74,13 +64,13 @@ export function createSavePacing(run: () => void, options: SavePacingOptions): S
         });
         return;
       }
-      timer = setTimeout(onTimer, dueAt() - t);
+      timer.arm(dueAt() - t);
     },
     sent() {
       clear();
       lastSentAt = now();
     },
     cancel: clear,
-    isPending: () => timer !== undefined || microtaskQueued,
+    isPending: () => timer.isArmed() || microtaskQueued,
   };
 }
