@@ -85,7 +85,9 @@ const PATCH_TIMESTAMP = '"path":"/timestamp","value":';
 /**
  * Reads the top-level state timestamp out of a received message without parsing it:
  * the first `"timestamp":` after `"state":{` (the state starts with version, timestamp),
- * or, in a `patch` message, the value of its `/timestamp` operation.
+ * or, in a `patch` message, the value of its last `/timestamp` operation (a patch that
+ * brings several changes at once sets it once per change; the last is the state the
+ * reader lands on).
  */
 export function readStateTimestamp(message: Buffer): number {
   const stateAt = message.indexOf('"state":{');
@@ -95,7 +97,7 @@ export function readStateTimestamp(message: Buffer): number {
     if (at < 0 || at - stateAt > 40) return Number.NaN;
     start = at + TIMESTAMP_KEY.length;
   } else {
-    const at = message.indexOf(PATCH_TIMESTAMP);
+    const at = message.lastIndexOf(PATCH_TIMESTAMP);
     if (at < 0) return Number.NaN;
     start = at + PATCH_TIMESTAMP.length;
   }

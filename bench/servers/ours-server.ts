@@ -25,6 +25,14 @@ function redisOptions(): Pick<ServerOptions, 'redisUrl' | 'redisCluster'> {
   return { redisCluster };
 }
 
+/** WS_COALESCE_MS from the bench's environment, for trying other windows (the default otherwise). */
+function coalesceOption(): Pick<ServerOptions, 'coalesceWindowMs'> {
+  const raw = process.env.WS_COALESCE_MS;
+  if (raw === undefined || raw === '') return {};
+  const { coalesceWindowMs } = loadConfig({ WS_COALESCE_MS: raw });
+  return { coalesceWindowMs };
+}
+
 await runServerChild(async () => {
   const server = await startServer({
     port: 0,
@@ -35,6 +43,7 @@ await runServerChild(async () => {
     instanceId: requireEnv('BENCH_INSTANCE_ID'),
     // `ours-no-metrics` (the metrics-cost benchmark's baseline) counts nothing.
     metrics: process.env.BENCH_METRICS !== 'off',
+    ...coalesceOption(),
   });
   return { port: server.port, close: () => server.close() };
 });

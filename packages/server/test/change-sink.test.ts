@@ -3,16 +3,18 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
 import { changeSink } from '../src/http/change-sink.js';
-import type { PatchMessage } from '../src/http/patch-frame.js';
+import { createPatchMessage } from '../src/http/patch-frame.js';
 import { channelFrame } from '../src/http/ws-frame.js';
 import { createChannelEvent, deletedMessageText } from '../src/store/channel-event.js';
 
 const deleted = createChannelEvent('deleted', 3, deletedMessageText(3));
-const patch: PatchMessage = {
+const patch = createPatchMessage({
+  revision: 4,
   baseRevision: 3,
-  payload: Buffer.from('{"type":"patch"}'),
-  frame: undefined,
-};
+  savedAt: 1,
+  origin: 'http',
+  operations: '[]',
+});
 const patched = createChannelEvent('deleted', 4, deletedMessageText(4));
 const done = () => {};
 

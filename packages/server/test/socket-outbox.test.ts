@@ -1,7 +1,8 @@
 // Latest-wins delivery to one socket: one write in flight, what waits behind it is only
-// what the reader still needs (the newest whole change, or a short chain of patches).
+// what the reader still needs (the newest whole change, or a short chain of patches),
+// and it leaves as one message.
 import { describe, expect, it } from 'vitest';
-import type { PatchMessage } from '../src/http/patch-frame.js';
+import { createPatchMessage, type PatchMessage } from '../src/http/patch-frame.js';
 import { type OutgoingChange, SocketOutbox } from '../src/http/socket-outbox.js';
 import { WriteCoalescer } from '../src/http/write-coalescer.js';
 import { type ChannelEvent, createChannelEvent } from '../src/store/channel-event.js';
@@ -17,8 +18,16 @@ function stateEvent(revision: number, bytes = 1000): ChannelEvent {
   );
 }
 
+/** The patch from `baseRevision` to the next revision, its payload about `bytes` long. */
 function patchOf(baseRevision: number, bytes = 100): PatchMessage {
-  return { baseRevision, payload: Buffer.alloc(bytes), frame: undefined };
+  const value = 'v'.repeat(Math.max(0, bytes - 120));
+  return createPatchMessage({
+    revision: baseRevision + 1,
+    baseRevision,
+    savedAt: 1,
+    origin: 't',
+    operations: `[{"op":"replace","path":"/r${baseRevision + 1}","value":"${value}"}]`,
+  });
 }
 
 /** A sink that records each write and completes it only when told to. */
@@ -83,16 +92,46 @@ describe('SocketOutbox', () => {
     expect(outbox.writing).toBe(false);
   });
 
-  it('chains patches behind the write in flight while they are smaller than the whole change', async () => {
+  it('chains patches behind the write in flight and sends the chain as one patch to the newest', async () => {
     const sink = manualSink();
-    const outbox = new SocketOutbox(sink, new WriteCoalescer({ windowMs: 0 }));
+    const replaced: number[] = [];
+    const outbox = new SocketOutbox(sink, new WriteCoalescer({ windowMs: 0 }), (count) =>
+      replaced.push(count),
+    );
     outbox.offer(stateEvent(1));
     await endOfTurn();
     outbox.offer(stateEvent(2), patchOf(1));
     outbox.offer(stateEvent(3), patchOf(2));
+    outbox.offer(stateEvent(4), patchOf(3));
+    expect(outbox.pending).toBe(3);
     sink.complete();
     await endOfTurn();
-    expect(sink.writes.map(describeWrite)[1]).toEqual(['patch 1->2', 'patch 2->3']);
+    const [, second] = sink.writes;
+    expect(second?.map((change) => describeWrite([change]))).toEqual([['patch 1->4']]);
+    const operations = JSON.parse(second?.[0]?.patch?.payload.toString() ?? '{}').patch;
+    expect(operations.map((operation: { path: string }) => operation.path)).toEqual([
+      '/r2',
+      '/r3',
+      '/r4',
+    ]);
+    // The two states in between were never written: counted as replaced.
+    expect(replaced).toEqual([2]);
+    expect(outbox.dropped).toBe(2);
+    expect(outbox.handedRevision).toBe(4);
+  });
+
+  it('sends the newest change whole when a whole change waits before patches', async () => {
+    const sink = manualSink();
+    const outbox = new SocketOutbox(sink, new WriteCoalescer({ windowMs: 0 }));
+    outbox.offer(stateEvent(1));
+    await endOfTurn();
+    // A small state waits whole, and a patch to a larger one still chains onto it.
+    outbox.offer(stateEvent(2, 10));
+    outbox.offer(stateEvent(3, 1000), patchOf(2));
+    expect(outbox.pending).toBe(2);
+    sink.complete();
+    await endOfTurn();
+    expect(sink.writes.map(describeWrite)[1]).toEqual(['whole 3']);
   });
 
   it('sends a change whole when its patch would not apply to what the reader will hold', async () => {

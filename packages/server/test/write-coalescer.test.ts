@@ -1,13 +1,13 @@
 // Write coalescing for fan-out: a quiet socket is written at the end of the turn; a socket
 // written again within the window waits until the window since its last write ends, so
-// what it still needs leaves in one write. Then over a real server and real sockets: a
-// whole-state subscriber gets the newest change of a window (latest wins), a patch
-// subscriber the chain of patches of the window in one TCP read, in order.
+// what it still needs leaves in one write; a large batch leaves a slice per turn. Then over
+// a real server and real sockets: a whole-state subscriber gets the newest change of a
+// window (latest wins), a patch subscriber one patch to it, in one TCP read.
 import type { Socket } from 'node:net';
-import type { DashboardState } from '@hyvve/schema';
+import { applyStatePatch, type DashboardState } from '@hyvve/schema';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { WriteCoalescer } from '../src/http/write-coalescer.js';
+import { RELEASE_SLICE, WriteCoalescer } from '../src/http/write-coalescer.js';
 import type { RunningServer } from '../src/index.js';
 import { api, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
@@ -20,6 +20,8 @@ function recordingTarget() {
 }
 
 const endOfTurn = () => new Promise<void>((resolve) => process.nextTick(resolve));
+/** After the I/O of this loop iteration (where the next slice of a batch is written). */
+const afterIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('WriteCoalescer', () => {
   it('flushes a quiet socket once when the turn ends, however often it was scheduled', async () => {
@@ -100,6 +102,39 @@ describe('WriteCoalescer', () => {
     expect(coalescer.holding).toBe(0);
   });
 
+  it('writes a large batch a slice per turn, letting I/O run between slices', async () => {
+    const coalescer = new WriteCoalescer({ windowMs: 0 });
+    const targets = Array.from({ length: RELEASE_SLICE * 2 + 5 }, recordingTarget);
+    const entries = targets.map((target) => coalescer.track(target));
+    for (const entry of entries) coalescer.schedule(entry);
+    await endOfTurn();
+    const flushed = () => targets.filter((target) => target.flush.mock.calls.length > 0).length;
+    expect(flushed()).toBe(RELEASE_SLICE);
+    expect(coalescer.holding).toBe(RELEASE_SLICE + 5);
+    // A socket still waiting in the batch is not queued twice when it is scheduled again.
+    const waiting = entries[entries.length - 1];
+    if (waiting) coalescer.schedule(waiting);
+    await afterIo();
+    expect(flushed()).toBe(RELEASE_SLICE * 2);
+    await afterIo();
+    expect(flushed()).toBe(targets.length);
+    for (const target of targets) expect(target.flush).toHaveBeenCalledOnce();
+    expect(coalescer.holding).toBe(0);
+  });
+
+  it('finishes a sliced batch at once on flush, and writes none of it twice', async () => {
+    const coalescer = new WriteCoalescer({ windowMs: 0 });
+    const targets = Array.from({ length: RELEASE_SLICE + 3 }, recordingTarget);
+    for (const target of targets) coalescer.schedule(coalescer.track(target));
+    await endOfTurn();
+    expect(coalescer.holding).toBe(3);
+    coalescer.flush();
+    expect(coalescer.holding).toBe(0);
+    await afterIo();
+    await afterIo();
+    for (const target of targets) expect(target.flush).toHaveBeenCalledOnce();
+  });
+
   it('never holds with a window of 0', async () => {
     const coalescer = new WriteCoalescer({ windowMs: 0 });
     const target = recordingTarget();
@@ -161,21 +196,20 @@ describe('coalesced fan-out over a real socket', () => {
     }
   });
 
-  it('sends a patch subscriber the chain of patches of a window, in order, in one TCP read', async () => {
+  it('sends a patch subscriber the patches of a window as one patch to the newest, in one TCP read', async () => {
     const { socket, reads, save } = await subscriber('coalesce-user-3', '?patches=1');
     try {
       await save(1);
-      await socket.next('state', (m) => m.revision === 1);
+      const first = await socket.next('state', (m) => m.revision === 1);
       for (let n = 2; n <= 4; n++) await save(n);
-      await socket.next('patch', (m) => m.revision === 4, { timeoutMs: 5000 });
+      const patch = await socket.next('patch', (m) => m.revision === 4, { timeoutMs: 5000 });
       const patches = socket.messages.flatMap((m) =>
         m.type === 'patch' ? [[m.baseRevision, m.revision]] : [],
       );
-      expect(patches).toEqual([
-        [1, 2],
-        [2, 3],
-        [3, 4],
-      ]);
+      expect(patches).toEqual([[1, 4]]);
+      // Applied to what the reader holds, it lands exactly on the newest saved state.
+      const landed = applyStatePatch(first.state, patch.patch) as DashboardState;
+      expect(landed.timestamp).toBe((first.state as DashboardState).timestamp + 3);
       expect(reads).toHaveLength(2);
     } finally {
       socket.close();

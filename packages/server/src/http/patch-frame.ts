@@ -1,19 +1,65 @@
 // What a socket that asked for patches (`?patches=1`) is sent for a change: the `patch`
 // message when one is worth sending, else the full message every other socket gets.
 // Built once per event per instance, by the first such socket that forwards it, and
-// shared (payload and frame) by all the others, as `channelFrame` is.
+// shared (payload and frame) by all the others, as `channelFrame` is. Patches that waited
+// together for one socket leave as one message (`composePatchMessages`), also shared.
 import { errorMessage, type Logger } from '../logger.js';
 import type { ChannelEvent } from '../store/channel-event.js';
-import { channelPatchBytes } from '../store/channel-patch.js';
+import { type ChannelPatchParts, channelPatch, patchMessageText } from '../store/channel-patch.js';
 import { channelFrame, textFrame } from './ws-frame.js';
 
 /** A change as a `patch` message, shared by every patch socket of the instance. */
-export interface PatchMessage {
-  /** The revision the patch applies to: a socket sends it only right after that one. */
-  readonly baseRevision: number;
+export interface PatchMessage extends ChannelPatchParts {
   readonly payload: Buffer;
   /** Framed on first use: a socket with an extension sends the payload instead. */
   frame: Buffer | undefined;
+  /** Messages composed of a chain ending with this one, by the chain's base revision. */
+  composed: Map<number, PatchMessage> | undefined;
+}
+
+/** A patch message of `parts`, its payload encoded once. */
+export function createPatchMessage(parts: ChannelPatchParts): PatchMessage {
+  return {
+    ...parts,
+    payload: Buffer.from(patchMessageText(parts), 'utf8'),
+    frame: undefined,
+    composed: undefined,
+  };
+}
+
+/**
+ * One patch message for a chain of them (each one's base the previous one's revision):
+ * from the first's base to the last's revision, its operations those of every patch in
+ * order (RFC 6902 applies them in sequence, so the reader lands on the last state, and
+ * the states between are skipped: latest wins). Sockets that wrote together hold the same
+ * chain, so the result is cached on the last message and shared like any patch.
+ */
+export function composePatchMessages(chain: readonly PatchMessage[]): PatchMessage {
+  const first = chain[0];
+  const last = chain[chain.length - 1];
+  if (first === undefined || last === undefined) {
+    throw new RangeError('composePatchMessages needs at least one patch');
+  }
+  if (chain.length === 1) return first;
+  const cached = last.composed?.get(first.baseRevision);
+  if (cached !== undefined) return cached;
+  let operations = '';
+  for (const patch of chain) {
+    // Each is a JSON array: its elements, without the brackets, joined by commas.
+    const elements = patch.operations.slice(1, -1);
+    if (elements === '') continue;
+    operations = operations === '' ? elements : `${operations},${elements}`;
+  }
+  const message = createPatchMessage({
+    revision: last.revision,
+    baseRevision: first.baseRevision,
+    savedAt: last.savedAt,
+    origin: last.origin,
+    operations: `[${operations}]`,
+  });
+  last.composed ??= new Map();
+  last.composed.set(first.baseRevision, message);
+  return message;
 }
 
 /** Where a failed diff is reported: the socket's logger and its channel. */
@@ -46,10 +92,8 @@ export function patchMessage(event: ChannelEvent, context: PatchContext): PatchM
 
 function buildPatchMessage(event: ChannelEvent, context: PatchContext): PatchMessage | null {
   try {
-    const payload = channelPatchBytes(event);
-    const baseRevision = event.base?.revision;
-    if (payload === null || baseRevision === undefined) return null;
-    return { baseRevision, payload, frame: undefined };
+    const parts = channelPatch(event);
+    return parts === null ? null : createPatchMessage(parts);
   } catch (error) {
     // The change still goes out, whole: a patch is only ever an optimisation.
     context.logger.warn(

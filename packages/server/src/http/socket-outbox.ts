@@ -6,9 +6,12 @@
 // behind it falls. A socket that takes patches keeps a chain of waiting patches while
 // they add up to less than the newest whole message (they are tiny: the common case on
 // a hot channel); when the chain would break (a patch whose base the reader will not
-// hold) or grow past that, the newest change goes whole instead.
+// hold) or grow past that, the newest change goes whole instead. Whatever waits leaves
+// as one message: a chain of patches as one patch to the newest state, a whole change
+// followed by patches as the newest change whole. The reader lands on the newest state
+// with one parse, and the states it skips are the ones latest-wins delivery skips.
 import type { ChannelEvent } from '../store/channel-event.js';
-import type { PatchMessage } from './patch-frame.js';
+import { composePatchMessages, type PatchMessage } from './patch-frame.js';
 import type { CoalescedWriter, WriteCoalescer } from './write-coalescer.js';
 
 /** One message for the socket: the change whole, or as a patch against its base. */
@@ -31,6 +34,8 @@ export interface ChangeSink {
 export class SocketOutbox {
   /** Reused across writes (the sink reads it synchronously): no array per change. */
   private readonly waiting: OutgoingChange[] = [];
+  /** The one change a write hands the sink (reused, as `waiting` is). */
+  private readonly outgoing: OutgoingChange[] = [];
   /** Payload bytes of `waiting`. */
   private waitingBytes = 0;
   /** A write handed to the socket has not completed yet. */
@@ -115,10 +120,14 @@ export class SocketOutbox {
   flush(): boolean {
     if (this.inFlight || this.closed || this.waiting.length === 0) return false;
     this.inFlight = true;
-    this.handed = Math.max(this.handed, this.waiting[this.waiting.length - 1]?.event.revision ?? 0);
-    this.sink.write(this.waiting, this.written);
+    const change = latestOf(this.waiting);
+    this.replaced(this.waiting.length - 1);
     this.waiting.length = 0;
     this.waitingBytes = 0;
+    this.handed = Math.max(this.handed, change.event.revision);
+    this.outgoing[0] = change;
+    this.sink.write(this.outgoing, this.written);
+    this.outgoing.length = 0;
     return true;
   }
 
@@ -134,4 +143,19 @@ export class SocketOutbox {
     if (error) return;
     if (this.waiting.length > 0) this.coalescer.schedule(this.entry);
   };
+}
+
+/**
+ * What the waiting changes come to as one message: the only one; the newest change
+ * whole when the chain starts whole (the patches after it would only add to it); or the
+ * chain of patches composed into one.
+ */
+function latestOf(waiting: readonly OutgoingChange[]): OutgoingChange {
+  const first = waiting[0];
+  const last = waiting[waiting.length - 1];
+  if (first === undefined || last === undefined) throw new RangeError('nothing is waiting');
+  if (waiting.length === 1) return first;
+  if (first.patch === null) return { event: last.event, patch: null };
+  const chain = waiting.map((change) => change.patch).filter((patch) => patch !== null);
+  return { event: last.event, patch: composePatchMessages(chain) };
 }

@@ -28,7 +28,7 @@ export interface ServerMetricsOptions {
 
 /** Seconds: a save is ~1 ms on a quiet Redis; the top buckets catch a stalled one. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
-/** Seconds from `savedAt` to arrival here: coalescing (20 ms) and other instances' clocks. */
+/** Seconds from `savedAt` to arrival here: coalescing (WS_COALESCE_MS) and other instances' clocks. */
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 type SaveLabels = 'transport' | 'status';
