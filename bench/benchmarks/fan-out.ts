@@ -51,8 +51,12 @@ export const fanOut: Benchmark = async (context) => {
       unit: 'msg/s',
       ours: ours.deliveredPerSec,
       baseline: socketio.deliveredPerSec,
-      target: { kind: 'ratio-at-least', value: 2 },
-      note: `median of ${context.rounds} round(s); CPU busy: servers (2 on one core) ours ${percent(ours.serverCpu)}, Socket.IO ${percent(socketio.serverCpu)}; subscriber process ours ${percent(ours.subscriberCpu)}, Socket.IO ${percent(socketio.subscriberCpu)}; other processes on the machine used ${percent(ours.othersCpuShare)} / ${percent(socketio.othersCpuShare)} of its CPUs`,
+      // Issue 10 replaced the earlier ≥ 2 × target: latest-wins delivery sends a reader one
+      // message per write (the newest state, or one patch to it), so fewer messages carry
+      // every change; saves accepted (≥ 2 ×) with every subscriber at its newest state,
+      // and the latency rows, are what is held to a target.
+      target: { kind: 'info' },
+      note: `median of ${context.rounds} round(s); a socket gets one message per write, whatever the saves in its window; CPU busy: servers (2 on one core) ours ${percent(ours.serverCpu)}, Socket.IO ${percent(socketio.serverCpu)}; subscriber process ours ${percent(ours.subscriberCpu)}, Socket.IO ${percent(socketio.subscriberCpu)}; other processes on the machine used ${percent(ours.othersCpuShare)} / ${percent(socketio.othersCpuShare)} of its CPUs`,
     },
     {
       ...common,
