@@ -7,8 +7,9 @@
 // `write` call far more than per byte (loopback profile: ~50 % of fan-out CPU was `write`).
 // The window trades writes for wait: with what waits sent as one message (the newest
 // state, or one patch to it), a reader waits at most a window for a change, and the one
-// it is shown is at most one save interval old when it leaves. 15 ms measured best in
-// `npm run bench` fan-out (10 ms: too few saves/s; 20 ms: the same saves, a later p99).
+// it is shown is at most one save interval old when it leaves, so a longer window costs
+// little latency and saves writes. `npm run bench` fan-out: 10 ms too few saves/s; 15 and
+// 20 ms alike for patch sockets, 20 ms the better p99 for whole-state ones.
 // Written here rather than taken from a library: it is the product's fan-out core.
 
 /** What the coalescer releases: writes everything it holds, if it can, and says whether it wrote. */
@@ -28,14 +29,14 @@ export interface CoalescedWriter {
 export interface WriteCoalescerOptions {
   /**
    * A socket written to again within this many ms of its last write waits for the rest
-   * of the window; 0 writes every turn's changes at the end of the turn. @default 15
+   * of the window; 0 writes every turn's changes at the end of the turn. @default 20
    */
   windowMs?: number;
   /** Clock in ms. @default performance.now */
   now?: () => number;
 }
 
-export const DEFAULT_COALESCE_WINDOW_MS = 15;
+export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
 /**
  * Sockets written in one go before the rest of a batch yields to I/O. A hot channel's
