@@ -15,7 +15,11 @@ import type {
   SubscribersCommand,
   WindowResult,
 } from '../load/subscribers-job.js';
-import type { WriterConfig, WriterResult } from '../load/writer-job.js';
+import {
+  emptyWriterResult,
+  type WriterConfig,
+  type WriterResult,
+} from '../load/writer-protocol.js';
 import type { BenchContext } from './context.js';
 import { type ServerKind, type ServerStartOptions, startServer } from './servers.js';
 
@@ -207,16 +211,7 @@ async function runRound(
       );
     } catch (error) {
       if (aborted === undefined) throw error;
-      writerResult = {
-        saves: 0,
-        hotSaves: 0,
-        coldSaves: 0,
-        non2xx: {},
-        errors: 0,
-        durationMs: 0,
-        cpuSeconds: 0,
-        lastSaved: {},
-      };
+      writerResult = emptyWriterResult();
     }
     const window = (await command(
       { command: 'end', quietMs: 1000, maxWaitMs: 20_000 },

@@ -5,32 +5,7 @@
 import { Agent, request } from 'node:http';
 import { runJobChild } from '../lib/child-side.js';
 import { createStateTemplate, preciseNow } from '../lib/state-template.js';
-
-export interface WriterConfig {
-  urls: string[];
-  hotToken: string;
-  coldTokens: string[];
-  /** Saves in flight at once (one of them always for the hot user). */
-  concurrency: number;
-  durationMs: number;
-  /** Upper bound on saves, whatever the duration. */
-  maxSaves: number;
-  stateBytes: number;
-}
-
-export interface WriterResult {
-  saves: number;
-  hotSaves: number;
-  coldSaves: number;
-  /** Count per non-2xx status (a run with any is not valid). */
-  non2xx: Record<string, number>;
-  errors: number;
-  firstError?: string;
-  durationMs: number;
-  cpuSeconds: number;
-  /** State timestamp of each user's last accepted save, by token: what every subscriber must end at. */
-  lastSaved: Record<string, number>;
-}
+import { emptyWriterResult, type WriterConfig, type WriterResult } from './writer-protocol.js';
 
 const SAVE_PATH = '/api/dashboard/state';
 
@@ -40,16 +15,7 @@ runJobChild<WriterConfig, WriterResult>(async (config) => {
     () => new Agent({ keepAlive: true, maxSockets: config.concurrency }),
   );
   const targets = config.urls.map((url) => new URL(url));
-  const result: WriterResult = {
-    saves: 0,
-    hotSaves: 0,
-    coldSaves: 0,
-    non2xx: {},
-    errors: 0,
-    durationMs: 0,
-    cpuSeconds: 0,
-    lastSaved: {},
-  };
+  const result = emptyWriterResult();
   const cpuAtStart = process.cpuUsage();
   const started = Date.now();
   const deadline = started + config.durationMs;
