@@ -28,6 +28,15 @@ const STATE_BYTES = 10 * 1024;
 const RSS_LIMIT_BYTES = 3 * 1024 ** 3;
 /** Writer time of the unmeasured pass each system gets before the measured rounds. */
 const PRIMING_MS = 3000;
+/**
+ * Writer time of each round's warm-up, on the round's fresh servers with its subscribers
+ * connected, before the measured window: the window measures servers in their steady
+ * state, and the warm-up's own latency is reported apart (a fresh process's first
+ * seconds: code not yet optimised, heap not yet sized).
+ */
+export const WARM_UP_MS = 2000;
+/** A window ends once no message arrived for this long. */
+const QUIET_MS = 1000;
 
 export interface FanOutShape {
   subscribers: number;
@@ -105,6 +114,11 @@ export interface RoundResult {
   connect: ConnectResult;
   writer: WriterResult;
   window: WindowResult;
+  /**
+   * The warm-up: the first `WARM_UP_MS` of saves on the round's fresh servers (not in
+   * `window`); absent from a priming pass, which is unmeasured anyway.
+   */
+  warmUp?: WindowResult;
   deliveredPerSec: number;
   serverCpuSeconds: number[];
   /** CPU seconds of every redis-server process of the system over the window. */
@@ -145,13 +159,17 @@ async function watchServers(
   };
 }
 
-/** One measured (or priming) round of one system: fresh servers, subscribers and writer. */
+/**
+ * One measured (or priming) round of one system: fresh servers, subscribers and writer;
+ * a measured round first warms its servers up for `warmUpMs`.
+ */
 async function runRound(
   context: BenchContext,
   name: string,
   system: FanOutSystem,
   workload: FanOutWorkload,
   writerConfig: Omit<WriterConfig, 'urls'>,
+  warmUpMs: number,
 ): Promise<RoundResult> {
   await system.flush();
   const serverOptions: ServerStartOptions = {
@@ -196,6 +214,30 @@ async function runRound(
       aborted = reason;
       void writer.stop();
     });
+    const endWindow = async (): Promise<WindowResult> =>
+      (await command(
+        { command: 'end', quietMs: QUIET_MS, maxWaitMs: 20_000 },
+        60_000,
+      )) as WindowResult;
+    // The writer for `durationMs`, or what it did not do when the memory watch stopped it.
+    const runWriter = async (durationMs: number): Promise<WriterResult> => {
+      try {
+        return await writer.run<WriterResult>(
+          { ...writerConfig, durationMs, urls } satisfies WriterConfig,
+          durationMs + 30_000,
+        );
+      } catch (error) {
+        if (aborted === undefined) throw error;
+        return emptyWriterResult();
+      }
+    };
+    // The warm-up: its saves are not counted, its latency is reported apart.
+    let warmUp: WindowResult | undefined;
+    if (warmUpMs > 0) {
+      await command({ command: 'begin' }, 10_000);
+      await runWriter(warmUpMs);
+      warmUp = await endWindow();
+    }
     const account = await startCpuAccount([
       ...servers.map((s) => s.pid),
       subscribers.pid,
@@ -203,20 +245,8 @@ async function runRound(
       ...system.redisPids,
     ]);
     await command({ command: 'begin' }, 10_000);
-    let writerResult: WriterResult;
-    try {
-      writerResult = await writer.run<WriterResult>(
-        { ...writerConfig, urls } satisfies WriterConfig,
-        writerConfig.durationMs + 30_000,
-      );
-    } catch (error) {
-      if (aborted === undefined) throw error;
-      writerResult = emptyWriterResult();
-    }
-    const window = (await command(
-      { command: 'end', quietMs: 1000, maxWaitMs: 20_000 },
-      60_000,
-    )) as WindowResult;
+    const writerResult = await runWriter(writerConfig.durationMs);
+    const window = await endWindow();
     const cpu = await account();
     const maxServerRssBytes = await watch.stop();
     await command({ command: 'close' }, 30_000);
@@ -225,6 +255,7 @@ async function runRound(
       connect,
       writer: writerResult,
       window,
+      ...(warmUp === undefined ? {} : { warmUp }),
       deliveredPerSec: window.activeMs > 0 ? window.messages / (window.activeMs / 1000) : 0,
       serverCpuSeconds: servers.map((s) => cpu.byPid[s.pid] ?? Number.NaN),
       redisCpuSeconds: system.redisPids.reduce((sum, pid) => sum + (cpu.byPid[pid] ?? 0), 0),
@@ -267,10 +298,17 @@ export async function runFanOutRounds<Name extends string>(
   if (!context.quick) {
     for (const name of names) {
       context.log(`${benchmark}: priming, ${name} (not measured)`);
-      await runRound(context, name, systems[name], workload, {
-        ...workload.writer,
-        durationMs: PRIMING_MS,
-      }).catch((error: unknown) =>
+      await runRound(
+        context,
+        name,
+        systems[name],
+        workload,
+        {
+          ...workload.writer,
+          durationMs: PRIMING_MS,
+        },
+        0,
+      ).catch((error: unknown) =>
         context.log(`${benchmark}: priming ${name} failed: ${String(error)}`),
       );
     }
@@ -279,7 +317,9 @@ export async function runFanOutRounds<Name extends string>(
     for (const name of names) {
       context.log(`${benchmark}: round ${round}, ${name}`);
       try {
-        results[name].push(await runRound(context, name, systems[name], workload, workload.writer));
+        results[name].push(
+          await runRound(context, name, systems[name], workload, workload.writer, WARM_UP_MS),
+        );
       } catch (error) {
         // One system failing must not hide the others' figures.
         context.log(
@@ -297,6 +337,8 @@ export interface SystemSummary {
   deliveredPerSec: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** p99 over each round's warm-up (fresh servers' first seconds). */
+  warmUpP99Ms: number | null;
   savesPerSec: number | null;
   /** Both servers' CPU over the window, as a fraction of the one core they share. */
   serverCpu: number | null;
@@ -335,6 +377,7 @@ export function summarizeSystem(
     deliveredPerSec: med((r) => r.deliveredPerSec),
     p50Ms: med((r) => r.window.latencyMs.p50),
     p99Ms: med((r) => r.window.latencyMs.p99),
+    warmUpP99Ms: med((r) => r.warmUp?.latencyMs.p99 ?? Number.NaN),
     savesPerSec: med((r) => r.writer.saves / (Math.max(r.writer.durationMs, 1) / 1000)),
     serverCpu: med((r) => r.serverCpuSeconds.reduce((a, b) => a + b, 0) / r.serverCpuWindowS),
     subscriberCpu: med((r) => r.window.cpuSeconds / windowS(r)),
