@@ -55,7 +55,8 @@ const log = (message: string): void => {
 function gitCommit(): string {
   try {
     const head = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain -- packages apps bench', {
+    // The results a previous run wrote are not code: they do not make this run uncommitted.
+    const dirty = execSync("git status --porcelain -- packages apps bench ':!bench/results'", {
       cwd: root,
       encoding: 'utf8',
     });
