@@ -2,6 +2,7 @@
 // sign-in and, when built, the web app at `/`. Not listening yet: startServer does that.
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { closeConnectionsOnShutdown } from './http/close-connections.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
@@ -61,6 +62,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: true,
     ...(trustProxy === undefined ? {} : { trustProxy }),
   });
+  closeConnectionsOnShutdown(app);
   registerSecurityHeaders(app);
   app.register(dashboardStatePlugin, {
     service,

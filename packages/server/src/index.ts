@@ -23,6 +23,7 @@ export {
   statusOf,
   toApiError,
 } from './errors.js';
+export { closeConnectionsOnShutdown } from './http/close-connections.js';
 export type { MetricsRouteOptions } from './http/metrics-route.js';
 export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 export type { DashboardStatePluginOptions } from './http/plugin.js';

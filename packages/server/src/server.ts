@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import type { TokenPolicy } from './auth/token.js';
 import { isLoopbackHost } from './config.js';
+import { closeConnectionsOnShutdown } from './http/close-connections.js';
 import { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import {
@@ -225,7 +226,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.metricsPort === undefined || !metrics.enabled
       ? undefined
       : Fastify({ loggerInstance: baseLogger });
-  if (metricsApp) registerMetricsRoute(metricsApp, metrics, { token: options.metricsToken });
+  if (metricsApp) {
+    closeConnectionsOnShutdown(metricsApp);
+    registerMetricsRoute(metricsApp, metrics, { token: options.metricsToken });
+  }
   try {
     await app.listen({ port: options.port ?? 0, host });
     await metricsApp?.listen({ port: options.metricsPort ?? 0, host });
