@@ -33,8 +33,6 @@ export interface ServerConfig extends ServerOptions {
   rateLimit: RateLimitOptions | false;
   nodeEnv: string;
   coalesceWindowMs: number;
-  /** Absent: twice `coalesceWindowMs`. */
-  wholeStateCoalesceWindowMs?: number;
   stallTimeoutMs: number;
   tokenPolicy: TokenPolicy;
 }
@@ -237,8 +235,6 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
   const instanceId = set(env, 'INSTANCE_ID');
   const metricsToken = set(env, 'METRICS_TOKEN');
   const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
-  const wholeStateWindow =
-    set(env, 'WS_COALESCE_WHOLE_MS') && integer(env, 'WS_COALESCE_WHOLE_MS', 0, 0, 2000);
   const host = set(env, 'HOST') ?? '127.0.0.1';
   const publicKey = set(env, 'AUTH_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (publicKey !== undefined) checkPublicKey(publicKey);
@@ -262,9 +258,6 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     ...(instanceId === undefined ? {} : { instanceId }),
     ...(metricsToken === undefined ? {} : { metricsToken }),
     ...(typeof metricsPort === 'number' ? { metricsPort } : {}),
-    ...(typeof wholeStateWindow === 'number'
-      ? { wholeStateCoalesceWindowMs: wholeStateWindow }
-      : {}),
     ...(publicKey === undefined ? {} : { authPublicKey: publicKey }),
     ...(jwksUrl === undefined ? {} : { authJwksUrl: jwksUrl }),
     ...(proxies === undefined ? {} : { trustProxy: proxies }),

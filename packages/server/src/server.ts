@@ -69,8 +69,6 @@ export interface ServerOptions {
   stallTimeoutMs?: number;
   /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 20 */
   coalesceWindowMs?: number;
-  /** The same for sockets sent whole states. @default twice `coalesceWindowMs` */
-  wholeStateCoalesceWindowMs?: number;
   /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
   onSocketClose?: (code: number, reason: string) => void;
   /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
@@ -222,9 +220,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.coalesceWindowMs === undefined
       ? {}
       : { coalesceWindowMs: options.coalesceWindowMs }),
-    ...(options.wholeStateCoalesceWindowMs === undefined
-      ? {}
-      : { wholeStateCoalesceWindowMs: options.wholeStateCoalesceWindowMs }),
   });
   const baseLogger: FastifyBaseLogger = logger;
   const metricsApp =

@@ -5,7 +5,7 @@
 // window (latest wins), a patch subscriber one patch to it, in one TCP read.
 import type { Socket } from 'node:net';
 import { applyStatePatch, type DashboardState } from '@hyvve/schema';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import { RELEASE_SLICE, WriteCoalescer } from '../src/http/write-coalescer.js';
 import type { RunningServer } from '../src/index.js';
@@ -231,52 +231,6 @@ describe('coalesced fan-out over a real socket', () => {
       expect(Date.now() - sent).toBeLessThan(WINDOW_MS / 2);
     } finally {
       socket.close();
-    }
-  });
-});
-
-describe('a window by what the socket is sent', () => {
-  // Patch sockets: no window; whole-state sockets: a window far longer than the saves take.
-  const WHOLE_STATE_WINDOW_MS = 5000;
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    server = await testServer({
-      coalesceWindowMs: 0,
-      wholeStateCoalesceWindowMs: WHOLE_STATE_WINDOW_MS,
-    });
-  });
-  afterAll(() => server.close());
-
-  it('holds a whole-state socket for its own window while a patch socket of the same user gets every change', async () => {
-    const token = await tokenFor('window-by-kind');
-    const { socket: whole } = await TestSocket.ready(wsUrl(server), token);
-    const { socket: patches } = await TestSocket.ready(`${wsUrl(server)}?patches=1`, token);
-    const base = makeState();
-    const save = async (n: number): Promise<void> => {
-      const state: DashboardState = { ...base, timestamp: base.timestamp + n };
-      const response = await api(server, 'POST', '/api/dashboard/state', {
-        token,
-        body: { state },
-      });
-      expect(response.status).toBe(200);
-    };
-    try {
-      await save(1);
-      await whole.next('state', (m) => m.revision === 1);
-      await patches.next('state', (m) => m.revision === 1);
-      for (let n = 2; n <= 4; n++) await save(n);
-      await patches.next('patch', (m) => m.revision === 4);
-      // The patch socket is not held by the whole-state window: the whole-state socket,
-      // written within its window, is still waiting for it to end.
-      const wholeRevisions = () =>
-        whole.messages.flatMap((m) => (m.type === 'state' ? [m.revision] : []));
-      expect(wholeRevisions()).toEqual([1]);
-      await whole.next('state', (m) => m.revision === 4, { timeoutMs: WHOLE_STATE_WINDOW_MS * 3 });
-      expect(wholeRevisions()).toEqual([1, 4]);
-    } finally {
-      whole.close();
-      patches.close();
     }
   });
 });

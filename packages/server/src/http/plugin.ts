@@ -18,11 +18,7 @@ import { limitMessageSize } from './frame-limit.js';
 import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes, STATE_PATH } from './state-routes.js';
 import { CloseCode, StateSocket } from './state-socket.js';
-import {
-  DEFAULT_COALESCE_WINDOW_MS,
-  WHOLE_STATE_WINDOW_FACTOR,
-  WriteCoalescer,
-} from './write-coalescer.js';
+import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from './write-coalescer.js';
 
 export interface DashboardStatePluginOptions {
   service: StatePersistenceService;
@@ -55,14 +51,9 @@ export interface DashboardStatePluginOptions {
    * Under load, a socket's changes wait up to this many ms after its last write and
    * leave together in one write, the newest replacing older ones (fewer system calls per
    * delivered change); a socket quiet for longer is written at once. 0: at the end of
-   * every turn. Applies to sockets that take patches. @default 20
+   * every turn. @default 20
    */
   coalesceWindowMs?: number;
-  /**
-   * The same window for sockets sent whole states (their writes are larger: fewer of
-   * them). @default twice `coalesceWindowMs`
-   */
-  wholeStateCoalesceWindowMs?: number;
   /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */
   metrics?: ServerMetrics;
   /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
@@ -112,12 +103,7 @@ async function dashboardState(
       `stallTimeoutMs must be a positive number (got ${settings.stallTimeoutMs})`,
     );
   }
-  // One per window: a coalescer's held sockets share one timer, so their windows must match.
-  const patchCoalescer = new WriteCoalescer({ windowMs: settings.coalesceWindowMs });
-  const wholeStateCoalescer = new WriteCoalescer({
-    windowMs:
-      settings.wholeStateCoalesceWindowMs ?? settings.coalesceWindowMs * WHOLE_STATE_WINDOW_FACTOR,
-  });
+  const coalescer = new WriteCoalescer({ windowMs: settings.coalesceWindowMs });
   const verifier = new TokenVerifier(
     tokenKeys({
       secret: options.authSecret,
@@ -165,8 +151,7 @@ async function dashboardState(
     clearInterval(stallSweep);
     stopStatus();
     // Changes waiting for their window leave now, then the close frames behind them.
-    patchCoalescer.flush();
-    wholeStateCoalescer.flush();
+    coalescer.flush();
     closeSockets();
     done();
   });
@@ -213,7 +198,6 @@ async function dashboardState(
       if (!limitMessageSize(socket, bodyLimit)) {
         request.log.warn('cannot cap this WebSocket message size; the server maxPayload applies');
       }
-      const patches = wantsPatches(request.query);
       const session = new StateSocket(socket, {
         service,
         verifier,
@@ -221,8 +205,8 @@ async function dashboardState(
         ip: request.ip,
         logger: request.log,
         authTimeoutMs: settings.authTimeoutMs,
-        patches,
-        coalescer: patches ? patchCoalescer : wholeStateCoalescer,
+        patches: wantsPatches(request.query),
+        coalescer,
         metrics,
         storeStatus: () => service.storeStatus(),
         track(operation) {

@@ -39,15 +39,6 @@ export interface WriteCoalescerOptions {
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
 /**
- * The window of a socket sent whole states, as a multiple of the patch sockets' window.
- * Each of its writes carries the whole state (10 KB in the bench, up to 1 MB), which its
- * reader parses whole: half the writes halve the bytes and the parsing, at most one
- * window more to wait. `npm run bench` fan-out, whole-state p99 at 20 / 30 / 40 ms:
- * 112 / 68 / 56 ms (Socket.IO 71 ms in the same run), saves taken 455 / 587 / 665 a second.
- */
-export const WHOLE_STATE_WINDOW_FACTOR = 2;
-
-/**
  * Sockets written in one go before the rest of a batch yields to I/O. A hot channel's
  * batch is every screen watching it (~20 µs of kernel time each on loopback): written in
  * one go, 1,000 sockets would hold saves and incoming changes back for ~20 ms; between
