@@ -67,7 +67,7 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** A WebSocket whose reader drained nothing for this long is closed with 4408. @default 30000 */
   stallTimeoutMs?: number;
-  /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 20 */
+  /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 40 */
   coalesceWindowMs?: number;
   /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
   onSocketClose?: (code: number, reason: string) => void;

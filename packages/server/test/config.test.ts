@@ -16,7 +16,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       devAuth: true,
       rateLimit: DEFAULT_RATE_LIMIT,
-      coalesceWindowMs: 20,
+      coalesceWindowMs: 40,
       stallTimeoutMs: 30_000,
       nodeEnv: 'development',
       tokenPolicy: { maxLifetimeSeconds: 86_400 },

@@ -51,7 +51,7 @@ export interface DashboardStatePluginOptions {
    * Under load, a socket's changes wait up to this many ms after its last write and
    * leave together in one write, the newest replacing older ones (fewer system calls per
    * delivered change); a socket quiet for longer is written at once. 0: at the end of
-   * every turn. @default 20
+   * every turn. @default 40
    */
   coalesceWindowMs?: number;
   /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */

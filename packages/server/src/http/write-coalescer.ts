@@ -8,8 +8,11 @@
 // The window trades writes for wait: with what waits sent as one message (the newest
 // state, or one patch to it), a reader waits at most a window for a change, and the one
 // it is shown is at most one save interval old when it leaves, so a longer window costs
-// little latency and saves writes. `npm run bench` fan-out: 10 ms too few saves/s; 15 and
-// 20 ms alike for patch sockets, 20 ms the better p99 for whole-state ones.
+// little latency and saves writes. Only a channel changing faster than the window (more
+// than 25 changes a second: one browser sends at most 10) is ever held. `npm run bench`
+// fan-out, one run, 3 rounds each, saves taken a second against Socket.IO's 266:
+// 20 ms 453, 30 ms 493-508, 40 ms 530 (p99 of patch sockets 55.9 / 59.3 / 55.1 ms, Socket.IO
+// 77.5); whole-state sockets at 20 / 30 / 40 ms: p99 112 / 68 / 56 ms (Socket.IO 71).
 // Written here rather than taken from a library: it is the product's fan-out core.
 
 /** What the coalescer releases: writes everything it holds, if it can, and says whether it wrote. */
@@ -29,22 +32,24 @@ export interface CoalescedWriter {
 export interface WriteCoalescerOptions {
   /**
    * A socket written to again within this many ms of its last write waits for the rest
-   * of the window; 0 writes every turn's changes at the end of the turn. @default 20
+   * of the window; 0 writes every turn's changes at the end of the turn. @default 40
    */
   windowMs?: number;
   /** Clock in ms. @default performance.now */
   now?: () => number;
 }
 
-export const DEFAULT_COALESCE_WINDOW_MS = 20;
+export const DEFAULT_COALESCE_WINDOW_MS = 40;
 
 /**
  * Sockets written in one go before the rest of a batch yields to I/O. A hot channel's
  * batch is every screen watching it (~20 µs of kernel time each on loopback): written in
  * one go, 1,000 sockets would hold saves and incoming changes back for ~20 ms; between
- * slices they are handled, and a socket still waiting picks up what just arrived.
+ * slices they are handled, and a socket still waiting picks up what just arrived. 16
+ * rather than 64: saves wait less behind a batch (bench fan-out, saves taken a second
+ * with 16 / 64 at the same window: 468 / 451, 500 / 493, 558 / 530).
  */
-export const RELEASE_SLICE = 64;
+export const RELEASE_SLICE = 16;
 
 export class WriteCoalescer {
   readonly windowMs: number;
