@@ -55,6 +55,12 @@ async function waitUntilAccepting(port: number, timeoutMs: number): Promise<void
   throw new Error(`redis-server on port ${port} did not start within ${timeoutMs} ms`);
 }
 
+/** Every redis-server still running, killed when the process exits (a timed-out hook never closes its own). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export async function startTestRedis(): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'hyvve-redis-'));
@@ -80,7 +86,9 @@ export async function startTestRedis(): Promise<TestRedis> {
       { stdio: 'ignore' },
     );
     child = proc;
+    running.add(proc);
     proc.once('exit', () => {
+      running.delete(proc);
       if (child === proc) child = null;
     });
     await waitUntilAccepting(port, 5000);

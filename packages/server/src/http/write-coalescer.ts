@@ -10,9 +10,9 @@
 // it is shown is at most one save interval old when it leaves, so a longer window costs
 // little latency and saves writes. Only a channel changing faster than the window (more
 // than 25 changes a second: one browser sends at most 10) is ever held. `npm run bench`
-// fan-out, one run, 3 rounds each, saves taken a second against Socket.IO's 266:
-// 20 ms 453, 30 ms 493-508, 40 ms 530 (p99 of patch sockets 55.9 / 59.3 / 55.1 ms, Socket.IO
-// 77.5); whole-state sockets at 20 / 30 / 40 ms: p99 112 / 68 / 56 ms (Socket.IO 71).
+// fan-out (variants as systems of one run, 3 rounds each): 20 ms 453 saves/s and patch p99
+// 55.9 ms against 40 ms 530 and 55.1 ms (Socket.IO 266, 77.5 ms); whole-state p99 at
+// 20 / 30 / 40 ms: 112 / 68 / 56 ms (Socket.IO 71).
 // Written here rather than taken from a library: it is the product's fan-out core.
 
 /** What the coalescer releases: writes everything it holds, if it can, and says whether it wrote. */
