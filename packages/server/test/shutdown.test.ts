@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import { CloseCode, STATE_PATH } from '../src/index.js';
+import { CloseCode, type RunningServer, STATE_PATH } from '../src/index.js';
 import { testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
@@ -16,22 +16,33 @@ beforeAll(async () => {
 });
 afterAll(() => redis.close());
 
+/**
+ * Holds every save the service is asked for until `release()`: a save in flight when
+ * close() starts. `inFlight()` resolves once the first one has arrived.
+ */
+function holdSaves(server: RunningServer) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const save = server.service.save.bind(server.service);
+  const spy = vi.spyOn(server.service, 'save').mockImplementation(async (...args) => {
+    await gate;
+    return save(...args);
+  });
+  const inFlight = () =>
+    waitFor(() => spy.mock.calls.length === 1, { what: 'the save to be in flight' });
+  return { inFlight, release };
+}
+
 describe('graceful shutdown', () => {
   it('finishes a socket save in flight before closing the store, then says 1001', async () => {
     const server = await testServer({ redisUrl: redis.url });
     const token = await tokenFor('flush-user');
     const { socket } = await TestSocket.ready(wsUrl(server), token);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const save = server.service.save.bind(server.service);
-    const spy = vi.spyOn(server.service, 'save').mockImplementation(async (...args) => {
-      await gate;
-      return save(...args);
-    });
+    const { inFlight, release } = holdSaves(server);
     socket.send({ type: 'save', id: 'last-words', state: makeState() });
-    await waitFor(() => spy.mock.calls.length === 1, { what: 'the save to be in flight' });
+    await inFlight();
     const closing = server.close();
     expect((await socket.waitClosed()).code).toBe(CloseCode.goingAway);
     release();
@@ -48,15 +59,7 @@ describe('graceful shutdown', () => {
   it('answers an HTTP save in flight with Connection: close, so a keep-alive client does not hold close()', async () => {
     const server = await testServer({ redisUrl: redis.url });
     const token = await tokenFor('keep-alive-user');
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const save = server.service.save.bind(server.service);
-    const spy = vi.spyOn(server.service, 'save').mockImplementation(async (...args) => {
-      await gate;
-      return save(...args);
-    });
+    const { inFlight, release } = holdSaves(server);
     // A client that keeps connections alive (as browsers, undici and proxies do).
     const agent = new Agent({ keepAlive: true });
     const body = JSON.stringify({ state: makeState() });
@@ -81,7 +84,7 @@ describe('graceful shutdown', () => {
       },
     );
     try {
-      await waitFor(() => spy.mock.calls.length === 1, { what: 'the save to be in flight' });
+      await inFlight();
       const closing = server.close();
       release();
       expect(await answered).toEqual({ status: 200, connection: 'close' });
