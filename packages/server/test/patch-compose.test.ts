@@ -22,9 +22,23 @@ function chainOf(states: object[], firstRevision = 1): PatchMessage[] {
   );
 }
 
-const jsonObject = fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), {
-  maxKeys: 6,
-});
+/**
+ * A state as the wire carries it. `fc.jsonValue` can hold `-0` (as `JSON.parse('-0')` does), but
+ * every state and patch leaves a server through `JSON.stringify`, which writes it `0`: JSON has
+ * one zero, so the states are compared after that same trip.
+ */
+const asWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+/**
+ * No stored state has a `__proto__` or `constructor.prototype` key: HTTP and socket saves
+ * refuse them (Fastify's JSON rules), and patches never write them. `fc.jsonValue` makes them.
+ */
+const storable = (state: object): boolean =>
+  !/"(__proto__|prototype)":/.test(JSON.stringify(state));
+
+const jsonObject = fc
+  .dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 })
+  .filter(storable);
 
 describe('composePatchMessages', () => {
   it('takes the chain base to the newest state, for any chain of states (property)', () => {
@@ -33,7 +47,9 @@ describe('composePatchMessages', () => {
         const chain = chainOf(states);
         const composed = composePatchMessages(chain);
         const message = JSON.parse(composed.payload.toString('utf8'));
-        expect(applyStatePatch(states[0], message.patch)).toEqual(states[states.length - 1]);
+        expect(asWire(applyStatePatch(states[0], message.patch))).toEqual(
+          asWire(states[states.length - 1]),
+        );
         expect(message).toMatchObject({
           type: 'patch',
           revision: states.length,

@@ -76,6 +76,7 @@ function joiningSocket(subscription: { revision: number; epoch: string }) {
     ip: '127.0.0.1',
     logger: pino({ level: 'silent' }),
     authTimeoutMs: 1000,
+    parseJson: JSON.parse,
     patches: false,
     coalescer: new WriteCoalescer({ windowMs: 0 }),
     storeStatus: () => 'up',

@@ -228,6 +228,24 @@ describe('saves and deletes over the socket', () => {
     expect(socket.closed).toBeUndefined();
   });
 
+  it('refuses a save with a __proto__ key as HTTP does, instead of storing it without the key', async () => {
+    const token = await tokenFor(newUser());
+    const { socket } = await ready(token);
+    const state = JSON.stringify(makeState());
+    const poisoned = state.replace('"errors":{}', '"errors":{"__proto__":"boom"}');
+    expect(poisoned).not.toBe(state);
+    const overHttp = await api(server, 'POST', PATH, { token, rawBody: `{"state":${poisoned}}` });
+    expect(overHttp.status).toBe(400);
+    socket.send(`{"type":"save","id":"p","state":${poisoned}}`);
+    const refused = await socket.next('error');
+    expect(refused).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(refused.message).toContain('__proto__');
+    expect((await api(server, 'GET', PATH, { token })).status).toBe(404);
+    // A state without the key is still taken on the same socket.
+    socket.send(`{"type":"save","id":"ok","state":${state}}`);
+    await socket.next('saved', (m) => m.id === 'ok');
+  });
+
   it('answers 429 once the user saves faster than the limit, over HTTP and socket together', async () => {
     const limited = await testServer({ rateLimit: { savesPerSecond: 1, burst: 2 } });
     const token = await tokenFor(newUser());

@@ -15,6 +15,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../rate-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { sendApiError } from './error-handler.js';
 import { limitMessageSize } from './frame-limit.js';
+import { appJsonTextParser } from './json-text.js';
 import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes, STATE_PATH } from './state-routes.js';
 import { CloseCode, StateSocket } from './state-socket.js';
@@ -170,6 +171,7 @@ async function dashboardState(
     registerStateRoutes(routes, { service, verifier, limiter, bodyLimit });
   });
   await fastify.register(async (subscribe) => {
+    const parseJson = appJsonTextParser(subscribe);
     if (!subscribe.hasDecorator('websocketServer')) {
       await subscribe.register(websocket, {
         options: { maxPayload: bodyLimit },
@@ -209,6 +211,7 @@ async function dashboardState(
         coalescer,
         metrics,
         storeStatus: () => service.storeStatus(),
+        parseJson,
         track(operation) {
           inFlight.add(operation);
           void operation.finally(() => inFlight.delete(operation));

@@ -14,6 +14,7 @@ import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
+import { appJsonParser } from './json-text.js';
 import { gateRequests, identityOf } from './request-gate.js';
 
 export const STATE_PATH = '/api/dashboard/state';
@@ -47,8 +48,7 @@ declare module 'fastify' {
  * text of bodies that start with the state. Only for the routes registered here.
  */
 function keepStateBodyText(app: FastifyInstance): void {
-  const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = app.initialConfig;
-  const parse = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning);
+  const parse = appJsonParser(app);
   // A decoration, not a WeakMap: one slot in the request's shape, nothing for the GC.
   app.decorateRequest('stateBodyText', '');
   app.removeContentTypeParser('application/json');

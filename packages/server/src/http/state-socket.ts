@@ -21,6 +21,7 @@ import type { StatePersistenceService } from '../service/state-persistence-servi
 import type { ChannelEvent } from '../store/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { changeSink } from './change-sink.js';
+import type { JsonTextParser } from './json-text.js';
 import { type PatchContext, patchMessage } from './patch-frame.js';
 import { SocketMessageGate } from './socket-message-gate.js';
 import { SocketOutbox } from './socket-outbox.js';
@@ -67,6 +68,8 @@ export interface StateSocketOptions {
   metrics: ServerMetrics;
   /** The store's status now (a socket that joins while it is down is told so). */
   storeStatus(): StoreStatus;
+  /** Reads a message's JSON by the same rules as an HTTP body (prototype poisoning refused). */
+  parseJson: JsonTextParser;
   /** Registers a save/delete in flight, so shutdown can wait for it. */
   track(operation: Promise<void>): void;
   onClosed(socket: StateSocket): void;
@@ -344,16 +347,17 @@ export class StateSocket {
 
   private onMessage(text: string): void {
     let decoded: unknown;
+    let refused: InvalidRequestError | undefined;
     try {
-      decoded = JSON.parse(text);
-    } catch {
-      decoded = undefined;
+      decoded = this.options.parseJson(text);
+    } catch (error) {
+      refused = error as InvalidRequestError;
     }
     // Every message counts, invalid ones too: the user's limit once verified, else the IP's.
-    this.gate.admit(this.lifetime.current, decoded, () => this.handle(decoded));
+    this.gate.admit(this.lifetime.current, decoded, () => this.handle(decoded, refused));
   }
 
-  private handle(decoded: unknown): void {
+  private handle(decoded: unknown, refused: InvalidRequestError | undefined): void {
     const parsed = clientMessageSchema.safeParse(decoded);
     if (!this.identity) {
       if (parsed.success && parsed.data.type === 'auth') {
@@ -361,8 +365,8 @@ export class StateSocket {
       } else {
         this.refuse(new AuthError('first message must be { type: "auth", token }'));
       }
-    } else if (decoded === undefined) {
-      this.sendError(new InvalidRequestError('message is not valid JSON'));
+    } else if (refused) {
+      this.sendError(refused);
     } else if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue ? `${formatPath(issue.path)}: ${issue.message}` : 'unknown shape';
