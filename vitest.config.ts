@@ -33,6 +33,8 @@ export default defineConfig({
           name: 'schema',
           include: ['packages/schema/test/**/*.test.ts'],
           restoreMocks: true,
+          // Property tests take up to ~0.8 s alone; a loaded 2-core machine can be 6 × slower.
+          testTimeout: 20000,
         },
       },
       {
