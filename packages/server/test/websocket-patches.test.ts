@@ -17,6 +17,7 @@ import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
 
 const PATH = '/api/dashboard/state';
+const channelOf = (user: string) => `dashboard:state:channel:{acme:${user}}`;
 const T0 = 1_700_000_000_000;
 let redis: TestRedis;
 let publisher: Redis;
@@ -170,8 +171,20 @@ describe.each([
 });
 
 describe('two instances on one Redis', () => {
-  it('each builds its own patches, and both rebuild every saved state', async () => {
-    const token = await tokenFor(newUser());
+  /** Every message published on `user`'s channel, as Redis delivered it. */
+  async function channelTap(user: string) {
+    const tap = new Redis(redis.url);
+    tap.on('error', () => {});
+    const texts: string[] = [];
+    tap.on('message', (_channel: string, text: string) => texts.push(text));
+    await tap.subscribe(channelOf(user));
+    return { texts, close: () => tap.disconnect() };
+  }
+
+  it('the saver publishes its patch once, and both rebuild every saved state from it', async () => {
+    const user = newUser();
+    const token = await tokenFor(user);
+    const tap = await channelTap(user);
     const onA = await subscriber(a, token, '?patches=1');
     const onB = await subscriber(b, token, '?patches=1');
     let state = makeState({ timestamp: T0, alerts: 20 });
@@ -193,6 +206,95 @@ describe('two instances on one Redis', () => {
         held.set(socket, rebuilt);
       }
     }
+    // Each save after the first went out as its saver's patch, then the state itself.
+    await waitFor(() => tap.texts.length >= 9 || undefined, { what: 'nine channel messages' });
+    tap.close();
+    const published = tap.texts.map((text) => JSON.parse(text));
+    expect(published.map((m) => `${m.type}:${m.revision}`)).toEqual([
+      'state:1',
+      ...[2, 3, 4, 5].flatMap((revision) => [`patch:${revision}`, `state:${revision}`]),
+    ]);
+    for (let i = 1; i < published.length; i += 2) {
+      expect(published[i]).toMatchObject({
+        baseRevision: published[i].revision - 1,
+        savedAt: published[i + 1].savedAt,
+        origin: 'http',
+      });
+      expect(applyStatePatch(published[i - 1].state, published[i].patch)).toEqual(
+        published[i + 1].state,
+      );
+    }
+  });
+
+  it('forwards a published patch that starts at its base as is, without diffing', async () => {
+    const user = newUser();
+    const token = await tokenFor(user);
+    const patched = await subscriber(a, token, '?patches=1');
+    const state = makeState({ timestamp: T0 });
+    await save(a, token, state);
+    await changeAt(patched, 1);
+    // A patch that is not the diff of the two states: only forwarding can deliver it.
+    const marker = [{ op: 'replace', path: '/activeProject', value: 'from-the-saver' }];
+    const next = JSON.stringify(changeOneMetric(state, 7));
+    await publisher.publish(
+      channelOf(user),
+      `{"type":"patch","revision":2,"baseRevision":1,"savedAt":${T0},"origin":"agent","patch":${JSON.stringify(marker)}}`,
+    );
+    await publisher.publish(channelOf(user), stateMessageText(next, 2, T0, 'agent'));
+    expect(await changeAt(patched, 2)).toMatchObject({ type: 'patch', patch: marker });
+  });
+
+  it.each([
+    ['starts at another base', 2, 3, 1],
+    ['belongs to another revision', 3, 2, 1],
+  ])(
+    'diffs for itself when the published patch %s',
+    async (_name, hintRevision, stateRevision, hintBase) => {
+      const user = newUser();
+      const token = await tokenFor(user);
+      const patched = await subscriber(a, token, '?patches=1');
+      const state = makeState({ timestamp: T0 });
+      await save(a, token, state);
+      await changeAt(patched, 1);
+      let base = state;
+      if (stateRevision === 3) {
+        base = changeOneMetric(state, 2);
+        await save(a, token, base);
+        await changeAt(patched, 2);
+      }
+      const marker = [{ op: 'replace', path: '/activeProject', value: 'from-the-saver' }];
+      const next = changeOneMetric(state, 9);
+      await publisher.publish(
+        channelOf(user),
+        `{"type":"patch","revision":${hintRevision},"baseRevision":${hintBase},"savedAt":${T0},"origin":"agent","patch":${JSON.stringify(marker)}}`,
+      );
+      await publisher.publish(
+        channelOf(user),
+        stateMessageText(JSON.stringify(next), stateRevision, T0, 'agent'),
+      );
+      const change = await changeAt(patched, stateRevision);
+      if (change.type !== 'patch') throw new Error(`expected a patch, got ${change.type}`);
+      expect(change.baseRevision).toBe(stateRevision - 1);
+      expect(change.patch).not.toEqual(marker);
+      expect(applyStatePatch(base, change.patch)).toEqual(next);
+    },
+  );
+});
+
+describe('a malformed published patch', () => {
+  it('is ignored: the state after it arrives as its own diff', async () => {
+    const user = newUser();
+    const token = await tokenFor(user);
+    const patched = await subscriber(a, token, '?patches=1');
+    const state = makeState({ timestamp: T0 });
+    await save(a, token, state);
+    await changeAt(patched, 1);
+    const next = changeOneMetric(state, 4);
+    await publisher.publish(channelOf(user), '{"type":"patch","revision":2,"baseRevision":"1"}');
+    await publisher.publish(channelOf(user), stateMessageText(JSON.stringify(next), 2, T0, 'x'));
+    const change = await changeAt(patched, 2);
+    if (change.type !== 'patch') throw new Error(`expected a patch, got ${change.type}`);
+    expect(applyStatePatch(state, change.patch)).toEqual(next);
   });
 });
 
@@ -232,7 +334,7 @@ describe('a diff that fails', () => {
     expect((await changeAt(patched, 2)).type).toBe('patch');
     // A foreign publisher's message whose state is not an object: the diff throws.
     const foreign = stateMessageText('null', 3, T0, 'agent');
-    expect(await publisher.publish(`dashboard:state:channel:{acme:${user}}`, foreign)).toBe(1);
+    expect(await publisher.publish(channelOf(user), foreign)).toBe(1);
     expect(await changeAt(patched, 3)).toMatchObject({
       type: 'state',
       state: null,

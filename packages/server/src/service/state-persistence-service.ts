@@ -157,6 +157,7 @@ export class StatePersistenceService {
     this.checkClock(state.timestamp, savedAt);
     const request: SaveRequest = {
       stateJson,
+      state,
       timestamp: state.timestamp,
       version: state.version,
       savedAt,

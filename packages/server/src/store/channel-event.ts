@@ -1,6 +1,7 @@
 // A message of a user's channel, built and parsed once per instance: every local
 // WebSocket gets the same text (and the same encoded bytes), never a re-serialisation.
 import { type ChannelMessage, channelMessageSchema } from '@hyvve/schema';
+import type { ChannelPatchParts } from './channel-patch.js';
 
 export interface ChannelEvent {
   readonly type: ChannelMessage['type'];
@@ -27,6 +28,11 @@ export interface ChannelEvent {
    * the channel's base. A channel whose sockets all take full states keeps no event.
    */
   keepAsBase: boolean;
+  /**
+   * The patch its saver published with it (see `publishedPatchTail`): from the state of
+   * `baseRevision` to this one. Used when it starts at this instance's base.
+   */
+  publishedPatch: ChannelPatchParts | undefined;
 }
 
 /**
@@ -92,6 +98,7 @@ export function createChannelEventFromBytes(
 class LazyChannelEvent implements ChannelEvent {
   base: ChannelEvent | undefined = undefined;
   keepAsBase = false;
+  publishedPatch: ChannelPatchParts | undefined = undefined;
 
   constructor(
     readonly type: ChannelMessage['type'],

@@ -6,6 +6,16 @@
 import { diffStates } from '@hyvve/schema';
 import type { ChannelEvent } from './channel-event.js';
 
+/** What a saver knows of the state it is about to store, to diff it before publishing. */
+export interface SavedStateForPatch {
+  /** The validated state (read-only). */
+  readonly state: object;
+  /** Its JSON, as stored and published. */
+  readonly stateJson: string;
+  readonly savedAt: number;
+  readonly origin: string;
+}
+
 /** What a `patch` message says, before it is written out (see `patchMessageText`). */
 export interface ChannelPatchParts {
   readonly revision: number;
@@ -31,6 +41,9 @@ export function patchMessageText(parts: ChannelPatchParts): string {
 export function channelPatch(event: ChannelEvent): ChannelPatchParts | null {
   const base = event.base;
   if (base === undefined) return null;
+  // The saver diffed it already, against the base this instance holds: nothing to parse.
+  const published = event.publishedPatch;
+  if (published !== undefined && published.baseRevision === base.revision) return published;
   const next = event.message();
   const previous = base.message();
   if (next.type !== 'state' || previous.type !== 'state') return null;
@@ -43,5 +56,65 @@ export function channelPatch(event: ChannelEvent): ChannelPatchParts | null {
     savedAt: next.savedAt,
     origin: next.origin,
     operations,
+  };
+}
+
+/**
+ * The tail of the `patch` message that takes `base` (the channel's previous `state` on
+ * this instance) to `saved`: everything after `{"type":"patch","revision":`, as the save
+ * script publishes it once the revision is known. '' when there is nothing worth
+ * publishing (the same half-size rule as `channelPatch`).
+ *
+ * Every instance with patch subscribers used to parse each state and diff it against its
+ * base: two 10 KB parses and a diff per instance and save. The saver has the new state
+ * parsed already and diffs once; an instance holding the same base forwards that patch.
+ * Others (another base, or no patch published) still compute their own, as before.
+ */
+export function publishedPatchTail(base: ChannelEvent, saved: SavedStateForPatch): string {
+  const previous = base.message();
+  if (previous.type !== 'state') return '';
+  const operations = JSON.stringify(diffStates(previous.state, saved.state));
+  if (operations.length > saved.stateJson.length / 2) return '';
+  return `,"baseRevision":${base.revision},"savedAt":${saved.savedAt},"origin":${JSON.stringify(saved.origin)},"patch":${operations}}`;
+}
+
+/** A published `patch` message starts so (then its revision); no state message does. */
+export const PUBLISHED_PATCH_PREFIX = '{"type":"patch","revision":';
+const PREFIX_BYTES = Buffer.from(PUBLISHED_PATCH_PREFIX, 'latin1');
+
+/** Whether a channel message (as received) is a saver's `patch`, not a change. */
+export function isPublishedPatch(raw: Buffer): boolean {
+  return (
+    raw.length > PREFIX_BYTES.length &&
+    raw.compare(PREFIX_BYTES, 0, PREFIX_BYTES.length, 0, PREFIX_BYTES.length) === 0
+  );
+}
+
+/** The parts of a published `patch` message, or `null` when it is not a well-formed one. */
+export function parsePublishedPatch(raw: Buffer): ChannelPatchParts | null {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof decoded !== 'object' || decoded === null) return null;
+  const { revision, baseRevision, savedAt, origin, patch } = decoded as Record<string, unknown>;
+  if (
+    !Number.isSafeInteger(revision) ||
+    !Number.isSafeInteger(baseRevision) ||
+    (baseRevision as number) >= (revision as number) ||
+    typeof savedAt !== 'number' ||
+    typeof origin !== 'string' ||
+    !Array.isArray(patch)
+  ) {
+    return null;
+  }
+  return {
+    revision: revision as number,
+    baseRevision: baseRevision as number,
+    savedAt,
+    origin,
+    operations: JSON.stringify(patch),
   };
 }

@@ -63,7 +63,10 @@ end
  *       4 state timestamp; 5 TTL seconds; 6 If-Match revision or ''; 7 channel;
  *       8 '1' to skip the newer-wins check (replacing an unreadable state), else '';
  *       9 If-Match epoch or '' (with 6: the counter's epoch must be this one too);
- *       10 the publish command: 'PUBLISH', or 'SPUBLISH' (sharded pub/sub on a cluster).
+ *       10 the publish command: 'PUBLISH', or 'SPUBLISH' (sharded pub/sub on a cluster);
+ *       11 '' or the tail of the `patch` message the saver computed (channel-patch.ts,
+ *          `publishedPatchTail`): published just before the state, with the revision the
+ *          script gives it, so subscribers with that base need not diff it themselves.
  * Returns {'saved', revision, replaced, epoch} (replaced = 1 when an unreadable value was
  *         overwritten) | {'stale', current revision, epoch}
  *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
@@ -103,6 +106,10 @@ if revision ~= tonumber(ARGV[2]) then
   message = '{"type":"state","revision":' .. revision .. string.sub(ARGV[1], tonumber(ARGV[3]))
 end
 -- Publish first: on a cluster a channel of another slot fails here, before anything is written.
+-- The patch goes right before its state: one script, so no other message comes between them.
+if ARGV[11] ~= nil and ARGV[11] ~= '' then
+  redis.call(ARGV[10], ARGV[7], '{"type":"patch","revision":' .. revision .. ARGV[11])
+end
 redis.call(ARGV[10], ARGV[7], message)
 redis.call('SET', KEYS[1], message, 'EX', ARGV[5])
 epoch = writeCounter(KEYS[2], revision, epoch, ARGV[5])

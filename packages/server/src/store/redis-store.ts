@@ -20,6 +20,12 @@ import {
   stateMessageParts,
   stateMessageText,
 } from './channel-event.js';
+import {
+  type ChannelPatchParts,
+  isPublishedPatch,
+  parsePublishedPatch,
+  publishedPatchTail,
+} from './channel-patch.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
 import {
@@ -132,6 +138,11 @@ export class RedisStateStore implements StateStore {
    * a stale entry only costs that copy (the script puts the right revision in).
    */
   private readonly knownRevisions = new Map<string, number>();
+  /**
+   * Per channel, the `patch` a saver published just before its state (channel-patch.ts),
+   * until that state arrives: the next message of the channel takes it or drops it.
+   */
+  private readonly publishedPatches = new Map<string, ChannelPatchParts>();
   /** Scripts sent in one event-loop iteration leave in one write (iteration-cork.ts). */
   private readonly cork = new IterationCork();
   /**
@@ -281,6 +292,7 @@ export class RedisStateStore implements StateStore {
       request.origin,
       request.timestamp,
     );
+    const patchTail = this.publishedPatchTail(scope, request);
     return this.runScript(SAVE_SCRIPT, scope, [
       { parts },
       String(expected),
@@ -292,6 +304,7 @@ export class RedisStateStore implements StateStore {
       request.replaceNewer ? '1' : '',
       request.ifMatchEpoch ?? '',
       this.publishCommand,
+      patchTail,
     ]).then((reply) => {
       const outcome = parseSaveReply(reply, request.savedAt);
       if (outcome.replacedUnreadable) {
@@ -303,6 +316,30 @@ export class RedisStateStore implements StateStore {
       this.remember(scope.channel, outcome.revision);
       return outcome.result;
     });
+  }
+
+  /**
+   * The `patch` to publish with a save (see `publishedPatchTail`), when this instance holds
+   * the channel's previous state as a patch base; '' otherwise, or when diffing fails
+   * (every instance then diffs for itself, as it would for a foreign publisher's state).
+   */
+  private publishedPatchTail(scope: StateScope, request: SaveRequest): string {
+    const base = request.state && this.registry.patchBase(scope.channel);
+    if (!base || !request.state) return '';
+    try {
+      return publishedPatchTail(base, {
+        state: request.state,
+        stateJson: request.stateJson,
+        savedAt: request.savedAt,
+        origin: request.origin,
+      });
+    } catch (error) {
+      this.logger.debug(
+        { workspaceId: scope.workspaceId, userId: scope.userId, err: errorMessage(error) },
+        'no patch published with this save: diffing it against the base failed',
+      );
+      return '';
+    }
   }
 
   async delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome> {
@@ -614,7 +651,18 @@ export class RedisStateStore implements StateStore {
   }
 
   private onMessage(channel: string, raw: Buffer): void {
+    if (isPublishedPatch(raw)) {
+      const patch = parsePublishedPatch(raw);
+      if (patch) this.publishedPatches.set(channel, patch);
+      else this.logger.warn({ channel }, 'ignored a malformed published patch');
+      return;
+    }
     const event = parseChannelEventBytes(raw);
+    const published = this.publishedPatches.get(channel);
+    if (published !== undefined) {
+      this.publishedPatches.delete(channel);
+      if (event && published.revision === event.revision) event.publishedPatch = published;
+    }
     if (!event) {
       this.logger.warn({ channel }, 'ignored a malformed channel message');
       return;
@@ -655,6 +703,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private async closeChannel(scope: StateScope): Promise<void> {
+    this.publishedPatches.delete(scope.channel);
     if (this.closing) return;
     if (this.pubsub === 'sharded' && this.subscriber instanceof Cluster) {
       await this.subscriber.sunsubscribe(scope.channel);

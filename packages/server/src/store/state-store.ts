@@ -38,6 +38,11 @@ export interface LoadedRecord extends StoredRecord {
 export interface SaveRequest {
   /** JSON of the validated, persistable state: serialised once, sent to the store once. */
   stateJson: string;
+  /**
+   * The state `stateJson` encodes (read-only): a store that publishes to other instances
+   * diffs it against the channel's previous state once, for all of them (channel-patch.ts).
+   */
+  state?: object;
   /** `state.timestamp`: an older one than stored loses (newer wins). */
   timestamp: number;
   version: number;

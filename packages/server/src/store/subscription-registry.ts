@@ -291,6 +291,14 @@ export class SubscriptionRegistry {
     }
   }
 
+  /**
+   * The `state` the channel's next change will be diffed against here (see `keep`):
+   * a saver on this instance diffs its new state against it once, for every instance.
+   */
+  patchBase(channel: string): ChannelEvent | undefined {
+    return this.entries.get(channel)?.base;
+  }
+
   /** Keeps `event` as the base of the channel's next change, if a listener asked for it. */
   private keep(entry: ChannelEntry, event: ChannelEvent | null): void {
     entry.base = event?.type === 'state' && event.keepAsBase ? event : undefined;
