@@ -11,9 +11,10 @@ export function appJsonParser(app: FastifyInstance) {
   return app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning);
 }
 
-/** Parses a JSON text by the app's rules; throws InvalidRequestError saying what is wrong. */
+/** Parses a JSON text; throws InvalidRequestError saying what is wrong with it. */
 export type JsonTextParser = (text: string) => unknown;
 
+/** A JsonTextParser by the app's rules (those of its HTTP bodies). */
 export function appJsonTextParser(app: FastifyInstance): JsonTextParser {
   const parse = appJsonParser(app);
   return (text) => {

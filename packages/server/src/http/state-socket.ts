@@ -351,7 +351,10 @@ export class StateSocket {
     try {
       decoded = this.options.parseJson(text);
     } catch (error) {
-      refused = error as InvalidRequestError;
+      refused =
+        error instanceof InvalidRequestError
+          ? error
+          : new InvalidRequestError('message is not valid JSON', { cause: error });
     }
     // Every message counts, invalid ones too: the user's limit once verified, else the IP's.
     this.gate.admit(this.lifetime.current, decoded, () => this.handle(decoded, refused));

@@ -324,8 +324,9 @@ export class RedisStateStore implements StateStore {
    * (every instance then diffs for itself, as it would for a foreign publisher's state).
    */
   private publishedPatchTail(scope: StateScope, request: SaveRequest): string {
-    const base = request.state && this.registry.patchBase(scope.channel);
-    if (!base || !request.state) return '';
+    if (request.state === undefined) return '';
+    const base = this.registry.patchBase(scope.channel);
+    if (base === undefined) return '';
     try {
       return publishedPatchTail(base, {
         state: request.state,
