@@ -79,6 +79,29 @@ function changeAt(socket: TestSocket, revision: number): Promise<Change> {
   });
 }
 
+/**
+ * A new user with a `?patches=1` socket on instance `a` that has received the user's first
+ * state (revision 1), so the next change can reach it as a patch.
+ */
+async function patchSocketAtFirstState() {
+  const user = newUser();
+  const token = await tokenFor(user);
+  const patched = await subscriber(a, token, '?patches=1');
+  const state = makeState({ timestamp: T0 });
+  await save(a, token, state);
+  // Delivered before the next change, so latest-wins delivery cannot fold the two.
+  await changeAt(patched, 1);
+  return { user, token, patched, state };
+}
+
+/** Publishes, as a saver would, a `patch` message with these fields and operations. */
+function publishPatch(user: string, revision: number, baseRevision: number, operations: unknown) {
+  return publisher.publish(
+    channelOf(user),
+    `{"type":"patch","revision":${revision},"baseRevision":${baseRevision},"savedAt":${T0},"origin":"agent","patch":${JSON.stringify(operations)}}`,
+  );
+}
+
 /** The saved state at `revision` as a plain socket received it. */
 async function fullStateAt(socket: TestSocket, revision: number): Promise<unknown> {
   return (await socket.next('state', (m) => m.revision === revision)).state;
@@ -227,19 +250,11 @@ describe('two instances on one Redis', () => {
   });
 
   it('forwards a published patch that starts at its base as is, without diffing', async () => {
-    const user = newUser();
-    const token = await tokenFor(user);
-    const patched = await subscriber(a, token, '?patches=1');
-    const state = makeState({ timestamp: T0 });
-    await save(a, token, state);
-    await changeAt(patched, 1);
+    const { user, patched, state } = await patchSocketAtFirstState();
     // A patch that is not the diff of the two states: only forwarding can deliver it.
     const marker = [{ op: 'replace', path: '/activeProject', value: 'from-the-saver' }];
     const next = JSON.stringify(changeOneMetric(state, 7));
-    await publisher.publish(
-      channelOf(user),
-      `{"type":"patch","revision":2,"baseRevision":1,"savedAt":${T0},"origin":"agent","patch":${JSON.stringify(marker)}}`,
-    );
+    await publishPatch(user, 2, 1, marker);
     await publisher.publish(channelOf(user), stateMessageText(next, 2, T0, 'agent'));
     expect(await changeAt(patched, 2)).toMatchObject({ type: 'patch', patch: marker });
   });
@@ -250,12 +265,7 @@ describe('two instances on one Redis', () => {
   ])(
     'diffs for itself when the published patch %s',
     async (_name, hintRevision, stateRevision, hintBase) => {
-      const user = newUser();
-      const token = await tokenFor(user);
-      const patched = await subscriber(a, token, '?patches=1');
-      const state = makeState({ timestamp: T0 });
-      await save(a, token, state);
-      await changeAt(patched, 1);
+      const { user, token, patched, state } = await patchSocketAtFirstState();
       let base = state;
       if (stateRevision === 3) {
         base = changeOneMetric(state, 2);
@@ -264,10 +274,7 @@ describe('two instances on one Redis', () => {
       }
       const marker = [{ op: 'replace', path: '/activeProject', value: 'from-the-saver' }];
       const next = changeOneMetric(state, 9);
-      await publisher.publish(
-        channelOf(user),
-        `{"type":"patch","revision":${hintRevision},"baseRevision":${hintBase},"savedAt":${T0},"origin":"agent","patch":${JSON.stringify(marker)}}`,
-      );
+      await publishPatch(user, hintRevision, hintBase, marker);
       await publisher.publish(
         channelOf(user),
         stateMessageText(JSON.stringify(next), stateRevision, T0, 'agent'),
@@ -283,12 +290,7 @@ describe('two instances on one Redis', () => {
 
 describe('a malformed published patch', () => {
   it('is ignored: the state after it arrives as its own diff', async () => {
-    const user = newUser();
-    const token = await tokenFor(user);
-    const patched = await subscriber(a, token, '?patches=1');
-    const state = makeState({ timestamp: T0 });
-    await save(a, token, state);
-    await changeAt(patched, 1);
+    const { user, patched, state } = await patchSocketAtFirstState();
     const next = changeOneMetric(state, 4);
     await publisher.publish(channelOf(user), '{"type":"patch","revision":2,"baseRevision":"1"}');
     await publisher.publish(channelOf(user), stateMessageText(JSON.stringify(next), 2, T0, 'x'));
@@ -323,13 +325,7 @@ describe('sockets that did not ask for patches', () => {
 
 describe('a diff that fails', () => {
   it('still delivers the change, whole', async () => {
-    const user = newUser();
-    const token = await tokenFor(user);
-    const patched = await subscriber(a, token, '?patches=1');
-    const state = makeState({ timestamp: T0 });
-    await save(a, token, state);
-    // Delivered before the next save, so latest-wins delivery cannot fold the two.
-    await changeAt(patched, 1);
+    const { user, token, patched, state } = await patchSocketAtFirstState();
     await save(a, token, changeOneMetric(state, 5));
     expect((await changeAt(patched, 2)).type).toBe('patch');
     // A foreign publisher's message whose state is not an object: the diff throws.
