@@ -32,6 +32,14 @@ export function patchMessageText(parts: ChannelPatchParts): string {
 }
 
 /**
+ * Whether a patch pays against sending `full` (the state or its message): at most half its
+ * size. Characters, not bytes, on both sides: no encoding of the full text just to compare.
+ */
+function worthAPatch(operations: string, full: string): boolean {
+  return operations.length <= full.length / 2;
+}
+
+/**
  * The `patch` message from `event.base` to `event`, or `null` when the full message
  * should be sent instead: no `state` base, or a patch whose JSON is more than half the
  * full message (little saved, and the client would apply it for nothing). Both states
@@ -48,8 +56,7 @@ export function channelPatch(event: ChannelEvent): ChannelPatchParts | null {
   const previous = base.message();
   if (next.type !== 'state' || previous.type !== 'state') return null;
   const operations = JSON.stringify(diffStates(previous.state, next.state));
-  // Characters, not bytes, on both sides: no encoding of the full text just to compare.
-  if (operations.length > event.raw.length / 2) return null;
+  if (!worthAPatch(operations, event.raw)) return null;
   return {
     revision: event.revision,
     baseRevision: base.revision,
@@ -74,7 +81,7 @@ export function publishedPatchTail(base: ChannelEvent, saved: SavedStateForPatch
   const previous = base.message();
   if (previous.type !== 'state') return '';
   const operations = JSON.stringify(diffStates(previous.state, saved.state));
-  if (operations.length > saved.stateJson.length / 2) return '';
+  if (!worthAPatch(operations, saved.stateJson)) return '';
   return `,"baseRevision":${base.revision},"savedAt":${saved.savedAt},"origin":${JSON.stringify(saved.origin)},"patch":${operations}}`;
 }
 
