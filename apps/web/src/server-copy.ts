@@ -2,8 +2,8 @@
 // needs it when the engine's socket is down (a proxy that blocks WebSockets while HTTP
 // works): the engine queues its delete for the socket, and stopping it drops the queue.
 import { ServerRejectedError, ServerUnreachableError } from '@hyvve/client';
+import { STATE_PATH } from '@hyvve/schema';
 
-const STATE_PATH = '/api/dashboard/state';
 /** Sign-out waits for this at most, so a request a proxy holds open cannot stall it. */
 export const DELETE_TIMEOUT_MS = 5000;
 

@@ -1,6 +1,7 @@
 // Asks the server once per sign-in whether the token still holds: an expired or
 // revoked token answers 401 and the person is sent back to sign-in, instead of a
 // dashboard that silently stops syncing. Any other answer (even 503) keeps them in.
+import { STATE_PATH } from '@hyvve/schema';
 import { useEffect } from 'react';
 import type { Session } from './session.js';
 
@@ -8,7 +9,7 @@ export function useSessionCheck(session: Session, onRejected: () => void): void 
   useEffect(() => {
     const controller = new AbortController();
     // HEAD: the auth answer without downloading the state the engine loads anyway.
-    fetch('/api/dashboard/state', {
+    fetch(STATE_PATH, {
       method: 'HEAD',
       headers: { authorization: `Bearer ${session.token}` },
       signal: controller.signal,

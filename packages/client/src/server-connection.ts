@@ -5,7 +5,7 @@
 // so it missed changes) reconnects at once, without backoff; the `ready` that follows
 // makes the sync layer resync. An epoch counter makes callbacks of a replaced socket
 // harmless.
-import { type ClientMessage, serverMessageSchema } from '@hyvve/schema';
+import { type ClientMessage, CloseCode, serverMessageSchema } from '@hyvve/schema';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import {
   InvalidPersistedStateError,
@@ -45,9 +45,9 @@ export type GetToken = () => string | Promise<string>;
 
 const OPEN = 1;
 /** Close code the server uses for a missing or invalid token. */
-export const AUTH_FAILED_CLOSE_CODE = 4401;
+export const AUTH_FAILED_CLOSE_CODE = CloseCode.unauthorized;
 /** Close code the server uses for a socket that drained nothing for `WS_STALL_TIMEOUT_MS`. */
-export const STALLED_CLOSE_CODE = 4408;
+export const STALLED_CLOSE_CODE = CloseCode.stalled;
 
 /** A parsed server message; `state` fields are still unchecked (`unknown`). */
 export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>;

@@ -2,8 +2,9 @@
 // http(s), ws(s) or (in a browser) relative to the page. A query string on that URL
 // (e.g. a proxy's routing key) is kept on both endpoints.
 
-export const SUBSCRIBE_PATH = '/api/dashboard/state/subscribe';
-export const STATE_PATH = '/api/dashboard/state';
+import { STATE_PATH, SUBSCRIBE_PATH } from '@hyvve/schema';
+
+export { STATE_PATH, SUBSCRIBE_PATH };
 
 /**
  * Asks the server for `patch` messages (deltas against the previous revision) instead

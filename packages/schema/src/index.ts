@@ -1,3 +1,4 @@
+export * from './api.js';
 export * from './canonical-json.js';
 export * from './constants.js';
 export * from './dashboard-state.js';

@@ -1,3 +1,5 @@
+// Wire names defined once in the schema package, re-exported for the server's users.
+export { CloseCode, STATE_PATH, SUBSCRIBE_PATH } from '@hyvve/schema';
 export type { AppOptions } from './app.js';
 export { buildApp } from './app.js';
 export type { Identity, SignTokenOptions } from './auth/token.js';
@@ -27,9 +29,7 @@ export { closeConnectionsOnShutdown } from './http/close-connections.js';
 export type { MetricsRouteOptions } from './http/metrics-route.js';
 export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 export type { DashboardStatePluginOptions } from './http/plugin.js';
-export { DEFAULT_STALL_TIMEOUT_MS, dashboardStatePlugin, SUBSCRIBE_PATH } from './http/plugin.js';
-export { STATE_PATH } from './http/state-routes.js';
-export { CloseCode } from './http/state-socket.js';
+export { DEFAULT_STALL_TIMEOUT_MS, dashboardStatePlugin } from './http/plugin.js';
 export type { StateOwner, StateScope } from './keys.js';
 export { isValidId, stateScope } from './keys.js';
 export type { Logger } from './logger.js';

@@ -16,6 +16,7 @@ import {
   ID_PATTERN,
   JSON_PATCH_CONTENT_TYPE,
   type JsonPatchDocument,
+  STATE_PATH,
   type StoredState,
 } from '@hyvve/schema';
 import { signToken } from '../auth/token.js';
@@ -224,7 +225,7 @@ class DashboardApi {
 
   /** The stored state, or null when none is stored (never saved, deleted, expired). */
   async load(): Promise<StoredState | null> {
-    const response = await request(`${this.baseUrl}/api/dashboard/state`, {
+    const response = await request(`${this.baseUrl}${STATE_PATH}`, {
       headers: { authorization: `Bearer ${this.token}` },
     });
     if (response.status === 404) return null;
@@ -238,7 +239,7 @@ class DashboardApi {
       'content-type': 'application/json',
     };
     if (revision !== null) headers['if-match'] = `"${revision}"`;
-    const response = await request(`${this.baseUrl}/api/dashboard/state`, {
+    const response = await request(`${this.baseUrl}${STATE_PATH}`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ state }),
@@ -248,7 +249,7 @@ class DashboardApi {
 
   /** Applies `patch` to the stored state, whatever was saved since it was read. */
   async patch(patch: JsonPatchDocument): Promise<SaveOutcome> {
-    const response = await request(`${this.baseUrl}/api/dashboard/state`, {
+    const response = await request(`${this.baseUrl}${STATE_PATH}`, {
       method: 'PATCH',
       headers: {
         authorization: `Bearer ${this.token}`,

@@ -4,6 +4,7 @@
 // with the service, and on close says 1001 to its sockets and waits for their saves.
 // It never closes the service: whoever created it does.
 import websocket from '@fastify/websocket';
+import { CloseCode, SUBSCRIBE_PATH } from '@hyvve/schema';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TokenPolicy } from '../auth/token.js';
@@ -17,8 +18,8 @@ import { sendApiError } from './error-handler.js';
 import { limitMessageSize } from './frame-limit.js';
 import { appJsonTextParser } from './json-text.js';
 import { requestMetricsHook } from './request-metrics.js';
-import { registerStateRoutes, STATE_PATH } from './state-routes.js';
-import { CloseCode, StateSocket } from './state-socket.js';
+import { registerStateRoutes } from './state-routes.js';
+import { StateSocket } from './state-socket.js';
 import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from './write-coalescer.js';
 
 export interface DashboardStatePluginOptions {
@@ -72,7 +73,6 @@ declare module 'fastify' {
 
 /** Extra room above the state limit, so an oversized state still reaches us and gets our 413. */
 export const BODY_LIMIT_MARGIN_BYTES = 512 * 1024;
-export const SUBSCRIBE_PATH = `${STATE_PATH}/subscribe`;
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** How often sockets are checked for a stall: a fraction of the timeout, within bounds. */

@@ -6,6 +6,7 @@ import {
   JSON_PATCH_CONTENT_TYPE,
   MERGE_PATCH_CONTENT_TYPE,
   type PatchContentType,
+  STATE_PATH,
 } from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
@@ -16,8 +17,6 @@ import type { StatePersistenceService, StateSource } from '../service/state-pers
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
 import { appJsonParser } from './json-text.js';
 import { gateRequests, identityOf } from './request-gate.js';
-
-export const STATE_PATH = '/api/dashboard/state';
 
 export interface StateRouteDependencies {
   service: StatePersistenceService;

@@ -3,6 +3,7 @@
 // change and answers `save` / `patch-save` / `delete` with the same outcomes as HTTP.
 import {
   type ClientMessage,
+  CloseCode,
   clientMessageSchema,
   formatPath,
   JSON_PATCH_CONTENT_TYPE,
@@ -28,24 +29,6 @@ import { SocketOutbox } from './socket-outbox.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
 import type { WriteCoalescer } from './write-coalescer.js';
-
-/** Close codes a client can act on. */
-export const CloseCode = {
-  /** Server shutdown: reconnect (to another instance). */
-  goingAway: 1001,
-  /** Unexpected server failure. */
-  internalError: 1011,
-  /** The store is unavailable: reconnect later. */
-  tryAgainLater: 1013,
-  /** The socket kept sending past its rate limit. */
-  policyViolation: 1008,
-  /** Missing, late, invalid or expired token: get a fresh token before reconnecting. */
-  unauthorized: 4401,
-  /** The reader drained nothing for the stall timeout: reconnect at once and resync. */
-  stalled: 4408,
-  /** A renewal brought a token for another user or workspace. */
-  forbidden: 4403,
-} as const;
 
 export interface StateSocketOptions {
   service: StatePersistenceService;
