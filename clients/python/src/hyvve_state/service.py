@@ -55,11 +55,15 @@ def default_client() -> StateClient:
     return _default_client
 
 
-def configure(client: Optional[StateClient] = None, **settings: Any) -> StateClient:
-    """Sets the client the module functions use: a StateClient, or StateClient(**settings)."""
+def configure(client: Optional[StateClient] = None, **settings: Any) -> Optional[StateClient]:
+    """Sets the client the module functions use: a StateClient, or StateClient(**settings).
+    With neither, forgets it: the next use builds one from the environment again."""
     global _default_client
     if client is not None and settings:
         raise TypeError("pass a StateClient or its settings, not both")
+    if client is None and not settings:
+        _default_client = None
+        return None
     _default_client = client if client is not None else StateClient(**settings)
     return _default_client
 

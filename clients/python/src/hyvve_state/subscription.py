@@ -170,8 +170,18 @@ class StateSubscription:
 
     async def _handle(self, message: Dict[str, Any]) -> None:
         kind = message.get("type")
+        logger.debug(
+            "hyvve_state: %s/%s got %s revision=%s epoch=%s delivered=%s",
+            self._workspace_id, self._user_id, kind, message.get("revision"),
+            message.get("epoch"), self._delivered,
+        )
         if kind == "ready":
             epoch = message.get("epoch") or ""
+            revision = message.get("revision")
+            if isinstance(revision, int) and revision < self._delivered:
+                # The counter went back: the store lost its data and revisions start over.
+                logger.info("hyvve_state: revision counter reset (%s -> %s)", self._delivered, revision)
+                self._delivered = -1
             self._adopt_epoch(epoch)
             self.connects += 1
             if self.connects > 1:
