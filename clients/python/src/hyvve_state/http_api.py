@@ -112,7 +112,7 @@ def error_for(action: str, response: httpx.Response) -> StateApiError:
     status = response.status_code
     code = body.get("error") if isinstance(body.get("error"), str) else None
     text = f"{action}: {status} {code or ''} {body.get('message', '')}".strip()
-    context = {"status": status, "code": code, "body": body}
+    context: Dict[str, Any] = {"status": status, "code": code, "body": body}
     if status == 401:
         return AuthenticationError(text, **context)
     if status in (400, 415):
@@ -124,8 +124,9 @@ def error_for(action: str, response: httpx.Response) -> StateApiError:
     if status == 412:
         return PreconditionFailedError(text, **context)
     if status == 413:
-        size = body.get("size") if isinstance(body.get("size"), int) else -1
-        limit = body.get("limit") if isinstance(body.get("limit"), int) else MAX_STATE_SIZE_BYTES
+        raw_size, raw_limit = body.get("size"), body.get("limit")
+        size = raw_size if isinstance(raw_size, int) else -1
+        limit = raw_limit if isinstance(raw_limit, int) else MAX_STATE_SIZE_BYTES
         return StateTooLargeError(size, limit, **context)
     if status == 429:
         return RateLimitedError(text, _retry_after_seconds(response, body), **context)
@@ -201,11 +202,11 @@ class HttpStateApi:
                 fresh = True
                 continue
             if response.status_code == 429:
-                error = error_for(action, response)
-                assert isinstance(error, RateLimitedError)
-                pause = error.retry_after + random.uniform(0, 0.05)
+                limited = error_for(action, response)
+                assert isinstance(limited, RateLimitedError)
+                pause = limited.retry_after + random.uniform(0, 0.05)
                 if waited + pause > self.max_rate_limit_wait:
-                    raise error
+                    raise limited
                 logger.info(
                     "%s: rate limited (429), retrying in %.2f s", action, pause,
                     extra={"workspace_id": workspace_id, "user_id": user_id},

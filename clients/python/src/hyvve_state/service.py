@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, TypeVar
 
 from .client import StateClient
 from .errors import (
@@ -43,6 +43,7 @@ from .state import (
 from .subscription import DeletedCallback, StateCallback, StateSubscription
 
 logger = logging.getLogger("hyvve_state")
+R = TypeVar("R")
 
 _default_client: Optional[StateClient] = None
 
@@ -276,7 +277,7 @@ class StatePersistenceService:
     def _agree(self, state: DashboardState, revision: int, epoch: str) -> None:
         self._agreed = _Agreed(persistable(state), revision, epoch)
 
-    def _degraded(self, action: str, error: StateApiError, result: Any) -> Any:
+    def _degraded(self, action: str, error: StateApiError, result: R) -> R:
         if self.raise_errors:
             raise error
         logger.warning(

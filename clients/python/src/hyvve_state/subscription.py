@@ -24,7 +24,7 @@ try:  # websockets >= 13: the new asyncio implementation
 
     _HEADERS_ARG = "additional_headers"
 except ImportError:  # pragma: no cover - websockets 10-12 (e.g. Debian bookworm's 10.4)
-    from websockets.client import connect as _ws_connect  # type: ignore[no-redef]
+    from websockets.client import connect as _ws_connect  # type: ignore[no-redef,attr-defined]
 
     _HEADERS_ARG = "extra_headers"
 

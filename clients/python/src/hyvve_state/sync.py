@@ -8,6 +8,7 @@ loop in a daemon thread. Subscription callbacks run on that thread.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from typing import Any, Awaitable, Dict, Optional, TypeVar
 
@@ -36,7 +37,10 @@ def _background_loop() -> asyncio.AbstractEventLoop:
 
 def run(awaitable: Awaitable[T], timeout: Optional[float] = None) -> T:
     """Runs a coroutine on the facade's loop and waits for its result."""
-    future = asyncio.run_coroutine_threadsafe(awaitable, _background_loop())  # type: ignore[arg-type]
+    future: "concurrent.futures.Future[T]" = asyncio.run_coroutine_threadsafe(
+        awaitable,  # type: ignore[arg-type]
+        _background_loop(),
+    )
     return future.result(timeout)
 
 
