@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: sets the checkout up (dependencies, redis-server and Chromium, stale builds)
-// the way `npm start` does, then lint, type-check and every test with coverage.
+// the way `npm start` does, then lint, type-check, every test with coverage and, after
+// vitest, the Python client's tests (scripts/python-client-test.mjs).
 // Arguments after `npm test --` go to vitest (e.g. `npm test -- packages/schema`).
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   ensureBuilds,
   ensureDependencies,
@@ -21,6 +23,25 @@ function step(args, env) {
   }
 }
 
+/**
+ * The Python client's tests (clients/python, against the built server): its own script,
+ * which sets up the virtual environment. Skipped when vitest was given a filter.
+ */
+function pythonClientStep(env) {
+  if (process.argv.length > 2) {
+    process.stdout.write('test: vitest filter given; skipping the Python client tests\n');
+    return;
+  }
+  const script = join(repositoryRoot, 'scripts', 'python-client-test.mjs');
+  const result = spawnSync(process.execPath, [script], {
+    cwd: repositoryRoot,
+    stdio: 'inherit',
+    env,
+  });
+  if (result.error) throw new SetupError(`python client tests: ${result.error.message}`);
+  if (result.status !== 0) throw new SetupError('python client tests failed', result.status ?? 1);
+}
+
 try {
   ensureDependencies();
   const { chromium } = ensureTestPrerequisites();
@@ -30,6 +51,7 @@ try {
   step(['run', 'lint'], env);
   step(['run', 'typecheck'], env);
   step(['exec', '--', 'vitest', 'run', '--coverage', ...process.argv.slice(2)], env);
+  pythonClientStep(env);
 } catch (error) {
   if (!(error instanceof SetupError)) throw error;
   process.stderr.write(`test: ${error.message}\n`);
