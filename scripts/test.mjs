@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: sets the checkout up (dependencies, redis-server and Chromium, stale builds)
-// the way `npm start` does, then lint, type-check and every test with coverage.
+// the way `npm start` does, then lint, type-check, the size budget of the browser client and
+// the demo page (`npm run size`, .size-limit.json, on the fresh builds) and every test with
+// coverage.
 // Arguments after `npm test --` go to vitest (e.g. `npm test -- packages/schema`).
 import { spawnSync } from 'node:child_process';
 import {
@@ -29,6 +31,7 @@ try {
   const env = { ...process.env, CHROMIUM_PATH: chromium };
   step(['run', 'lint'], env);
   step(['run', 'typecheck'], env);
+  step(['run', 'size'], env);
   step(['exec', '--', 'vitest', 'run', '--coverage', ...process.argv.slice(2)], env);
 } catch (error) {
   if (!(error instanceof SetupError)) throw error;
