@@ -92,7 +92,8 @@ export async function measureClientSizes() {
   return rows;
 }
 
-const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+/** kB of 1000 bytes, as size-limit and Vite print them. */
+const kb = (bytes) => `${(bytes / 1000).toFixed(1)} kB`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rows = await measureClientSizes();
