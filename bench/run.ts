@@ -8,6 +8,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startTestRedis } from '../test-support/redis-server.js';
+import { clientSize } from './benchmarks/client-size.js';
 import { clusterFanOut } from './benchmarks/cluster-fan-out.js';
 import type { BenchContext, Benchmark, BenchmarkOutcome } from './benchmarks/context.js';
 import { fanOut } from './benchmarks/fan-out.js';
@@ -36,6 +37,7 @@ import {
 const RUN_DEADLINE_MS = 9.5 * 60 * 1000;
 
 const benchmarks: Record<BenchmarkId, Benchmark> = {
+  'client-size': clientSize,
   'http-save': httpSave,
   'metrics-cost': metricsCost,
   'fan-out': fanOut,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: sets the checkout up (dependencies, redis-server and Chromium, stale builds)
-// the way `npm start` does, then lint, type-check, every test with coverage and, after
-// vitest, the Python client's tests (scripts/python-client-test.mjs).
+// the way `npm start` does, then lint, type-check, the size budget of the browser client and
+// the demo page (`npm run size`, .size-limit.json, on the fresh builds), every test with
+// coverage and, after vitest, the Python client's tests (scripts/python-client-test.mjs).
 // Arguments after `npm test --` go to vitest (e.g. `npm test -- packages/schema`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ try {
   const env = { ...process.env, CHROMIUM_PATH: chromium };
   step(['run', 'lint'], env);
   step(['run', 'typecheck'], env);
+  step(['run', 'size'], env);
   step(['exec', '--', 'vitest', 'run', '--coverage', ...process.argv.slice(2)], env);
   pythonClientStep(env);
 } catch (error) {

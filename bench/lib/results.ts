@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { round } from './stats.js';
 
 export type BenchmarkId =
+  | 'client-size'
   | 'http-save'
   | 'metrics-cost'
   | 'fan-out'
@@ -13,6 +14,7 @@ export type BenchmarkId =
   | 'cluster-fan-out';
 /** What a full run (`npm run bench` without --only) measures, in this order. */
 export const BENCHMARK_IDS: readonly BenchmarkId[] = [
+  'client-size',
   'http-save',
   'metrics-cost',
   'fan-out',

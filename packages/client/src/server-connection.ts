@@ -5,7 +5,12 @@
 // so it missed changes) reconnects at once, without backoff; the `ready` that follows
 // makes the sync layer resync. An epoch counter makes callbacks of a replaced socket
 // harmless.
-import { type ClientMessage, CloseCode, serverMessageSchema } from '@hyvve/schema';
+import {
+  type ClientMessage,
+  CloseCode,
+  type ParsedServerMessage,
+  parseServerMessage,
+} from '@hyvve/schema';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import {
   InvalidPersistedStateError,
@@ -50,7 +55,7 @@ export const AUTH_FAILED_CLOSE_CODE = CloseCode.unauthorized;
 export const STALLED_CLOSE_CODE = CloseCode.stalled;
 
 /** A parsed server message; `state` fields are still unchecked (`unknown`). */
-export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>;
+export type IncomingServerMessage = ParsedServerMessage;
 
 export type ConnectionStatus = 'connecting' | 'ready' | 'offline' | 'error';
 
@@ -307,7 +312,7 @@ function parseMessage(data: unknown): IncomingServerMessage | null {
   } catch {
     return null;
   }
-  const result = serverMessageSchema.safeParse(json);
-  // `state` stays unknown here: the sync layer validates it once, when it decides to apply it.
-  return result.success ? result.data : null;
+  // Checked as serverMessageSchema checks it, without Zod's runtime in the browser. `state`
+  // stays unknown here: the sync layer validates it once, when it decides to apply it.
+  return parseServerMessage(json);
 }

@@ -26,3 +26,5 @@ export const BROADCAST_CHANNEL_NAME = 'hyvve-dashboard-state-sync';
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** How far ahead of the server's clock a saved `state.timestamp` may be (5 min). */
 export const MAX_CLOCK_SKEW_MS = 300_000;
+/** Longest JSON Pointer accepted in an operation of a patch sent to subscribers. */
+export const MAX_PATCH_POINTER_LENGTH = 1024;

@@ -5,9 +5,11 @@
 // replace) from the state at `baseRevision` to the one at `revision`. Diffing and applying
 // are fast-json-patch's, a well-kept implementation of the RFC; what is ours is when a
 // patch is sent (server) and what a client does when it holds another base (refetch).
-import jsonPatch from 'fast-json-patch';
-import './strict-csp.js';
-import { z } from 'zod';
+import type { Operation } from 'fast-json-patch';
+// The library's ES modules of the operations alone (see fast-json-patch-core.d.ts): its
+// package entry also brings the diffing half (state-diff.ts), which browsers never run.
+import { applyOperation } from 'fast-json-patch/module/core.mjs';
+import { unescapePathComponent } from 'fast-json-patch/module/helpers.mjs';
 
 export type StatePatchOperation =
   | { op: 'add'; path: string; value: unknown }
@@ -15,16 +17,6 @@ export type StatePatchOperation =
   | { op: 'replace'; path: string; value: unknown };
 
 export type StatePatch = StatePatchOperation[];
-
-const pointer = z.string().max(1024);
-
-export const statePatchSchema = z.array(
-  z.discriminatedUnion('op', [
-    z.object({ op: z.literal('add'), path: pointer, value: z.unknown() }),
-    z.object({ op: z.literal('remove'), path: pointer }),
-    z.object({ op: z.literal('replace'), path: pointer, value: z.unknown() }),
-  ]),
-);
 
 /** A patch that does not apply to the state it was given (another base, or malformed). */
 export class StatePatchError extends Error {
@@ -39,15 +31,7 @@ export class StatePatchError extends Error {
   }
 }
 
-/**
- * Operations that turn `previous` into `next` (both plain JSON values, e.g. parsed
- * states). Arrays are compared by index, so an item inserted at the front of a long list
- * yields a long patch: callers compare its size with the full state's.
- */
-export function diffStates(previous: object, next: object): StatePatch {
-  // Without `invertible` compare emits only add / remove / replace.
-  return jsonPatch.compare(previous, next) as StatePatch;
-}
+export { diffStates } from './state-diff.js';
 
 /**
  * `base` with `patch` applied, as a new value; `base` and everything reachable from it are
@@ -93,11 +77,11 @@ function operationError(operation: { op: string; path: string }, index: number, 
  */
 export function applyPatchOperation(
   document: unknown,
-  operation: jsonPatch.Operation,
+  operation: Operation,
   index: number,
 ): unknown {
   try {
-    return jsonPatch.applyOperation(document, operation, true, true, true, index).newDocument;
+    return applyOperation(document, operation, true, true, true, index).newDocument;
   } catch (error) {
     throw operationError(operation, index, error);
   }
@@ -123,7 +107,7 @@ function copyPathForWrite(document: unknown, path: string, copies: Set<object>):
   let parent = root;
   // keys[0] is the empty string before the first '/'; the last key is the target.
   for (let t = 1; t < keys.length - 1; t++) {
-    const key = jsonPatch.unescapePathComponent(keys[t] ?? '');
+    const key = unescapePathComponent(keys[t] ?? '');
     // The library refuses these; copying through `__proto__` would set a prototype.
     if (key === '__proto__' || (key === 'prototype' && keys[t - 1] === 'constructor')) break;
     const slot = childSlot(parent, key);

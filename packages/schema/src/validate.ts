@@ -1,19 +1,13 @@
+// Validating a state: `validateDashboardState` runs the Zod-free parser (parse-state.ts),
+// which answers exactly as `dashboardStateSchema.safeParse` (property-tested), so neither
+// the browser nor the server pays for Zod's runtime to check a state.
 import type { z } from 'zod';
-import { type DashboardState, dashboardStateSchema } from './dashboard-state.js';
+import type { DashboardState } from './dashboard-state.js';
+import { parseDashboardState } from './parse-state.js';
+import { formatPath, type ValidationResult } from './validation-result.js';
 
-/** One failed check, with the dotted path of the offending value (e.g. `widgets.alerts.0.type`). */
-export interface ValidationIssue {
-  path: string;
-  message: string;
-}
-
-export type ValidationResult<T> =
-  | { success: true; data: T }
-  | { success: false; error: { message: string; path: string; issues: ValidationIssue[] } };
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? '(root)' : path.map(String).join('.');
-}
+export type { ValidationIssue, ValidationResult } from './validation-result.js';
+export { formatPath } from './validation-result.js';
 
 /** Turns a Zod error into a typed failure whose message names the first failing path. */
 export function toValidationFailure(error: z.ZodError): ValidationResult<never> {
@@ -30,6 +24,5 @@ export function toValidationFailure(error: z.ZodError): ValidationResult<never> 
 
 /** Validates a current-version state, applying schema defaults. Never throws. */
 export function validateDashboardState(input: unknown): ValidationResult<DashboardState> {
-  const result = dashboardStateSchema.safeParse(input);
-  return result.success ? { success: true, data: result.data } : toValidationFailure(result.error);
+  return parseDashboardState(input);
 }

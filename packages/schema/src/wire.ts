@@ -5,7 +5,8 @@ import './strict-csp.js';
 import { z } from 'zod';
 import type { DashboardState } from './dashboard-state.js';
 import { JSON_PATCH_CONTENT_TYPE, MERGE_PATCH_CONTENT_TYPE } from './merge-patch.js';
-import { type StatePatch, statePatchSchema } from './state-patch.js';
+import type { StatePatch } from './state-patch.js';
+import { statePatchSchema } from './state-patch-schema.js';
 
 const revision = z.number().int().nonnegative();
 
@@ -193,6 +194,13 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     serverTime: z.number().optional(),
   }),
 ]);
+
+/**
+ * A server message as `serverMessageSchema` parses it (`state` still unchecked). The
+ * browser checks messages with `parseServerMessage` (parse-server-message.ts), which
+ * answers as the schema does without Zod's runtime.
+ */
+export type ParsedServerMessage = z.output<typeof serverMessageSchema>;
 
 /** HTTP error body: `{ error, message, ...context }`. */
 export interface ApiErrorBody {

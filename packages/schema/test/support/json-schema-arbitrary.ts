@@ -1,6 +1,6 @@
 // fast-check values from a JSON Schema (the subset `z.toJSONSchema` writes for the state
-// schema: objects, records, arrays, strings, numbers, integers, booleans, null, const,
-// enum, anyOf, patterns, bounds). Generating from the schema itself means a field added
+// and wire schemas: objects, records, arrays, strings, numbers, integers, booleans, null,
+// const, enum, anyOf/oneOf, patterns, bounds, and `{}` for any JSON value). Generating from the schema itself means a field added
 // to the Zod schema is generated at once, so a validator that does not know it is caught.
 import fc from 'fast-check';
 
@@ -9,12 +9,14 @@ export interface JsonSchema {
   const?: unknown;
   enum?: unknown[];
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean | JsonSchema;
   items?: JsonSchema;
   maxItems?: number;
   minLength?: number;
+  maxLength?: number;
   pattern?: string;
   minimum?: number;
   maximum?: number;
@@ -62,6 +64,7 @@ function nearMissesOf(schema: JsonSchema): unknown[] {
   }
   if (types.includes('string')) {
     if (schema.minLength) misses.push('');
+    if (schema.maxLength !== undefined) misses.push('x'.repeat(schema.maxLength + 1));
     if (schema.pattern) misses.push('', 'has space', 'x'.repeat(129), 'a:b');
     misses.push(1);
   }
@@ -73,8 +76,11 @@ function nearMissesOf(schema: JsonSchema): unknown[] {
 function validArbitraryOf(schema: JsonSchema, options: ArbitraryOptions): fc.Arbitrary<unknown> {
   if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
-  if (schema.anyOf) return fc.oneof(...schema.anyOf.map((branch) => arbitraryOf(branch, options)));
-  const types = Array.isArray(schema.type) ? schema.type : [schema.type ?? 'null'];
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches) return fc.oneof(...branches.map((branch) => arbitraryOf(branch, options)));
+  // `{}` (z.unknown()): any JSON value.
+  if (schema.type === undefined) return fc.jsonValue({ maxDepth: 2 });
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   return fc.oneof(...types.map((type) => arbitraryOfType(type, schema, options)));
 }
 
@@ -92,7 +98,10 @@ function arbitraryOfType(
       return fc.boolean();
     case 'string':
       if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern));
-      return fc.string({ minLength: schema.minLength ?? 0, maxLength: 12 });
+      return fc.string({
+        minLength: schema.minLength ?? 0,
+        maxLength: Math.min(schema.maxLength ?? 12, 12),
+      });
     case 'integer':
       return fc.oneof(
         fc.integer({ min: min ?? -1000, max: Math.min(max ?? 1000, 1000) }),
