@@ -10,7 +10,7 @@ import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/p
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { memoryRequestLimiter } from './rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT } from './rate-limiter.js';
+import { DEFAULT_RATE_LIMIT } from './rate-limit/token-buckets.js';
 import type { StatePersistenceService } from './service/state-persistence-service.js';
 
 export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {

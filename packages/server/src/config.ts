@@ -7,10 +7,10 @@ import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type TokenPolicy } from './auth/token.js';
 import { algorithmOfPublicKey } from './auth/token-keys.js';
 import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
-import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+import { DEFAULT_COALESCE_WINDOW_MS } from './socket/fan-out/write-coalescer.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limit/token-buckets.js';
 import type { ServerOptions } from './server.js';
-import type { ClusterNode, RedisClusterOptions } from './store/redis-cluster.js';
+import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster.js';
 
 /** A variable that is missing or malformed; the message says which and what is expected. */
 export class ConfigError extends Error {

@@ -14,12 +14,12 @@ import {
   type RequestLimiter,
   redisRequestLimiter,
 } from './rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limit/token-buckets.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
 import { MemoryStateStore } from './store/memory-store.js';
-import type { RedisClusterOptions } from './store/redis-cluster.js';
-import { warnIfRedisNotPersistent } from './store/redis-persistence.js';
-import { RedisStateStore } from './store/redis-store.js';
+import type { RedisClusterOptions } from './store/redis/cluster.js';
+import { warnIfRedisNotPersistent } from './store/redis/persistence.js';
+import { RedisStateStore } from './store/redis/redis-store.js';
 import type { StateStore } from './store/state-store.js';
 
 export interface ServerOptions {

@@ -5,10 +5,10 @@
 // user to the new names without losing a revision or bringing deleted data back.
 import { describe, expect, it } from 'vitest';
 import { type RedisStateStore, type StateScope, stateScope } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
-import { stateMessageText } from '../src/store/channel-event.js';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
+import { stateMessageText } from '../src/channel/channel-event.js';
 import type { ChannelHead } from '../src/store/state-store.js';
-import { parseStoredMessage } from '../src/store/stored-message.js';
+import { parseStoredMessage } from '../src/store/redis/stored-message.js';
 import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 

@@ -11,7 +11,7 @@ import {
   StoreUnavailableError,
   stateScope,
 } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
 import { redisStores } from './support/redis-stores.js';
 import { waitFor } from './support/wait-for.js';
 

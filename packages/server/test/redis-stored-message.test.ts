@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RedisStateStore, SaveRequest, StateScope } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
-import { stateMessageText } from '../src/store/channel-event.js';
-import { parseStoredMessage } from '../src/store/stored-message.js';
+import { stateMessageText } from '../src/channel/channel-event.js';
+import { parseStoredMessage } from '../src/store/redis/stored-message.js';
 import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 

@@ -3,7 +3,7 @@
 // in a handler run after an asynchronous check is reported, not lost.
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../src/errors.js';
-import { SocketMessageGate } from '../src/http/socket-message-gate.js';
+import { SocketMessageGate } from '../src/socket/socket-message-gate.js';
 import type { RequestLimiter } from '../src/rate-limit/request-limiter.js';
 
 /** A limiter answering asynchronously, refusing the keys in `refuse` (by IP or user id). */

@@ -18,7 +18,7 @@ import {
   StoreUnavailableError,
   stateScope,
 } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
 import { waitFor } from './support/wait-for.js';
 
 let redis: TestRedis;

@@ -7,7 +7,7 @@ import {
   type ChannelEvent,
   createChannelEvent,
   stateMessageText,
-} from '../src/store/channel-event.js';
+} from '../src/channel/channel-event.js';
 import type { ChannelHead } from '../src/store/state-store.js';
 import { type ChannelHooks, SubscriptionRegistry } from '../src/store/subscription-registry.js';
 

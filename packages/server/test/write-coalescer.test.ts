@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { applyStatePatch, type DashboardState } from '@hyvve/schema';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { RELEASE_SLICE, WriteCoalescer } from '../src/http/write-coalescer.js';
+import { RELEASE_SLICE, WriteCoalescer } from '../src/socket/fan-out/write-coalescer.js';
 import type { RunningServer } from '../src/index.js';
 import { api, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';

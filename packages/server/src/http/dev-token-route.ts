@@ -6,7 +6,7 @@ import { ID_PATTERN } from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { signToken } from '../auth/token.js';
 import { InvalidRequestError, toApiError } from '../errors.js';
-import { isValidId } from '../keys.js';
+import { isValidId } from '../scope.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { sendApiError } from './error-handler.js';
 

@@ -12,15 +12,15 @@ import { tokenKeys } from '../auth/token-keys.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ServerMetrics } from '../metrics/server-metrics.js';
 import { memoryRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../rate-limiter.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../rate-limit/token-buckets.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { sendApiError } from './error-handler.js';
-import { limitMessageSize } from './frame-limit.js';
+import { limitMessageSize } from '../socket/frame-limit.js';
 import { appJsonTextParser } from './json-text.js';
 import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes } from './state-routes.js';
-import { StateSocket } from './state-socket.js';
-import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from './write-coalescer.js';
+import { StateSocket } from '../socket/state-socket.js';
+import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from '../socket/fan-out/write-coalescer.js';
 
 export interface DashboardStatePluginOptions {
   service: StatePersistenceService;

@@ -22,7 +22,7 @@ import {
   StateConflictError,
   StateNotFoundError,
 } from '../errors.js';
-import type { StateOwner } from '../keys.js';
+import type { StateOwner } from '../scope.js';
 import type { SaveOptions, SaveResult } from './state-persistence-service.js';
 
 /** Attempts before a patch of a state that keeps changing gives up (409). */

@@ -6,7 +6,7 @@ import type { ChannelMessage, DashboardState } from '@hyvve/schema';
 import { PersistenceError } from '../errors.js';
 import { errorMessage, type Logger, silentLogger } from '../logger.js';
 import { MemoryStateStore } from '../store/memory-store.js';
-import { RedisStateStore } from '../store/redis-store.js';
+import { RedisStateStore } from '../store/redis/redis-store.js';
 import { type SaveOptions, StatePersistenceService } from './state-persistence-service.js';
 
 let defaultService: StatePersistenceService | undefined;

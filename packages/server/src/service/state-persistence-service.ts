@@ -28,7 +28,7 @@ import {
   StateConflictError,
   StateTooLargeError,
 } from '../errors.js';
-import { type StateOwner, type StateScope, toScope } from '../keys.js';
+import { type StateOwner, type StateScope, toScope } from '../scope.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type {
   ChannelListener,

@@ -6,14 +6,14 @@
 // the TTL without a save) gets a new random epoch.
 import { randomBytes } from 'node:crypto';
 import { StoreUnavailableError } from '../errors.js';
-import type { StateScope } from '../keys.js';
+import type { StateScope } from '../scope.js';
 import { type Logger, silentLogger } from '../logger.js';
 import {
   type ChannelEvent,
   createChannelEvent,
   deletedMessageText,
   stateMessageText,
-} from './channel-event.js';
+} from '../channel/channel-event.js';
 import type {
   ChannelHead,
   ChannelListener,

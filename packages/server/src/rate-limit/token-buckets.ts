@@ -1,7 +1,7 @@
 // In-process token buckets by key, the memory backend of the request limits (see
 // rate-limit/request-limiter.ts). One instance limits what reaches it; with Redis the
 // buckets live in Redis instead, shared by every instance.
-import { RateLimitedError } from './errors.js';
+import { RateLimitedError } from '../errors.js';
 
 export interface RateLimitOptions {
   /**

@@ -38,7 +38,7 @@ export interface ChannelEvent {
 /**
  * Text of a `state` message. The state JSON is spliced in as is: it was validated and
  * serialised once by the save. With `timestamp` (the state's own, repeated in the head)
- * this is also the stored form of a Redis record (store/stored-message.ts).
+ * this is also the stored form of a Redis record (store/redis/stored-message.ts).
  */
 export function stateMessageText(
   stateJson: string,

@@ -7,10 +7,10 @@
 // node, pub/sub is sharded (SPUBLISH/SSUBSCRIBE) unless asked for classic, and a changed
 // topology (failover, node restart, slot migration) re-subscribes and catches up too.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../errors.js';
-import type { StateScope } from '../keys.js';
-import { errorMessage, type Logger, silentLogger } from '../logger.js';
-import type { StoreMetrics } from '../metrics/store-metrics.js';
+import { StoreUnavailableError } from '../../errors.js';
+import type { StateScope } from '../../scope.js';
+import { errorMessage, type Logger, silentLogger } from '../../logger.js';
+import type { StoreMetrics } from '../../metrics/store-metrics.js';
 import {
   type ChannelEvent,
   createChannelEvent,
@@ -19,13 +19,13 @@ import {
   parseChannelEventBytes,
   stateMessageParts,
   stateMessageText,
-} from './channel-event.js';
+} from '../../channel/channel-event.js';
 import {
   type ChannelPatchParts,
   isPublishedPatch,
   parsePublishedPatch,
   publishedPatchTail,
-} from './channel-patch.js';
+} from '../../channel/channel-patch.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
 import {
@@ -37,9 +37,9 @@ import {
   primaries,
   primaryFingerprint,
   type RedisClusterOptions,
-} from './redis-cluster.js';
-import { type RedisPersistence, readRedisPersistence } from './redis-persistence.js';
-import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './redis-scripts.js';
+} from './cluster.js';
+import { type RedisPersistence, readRedisPersistence } from './persistence.js';
+import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './scripts.js';
 import type {
   ChannelHead,
   ChannelListener,
@@ -54,9 +54,9 @@ import type {
   StoredRecord,
   StoreStatus,
   Subscription,
-} from './state-store.js';
+} from '../state-store.js';
 import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
-import { SubscriptionRegistry } from './subscription-registry.js';
+import { SubscriptionRegistry } from '../subscription-registry.js';
 import { ThrottledLog } from './throttled-log.js';
 
 export interface RedisStateStoreOptions {
@@ -842,7 +842,7 @@ export class RedisStateStore implements StateStore {
 
   /**
    * The keys a script gets for `scope`: its tagged state and counter, and on one Redis
-   * also their untagged names of before, read when the tagged ones hold nothing (keys.ts).
+   * also their untagged names of before, read when the tagged ones hold nothing (scope.ts).
    * A cluster gets none of those: they hash to other slots (CROSSSLOT), and no data can
    * be there, since the untagged save script was refused by every cluster.
    */

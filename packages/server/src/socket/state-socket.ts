@@ -19,16 +19,16 @@ import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
-import type { ChannelEvent } from '../store/channel-event.js';
+import type { ChannelEvent } from '../channel/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
-import { changeSink } from './change-sink.js';
-import type { JsonTextParser } from './json-text.js';
-import { type PatchContext, patchMessage } from './patch-frame.js';
+import { changeSink } from './fan-out/change-sink.js';
+import type { JsonTextParser } from '../http/json-text.js';
+import { type PatchContext, patchMessage } from './fan-out/patch-frame.js';
 import { SocketMessageGate } from './socket-message-gate.js';
-import { SocketOutbox } from './socket-outbox.js';
+import { SocketOutbox } from './fan-out/socket-outbox.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
-import type { WriteCoalescer } from './write-coalescer.js';
+import type { WriteCoalescer } from './fan-out/write-coalescer.js';
 
 export interface StateSocketOptions {
   service: StatePersistenceService;

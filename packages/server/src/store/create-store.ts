@@ -1,7 +1,7 @@
 // The stores as factory functions, for code that wants a `StateStore` without naming
 // its class: `createStateStore({ redisUrl })` picks Redis or memory as the server does.
 import { MemoryStateStore, type MemoryStateStoreOptions } from './memory-store.js';
-import { RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
+import { RedisStateStore, type RedisStateStoreOptions } from './redis/redis-store.js';
 import type { StateStore } from './state-store.js';
 
 export function createRedisStateStore(options: RedisStateStoreOptions): RedisStateStore {
