@@ -12,8 +12,8 @@ import {
   startTestRedisCluster,
   type TestRedisCluster,
 } from '../../../test-support/redis-cluster.js';
-import { type ClusterPubSub, type RunningServer, stateScope } from '../src/index.js';
 import { stateMessageText } from '../src/channel/channel-event.js';
+import { type ClusterPubSub, type RunningServer, stateScope } from '../src/index.js';
 import { keySlot } from '../src/store/redis/key-slot.js';
 import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';

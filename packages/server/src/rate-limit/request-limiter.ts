@@ -2,16 +2,16 @@
 // auth, so anonymous floods are bounded too) and one per user (after auth). In memory
 // for one instance, in Redis when there is one, so instances share one limit.
 import { type Cluster, Redis } from 'ioredis';
-import type { StateOwner } from '../scope.js';
 import type { Logger } from '../logger.js';
+import type { StateOwner } from '../scope.js';
+import { createClusterClient, type RedisClusterOptions } from '../store/redis/cluster.js';
+import { RedisTokenBuckets } from './redis-token-buckets.js';
 import {
   DEFAULT_RATE_LIMIT,
   type RateLimitOptions,
   SaveRateLimiter,
   type TokenBuckets,
 } from './token-buckets.js';
-import { createClusterClient, type RedisClusterOptions } from '../store/redis/cluster.js';
-import { RedisTokenBuckets } from './redis-token-buckets.js';
 
 export interface RequestLimiter {
   /** Spends one request of this client IP; throws/rejects RateLimitedError when none is left. */

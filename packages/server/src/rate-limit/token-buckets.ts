@@ -2,28 +2,10 @@
 // rate-limit/request-limiter.ts). One instance limits what reaches it; with Redis the
 // buckets live in Redis instead, shared by every instance.
 import { RateLimitedError } from '../errors.js';
+import type { RateLimitOptions } from '../options.js';
 
-export interface RateLimitOptions {
-  /**
-   * Sustained requests per second per user: every HTTP request and socket message of
-   * the user (saves, reads, deletes, renewals, invalid ones), HTTP and WebSocket together.
-   * (The name is kept from when only saves were limited.)
-   */
-  savesPerSecond: number;
-  /** Requests a user may make in a burst (bucket size). */
-  burst: number;
-  /** Requests and socket frames per second per client IP, counted before auth. @default 100 */
-  ipPerSecond?: number;
-  /** Per-IP burst. @default twice ipPerSecond */
-  ipBurst?: number;
-}
-
-export const DEFAULT_RATE_LIMIT = {
-  savesPerSecond: 20,
-  burst: 40,
-  ipPerSecond: 100,
-  ipBurst: 200,
-} as const satisfies Required<RateLimitOptions>;
+export type { RateLimitOptions } from '../options.js';
+export { DEFAULT_RATE_LIMIT } from '../options.js';
 
 /** Tokens per second and bucket size of one kind of bucket. */
 export interface BucketRate {

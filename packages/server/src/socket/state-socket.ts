@@ -14,21 +14,21 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type RawData, WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChannelEvent } from '../channel/channel-event.js';
 import { AuthError, InvalidRequestError, type RateLimitedError, toApiError } from '../errors.js';
+import type { JsonTextParser } from '../http/json-text.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
-import type { ChannelEvent } from '../channel/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { changeSink } from './fan-out/change-sink.js';
-import type { JsonTextParser } from '../http/json-text.js';
 import { type PatchContext, patchMessage } from './fan-out/patch-frame.js';
-import { SocketMessageGate } from './socket-message-gate.js';
 import { SocketOutbox } from './fan-out/socket-outbox.js';
+import type { WriteCoalescer } from './fan-out/write-coalescer.js';
+import { SocketMessageGate } from './socket-message-gate.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
-import type { WriteCoalescer } from './fan-out/write-coalescer.js';
 
 export interface StateSocketOptions {
   service: StatePersistenceService;

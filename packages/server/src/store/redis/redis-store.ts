@@ -7,10 +7,6 @@
 // node, pub/sub is sharded (SPUBLISH/SSUBSCRIBE) unless asked for classic, and a changed
 // topology (failover, node restart, slot migration) re-subscribes and catches up too.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../../errors.js';
-import type { StateScope } from '../../scope.js';
-import { errorMessage, type Logger, silentLogger } from '../../logger.js';
-import type { StoreMetrics } from '../../metrics/store-metrics.js';
 import {
   type ChannelEvent,
   createChannelEvent,
@@ -26,20 +22,10 @@ import {
   parsePublishedPatch,
   publishedPatchTail,
 } from '../../channel/channel-patch.js';
-import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
-import { IterationCork } from './iteration-cork.js';
-import {
-  type ClusterPubSub,
-  createClassicSubscriber,
-  createClusterClient,
-  groupByPrimary,
-  knownNodes,
-  primaries,
-  primaryFingerprint,
-  type RedisClusterOptions,
-} from './cluster.js';
-import { type RedisPersistence, readRedisPersistence } from './persistence.js';
-import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './scripts.js';
+import { StoreUnavailableError } from '../../errors.js';
+import { errorMessage, type Logger, silentLogger } from '../../logger.js';
+import type { StoreMetrics } from '../../metrics/store-metrics.js';
+import type { StateScope } from '../../scope.js';
 import type {
   ChannelHead,
   ChannelListener,
@@ -55,8 +41,22 @@ import type {
   StoreStatus,
   Subscription,
 } from '../state-store.js';
-import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
 import { SubscriptionRegistry } from '../subscription-registry.js';
+import {
+  type ClusterPubSub,
+  createClassicSubscriber,
+  createClusterClient,
+  groupByPrimary,
+  knownNodes,
+  primaries,
+  primaryFingerprint,
+  type RedisClusterOptions,
+} from './cluster.js';
+import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
+import { IterationCork } from './iteration-cork.js';
+import { type RedisPersistence, readRedisPersistence } from './persistence.js';
+import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './scripts.js';
+import { afterRevisionOffset, parseStoredMessage, storedRevision } from './stored-message.js';
 import { ThrottledLog } from './throttled-log.js';
 
 export interface RedisStateStoreOptions {
