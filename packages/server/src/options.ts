@@ -116,3 +116,19 @@ export function isLoopbackHost(host: string): boolean {
 export function defaultDevAuth(secretSet: boolean, host: string): boolean {
   return !secretSet && isLoopbackHost(host);
 }
+
+/** Where the Redis behind a server is: one Redis, a cluster, or none (the memory store). */
+export type RedisTarget = { url: string } | { cluster: RedisClusterOptions };
+
+/**
+ * The one Redis-vs-memory decision: a cluster when one is given, else the Redis URL, else
+ * none (the store and the limits then live in this process).
+ */
+export function redisTarget(options: {
+  redisUrl?: string | undefined;
+  redisCluster?: RedisClusterOptions | undefined;
+}): RedisTarget | undefined {
+  if (options.redisCluster) return { cluster: options.redisCluster };
+  if (options.redisUrl) return { url: options.redisUrl };
+  return undefined;
+}

@@ -1,5 +1,6 @@
-// Starts a complete server: store (Redis when a URL is given, else in-process memory),
-// service, Fastify app, listening socket, and a close() that shuts it all down once.
+// Starts a complete server: store (Redis when a URL is given, else in-process memory:
+// redisTarget and createStateStore decide), request limits, service, Fastify app,
+// listening socket, and a close() that shuts it all down once.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -14,18 +15,14 @@ import {
   DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
   defaultDevAuth,
   isLoopbackHost,
+  redisTarget,
   type ServerOptions,
 } from './options.js';
-import {
-  memoryRequestLimiter,
-  type RequestLimiter,
-  redisRequestLimiter,
-} from './rate-limit/request-limiter.js';
+import { createRequestLimiter } from './rate-limit/request-limiter.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
-import { MemoryStateStore } from './store/memory-store.js';
+import { createStateStore } from './store/create-store.js';
 import { warnIfRedisNotPersistent } from './store/redis/persistence.js';
 import { RedisStateStore } from './store/redis/redis-store.js';
-import type { StateStore } from './store/state-store.js';
 
 export interface RunningServer {
   /** http://127.0.0.1:PORT */
@@ -72,21 +69,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const metrics = new ServerMetrics({ enabled: options.metrics ?? true });
 
-  let store: StateStore;
-  if (options.redisUrl || options.redisCluster) {
-    const redis = new RedisStateStore({
-      ...(options.redisCluster
-        ? { cluster: options.redisCluster }
-        : { url: options.redisUrl ?? '' }),
-      connectionName: `hyvve:${instanceId}`,
-      logger,
-      metrics,
-    });
-    store = redis;
+  const redis = redisTarget(options);
+  const store = createStateStore({
+    ...(redis && 'cluster' in redis ? { cluster: redis.cluster } : { redisUrl: redis?.url }),
+    connectionName: `hyvve:${instanceId}`,
+    logger,
+    metrics,
+  });
+  if (store instanceof RedisStateStore) {
     if (options.redisCluster) {
       logger.info(
         {
-          store: redis.kind,
+          store: store.kind,
           nodes: options.redisCluster.nodes.map((node) => `${node.host}:${node.port}`),
           pubsub: options.redisCluster.pubsub ?? 'sharded',
         },
@@ -95,15 +89,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } else {
       logger.info({ store: 'redis', url: redactUrl(options.redisUrl ?? '') }, 'state store: Redis');
     }
-    if (
-      await redis.waitUntilReady(options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS)
-    ) {
-      await warnIfRedisNotPersistent(() => redis.persistence(), logger);
+    const connectTimeoutMs = options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
+    if (await store.waitUntilReady(connectTimeoutMs)) {
+      await warnIfRedisNotPersistent(() => store.persistence(), logger);
     } else {
       logger.warn('Redis is not reachable yet: serving 503 for state requests until it is');
     }
   } else {
-    store = new MemoryStateStore({ logger });
     logger.warn(
       { store: 'memory' },
       'REDIS_URL is not set: state is kept IN THIS PROCESS ONLY (lost on restart, one instance only)',
@@ -116,25 +108,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
   });
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-  let requestLimiter: RequestLimiter | undefined;
-  if (rateLimit && (options.redisUrl || options.redisCluster)) {
-    requestLimiter = redisRequestLimiter(rateLimit, {
-      ...(options.redisCluster
-        ? { cluster: options.redisCluster }
-        : { url: options.redisUrl ?? '' }),
-      connectionName: `hyvve:${instanceId}:limit`,
-      logger,
-    });
-    // Until it is connected the limiter lets requests through: give it the store's time.
-    if (
-      !(await requestLimiter.waitUntilReady?.(
-        options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
-      ))
-    ) {
-      logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
-    }
-  } else if (rateLimit) {
-    requestLimiter = memoryRequestLimiter(rateLimit);
+  const requestLimiter = createRequestLimiter(
+    rateLimit,
+    redis && { ...redis, connectionName: `hyvve:${instanceId}:limit`, logger },
+  );
+  // Until it is connected a Redis limiter lets requests through: give it the store's time.
+  const limiterReady = await requestLimiter?.waitUntilReady?.(
+    options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  );
+  if (limiterReady === false) {
+    logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
   }
   if (devAuth) {
     logger.warn(

@@ -15,11 +15,10 @@ import {
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_COALESCE_WINDOW_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_RATE_LIMIT,
   DEFAULT_STALL_TIMEOUT_MS,
   type RateLimitOptions,
 } from '../options.js';
-import { memoryRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
+import { createRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { WriteCoalescer } from '../socket/fan-out/write-coalescer.js';
 import { limitMessageSize } from '../socket/frame-limit.js';
@@ -101,7 +100,6 @@ async function dashboardState(
   const { service } = options;
   const metrics = options.metrics ?? new ServerMetrics();
   const settings = {
-    rateLimit: DEFAULT_RATE_LIMIT,
     authTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
     heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
@@ -122,9 +120,7 @@ async function dashboardState(
     }),
     { ...(options.tokenPolicy === undefined ? {} : { policy: options.tokenPolicy }) },
   );
-  const limiter =
-    options.requestLimiter ??
-    (settings.rateLimit ? memoryRequestLimiter(settings.rateLimit) : undefined);
+  const limiter = options.requestLimiter ?? createRequestLimiter(options.rateLimit);
   const bodyLimit = service.maxStateBytes + BODY_LIMIT_MARGIN_BYTES;
   const sockets = new Set<StateSocket>();
   const inFlight = new Set<Promise<void>>();

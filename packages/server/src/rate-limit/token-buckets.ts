@@ -23,7 +23,11 @@ export interface TokenBuckets {
   take(key: string): void | Promise<void>;
 }
 
-export class SaveRateLimiter implements TokenBuckets {
+/**
+ * Token buckets by key (a user, an IP): each key may spend `savesPerSecond` requests a
+ * second on average and `burst` at once, whatever the request is.
+ */
+export class TokenBucketLimiter implements TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -37,7 +41,7 @@ export class SaveRateLimiter implements TokenBuckets {
     }
   }
 
-  /** Spends one save for `user`; throws RateLimitedError (with retryAfterMs) when none is left. */
+  /** Spends one request of `user` (or any key); throws RateLimitedError (with retryAfterMs) when none is left. */
   take(user: string): void {
     const now = this.now();
     const bucket = this.buckets.get(user);
@@ -76,3 +80,8 @@ export class SaveRateLimiter implements TokenBuckets {
     }
   }
 }
+
+/** @deprecated The buckets limit every request, not only saves: use `TokenBucketLimiter`. */
+export const SaveRateLimiter = TokenBucketLimiter;
+/** @deprecated Use `TokenBucketLimiter`. */
+export type SaveRateLimiter = TokenBucketLimiter;

@@ -18,6 +18,8 @@ export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url'> {
 }
 
 /** A Redis store when `redisUrl` (or a `cluster`) is given, else a memory store. */
+// The only place a Redis or a memory store is chosen (startServer and the module-level
+// functions come here too).
 export function createStateStore(options: StateStoreOptions = {}): StateStore {
   const { redisUrl, ...rest } = options;
   if (redisUrl) return createRedisStateStore({ ...rest, url: redisUrl });
