@@ -1,85 +1,32 @@
 // One subscriber WebSocket: authenticates (upgrade header, or a first `auth` message
 // within the timeout), joins the user's channel, says `ready`, then forwards every
-// change and answers `save` / `patch-save` / `delete` with the same outcomes as HTTP.
+// change and answers `save` / `patch-save` / `delete` (socket-requests.ts) with the same
+// outcomes as HTTP; renews its token in-band, keeps a heartbeat and is closed when stalled.
 import {
   type ClientMessage,
   CloseCode,
   clientMessageSchema,
   formatPath,
-  JSON_PATCH_CONTENT_TYPE,
-  MERGE_PATCH_CONTENT_TYPE,
   type ServerMessage,
 } from '@hyvve/schema';
 import type { FastifyBaseLogger } from 'fastify';
-import { type RawData, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { ChannelEvent } from '../channel/channel-event.js';
 import { AuthError, InvalidRequestError, type RateLimitedError, toApiError } from '../errors.js';
-import type { JsonTextParser } from '../http/json-text.js';
-import type { ServerMetrics } from '../metrics/server-metrics.js';
-import type { RequestLimiter } from '../rate-limit/request-limiter.js';
-import { toPatchRequest } from '../service/apply-patch.js';
-import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { changeSink } from './fan-out/change-sink.js';
 import { type PatchContext, patchMessage } from './fan-out/patch-frame.js';
 import { SocketOutbox } from './fan-out/socket-outbox.js';
-import type { WriteCoalescer } from './fan-out/write-coalescer.js';
+import { idOf, textOf, typeOf } from './message-text.js';
 import { SocketMessageGate } from './socket-message-gate.js';
+import { answerRequest } from './socket-requests.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
 
-export interface StateSocketOptions {
-  service: StatePersistenceService;
-  verifier: TokenVerifier;
-  /** Per-IP (before auth) and per-user limits of every message. */
-  limiter: RequestLimiter | undefined;
-  /** The client's IP address. */
-  ip: string;
-  logger: FastifyBaseLogger;
-  /** Time allowed for the first `auth` message when the upgrade had no Authorization header. */
-  authTimeoutMs: number;
-  /**
-   * The client asked for `patch` messages (`?patches=1`): a change is sent as a patch
-   * against the previous one where that is worth it, else as the full `state`.
-   */
-  patches: boolean;
-  /** Decides when this socket's waiting changes are written (fan-out batching). */
-  coalescer: WriteCoalescer;
-  /** Counts saves, deliveries and dropped sockets. */
-  metrics: ServerMetrics;
-  /** The store's status now (a socket that joins while it is down is told so). */
-  storeStatus(): StoreStatus;
-  /** Reads a message's JSON by the same rules as an HTTP body (prototype poisoning refused). */
-  parseJson: JsonTextParser;
-  /** Registers a save/delete in flight, so shutdown can wait for it. */
-  track(operation: Promise<void>): void;
-  onClosed(socket: StateSocket): void;
-  /** The server is closing the socket with `code` (for logs and metrics). */
-  onCloseSent?(code: number, reason: string): void;
-}
+import type { SocketOptions } from './state-socket-options.js';
 
-const WS_ORIGIN = 'ws';
-
-/** The `id` of a message that failed validation, so the error can still name it. */
-function idOf(decoded: unknown): string | undefined {
-  if (typeof decoded !== 'object' || decoded === null || !('id' in decoded)) return undefined;
-  return typeof decoded.id === 'string' ? decoded.id : undefined;
-}
-
-/** The `type` of a decoded message, whatever else it holds. */
-function typeOf(decoded: unknown): unknown {
-  return typeof decoded === 'object' && decoded !== null && 'type' in decoded
-    ? decoded.type
-    : undefined;
-}
-
-function textOf(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
+export type StateSocketOptions = SocketOptions<StateSocket>;
 
 export class StateSocket {
   /** Cleared by each heartbeat ping, set again by the pong. */
@@ -376,88 +323,15 @@ export class StateSocket {
           this.expire();
           return;
         }
-        switch (message.type) {
-          case 'save':
-            return this.save(verified, message);
-          case 'patch-save':
-            return this.patchSave(verified, message);
-          case 'delete':
-            return this.delete(verified, message);
-        }
+        return answerRequest(this.options.service, this.options.metrics, verified, message, {
+          answer: (answer) => this.sendAnswer(answer),
+          error: (error, id) => this.sendError(error, id),
+        });
       },
       // Authentication failed: the socket is being closed with 4401 already.
       () => {},
     );
     this.options.track(operation);
-  }
-
-  private save(identity: Identity, message: Extract<ClientMessage, { type: 'save' }>) {
-    return this.answerSave(message.id, () =>
-      this.options.service.save(identity.scope, message.state, {
-        origin: message.origin ?? WS_ORIGIN,
-        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-      }),
-    );
-  }
-
-  private patchSave(identity: Identity, message: Extract<ClientMessage, { type: 'patch-save' }>) {
-    const contentType =
-      message.contentType ??
-      (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
-    // Answered and counted as a save, as HTTP PATCH is.
-    return this.answerSave(message.id, () =>
-      this.options.service.patch(identity.scope, toPatchRequest(contentType, message.patch), {
-        origin: message.origin ?? WS_ORIGIN,
-        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-      }),
-    );
-  }
-
-  /** Runs a save or patch-save, answers `saved` or `error` with its id, and times it. */
-  private async answerSave(
-    id: string,
-    run: () => Promise<{ revision: number; savedAt: number; epoch: string }>,
-  ): Promise<void> {
-    const started = performance.now();
-    try {
-      const result = await run();
-      this.sendAnswer({
-        type: 'saved',
-        id,
-        revision: result.revision,
-        savedAt: result.savedAt,
-        epoch: result.epoch,
-      });
-      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
-    } catch (error) {
-      this.sendError(error, id);
-      this.options.metrics.saveFinished(
-        'ws',
-        toApiError(error).status,
-        performance.now() - started,
-      );
-    }
-  }
-
-  private async delete(
-    identity: Identity,
-    message: Extract<ClientMessage, { type: 'delete' }>,
-  ): Promise<void> {
-    try {
-      const result = await this.options.service.delete(identity.scope, {
-        origin: message.origin ?? WS_ORIGIN,
-      });
-      this.sendAnswer({
-        type: 'delete-ack',
-        id: message.id,
-        revision: result.revision,
-        epoch: result.epoch,
-      });
-      this.options.metrics.deleteFinished('ws', 200);
-    } catch (error) {
-      this.sendError(error, message.id);
-      this.options.metrics.deleteFinished('ws', toApiError(error).status);
-    }
   }
 
   /**
