@@ -41,7 +41,7 @@ export { ServerMetrics } from './metrics/server-metrics.js';
 export type { ResyncResult, StoreConnectionRole, StoreMetrics } from './metrics/store-metrics.js';
 export type { RateLimitOptions, ServerOptions } from './options.js';
 export { DEFAULT_RATE_LIMIT, DEFAULT_STALL_TIMEOUT_MS } from './options.js';
-export { SaveRateLimiter } from './rate-limit/token-buckets.js';
+export { SaveRateLimiter, TokenBucketLimiter } from './rate-limit/token-buckets.js';
 export type { StateOwner, StateScope } from './scope.js';
 export { isValidId, stateScope } from './scope.js';
 export type { RunningServer } from './server.js';

@@ -82,6 +82,4 @@ export class TokenBucketLimiter implements TokenBuckets {
 }
 
 /** @deprecated The buckets limit every request, not only saves: use `TokenBucketLimiter`. */
-export const SaveRateLimiter = TokenBucketLimiter;
-/** @deprecated Use `TokenBucketLimiter`. */
-export type SaveRateLimiter = TokenBucketLimiter;
+export class SaveRateLimiter extends TokenBucketLimiter {}
