@@ -28,6 +28,25 @@ import type { SocketOptions } from './state-socket-options.js';
 
 export type StateSocketOptions = SocketOptions<StateSocket>;
 
+/**
+ * The socket's life, one phase at a time: `handshake` until a token is given; `joining`
+ * while the channel is subscribed (changes, a counter reset and the epoch heard meanwhile
+ * wait in the phase, for `ready`); `ready` once `ready` was sent (the revision it named:
+ * changes are forwarded); `closed`.
+ */
+type SocketPhase =
+  | { name: 'handshake' }
+  | {
+      name: 'joining';
+      early: ChannelEvent[];
+      /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
+      reset: ChannelHead | undefined;
+      /** The channel's epoch, learned while joining (the subscription still said ''). */
+      epoch: string | undefined;
+    }
+  | { name: 'ready'; readyRevision: number }
+  | { name: 'closed' };
+
 export class StateSocket {
   /** Cleared by each heartbeat ping, set again by the pong. */
   alive = true;
@@ -36,11 +55,8 @@ export class StateSocket {
   private readonly lifetime: SocketTokenLifetime;
   private readonly gate: SocketMessageGate;
   private subscription: Subscription | undefined;
-  /** Revision sent in `ready`; events before it are held back, older ones dropped. */
-  private readyRevision: number | undefined;
-  private early: ChannelEvent[] = [];
-  /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
-  private earlyReset: ChannelHead | undefined;
+  /** Where the socket is in its life (see `SocketPhase`). */
+  private phase: SocketPhase = { name: 'handshake' };
   /** Revision of the newest `saved` / `delete-ack` this socket answered with. */
   private answeredRevision = 0;
   /**
@@ -48,10 +64,7 @@ export class StateSocket {
    * repeated by the `ready` that answers a renewal.
    */
   private epoch: string | undefined;
-  /** The channel's epoch, learned while joining (the subscription still said ''). */
-  private earlyEpoch: string | undefined;
   private authTimer: NodeJS.Timeout | undefined;
-  private closed = false;
   private logger: FastifyBaseLogger;
   /** Changes to this socket, latest wins (socket-outbox.ts). */
   private readonly outbox: SocketOutbox;
@@ -157,6 +170,9 @@ export class StateSocket {
   private authenticate(verifying: Promise<Identity>): void {
     clearTimeout(this.authTimer);
     this.identity = verifying;
+    if (this.phase.name === 'handshake') {
+      this.phase = { name: 'joining', early: [], reset: undefined, epoch: undefined };
+    }
     verifying
       .then(
         (identity) => this.join(identity),
@@ -193,33 +209,30 @@ export class StateSocket {
       this.close(CloseCode.tryAgainLater, 'state store unavailable');
       return;
     }
-    if (this.closed) {
+    if (this.phase.name !== 'joining') {
       await this.unsubscribe(subscription);
       return;
     }
+    const joining = this.phase;
     this.subscription = subscription;
     if (this.options.patches) {
       this.patchContext = { logger: this.logger, channel: identity.scope.channel };
     }
     // After a reset heard while joining, the state of the new head follows `ready` (as it
     // does for a joined socket); otherwise only what is newer than the subscription.
-    const reset = this.earlyReset;
-    this.earlyReset = undefined;
+    const reset = joining.reset;
     const head = reset ?? {
       revision: subscription.revision,
       // The early changes (sent next) belong to the epoch learned meanwhile, if any.
-      epoch: subscription.epoch || (this.earlyEpoch ?? ''),
+      epoch: subscription.epoch || (joining.epoch ?? ''),
     };
-    this.earlyEpoch = undefined;
     const after = reset ? head.revision - 1 : head.revision;
-    this.readyRevision = head.revision;
+    this.phase = { name: 'ready', readyRevision: head.revision };
     this.epoch = head.epoch;
     this.sendReady(head);
     this.logger.debug(head, 'WebSocket subscriber ready');
     if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
-    const early = this.early;
-    this.early = [];
-    for (const event of early) if (event.revision > after) this.forward(event);
+    for (const event of joining.early) if (event.revision > after) this.forward(event);
   }
 
   /** `serverTime` lets a client with a clock ahead stamp its saves within the allowed skew. */
@@ -230,12 +243,12 @@ export class StateSocket {
 
   /** Tells a joined socket that the store went down or came back (caught up). */
   storeStatus(status: StoreStatus): void {
-    if (this.readyRevision !== undefined) this.send({ type: 'status', store: status });
+    if (this.phase.name === 'ready') this.send({ type: 'status', store: status });
   }
 
   private onEvent(event: ChannelEvent): void {
-    if (this.readyRevision === undefined) this.early.push(event);
-    else this.forward(event);
+    if (this.phase.name === 'joining') this.phase.early.push(event);
+    else if (this.phase.name === 'ready') this.forward(event);
   }
 
   /**
@@ -244,14 +257,13 @@ export class StateSocket {
    * current state (which follows as an ordinary change).
    */
   private onReset(head: ChannelHead): void {
-    if (this.readyRevision === undefined) {
-      this.early = [];
-      this.earlyReset = head;
-      this.earlyEpoch = undefined;
+    if (this.phase.name === 'joining') {
+      this.phase = { name: 'joining', early: [], reset: head, epoch: undefined };
       return;
     }
+    if (this.phase.name !== 'ready') return;
     this.outbox.reset();
-    this.readyRevision = head.revision;
+    this.phase.readyRevision = head.revision;
     this.answeredRevision = 0;
     this.epoch = head.epoch;
     this.sendReady(head);
@@ -265,10 +277,11 @@ export class StateSocket {
    * a reset. One told the epoch by an answer (its own save) already knows it.
    */
   private onEpoch(head: ChannelHead): void {
-    if (this.readyRevision === undefined) {
-      this.earlyEpoch = head.epoch;
+    if (this.phase.name === 'joining') {
+      this.phase.epoch = head.epoch;
       return;
     }
+    if (this.phase.name !== 'ready') return;
     if (this.epoch !== '') return;
     this.epoch = head.epoch;
     this.sendReady({ revision: this.lastRevision(), epoch: head.epoch });
@@ -372,7 +385,8 @@ export class StateSocket {
    * still waiting in the outbox reach the reader after that `ready`, so they do not count.
    */
   private lastRevision(): number {
-    return Math.max(this.readyRevision ?? 0, this.outbox.handedRevision, this.answeredRevision);
+    const readyRevision = this.phase.name === 'ready' ? this.phase.readyRevision : 0;
+    return Math.max(readyRevision, this.outbox.handedRevision, this.answeredRevision);
   }
 
   private expire(): void {
@@ -411,12 +425,11 @@ export class StateSocket {
   }
 
   private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.phase.name === 'closed') return;
+    this.phase = { name: 'closed' };
     this.outbox.close();
     clearTimeout(this.authTimer);
     this.lifetime.stop();
-    this.early = [];
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription) void this.unsubscribe(subscription);
