@@ -66,7 +66,7 @@ async function startCluster(context: BenchContext): Promise<StartedCluster> {
   );
   const load = context.cpu.load;
   if (load !== undefined) for (const pid of pids) pinProcess(pid, load);
-  // Our keys hash-tag `{workspace:user}` (packages/server/src/keys.ts), so this is the slot
+  // Our keys hash-tag `{workspace:user}` (packages/server/src/scope.ts), so this is the slot
   // of every key and channel of the hot user.
   const hotUserPrimary = await cluster.primaryPortOf(`{${BENCH_WORKSPACE}:${benchUserId(0)}}`);
   return { cluster, pids, hotUserPrimary };

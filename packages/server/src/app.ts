@@ -9,8 +9,7 @@ import { registerMetricsRoute } from './http/metrics-route.js';
 import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/plugin.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import { memoryRequestLimiter } from './rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT } from './rate-limiter.js';
+import { createRequestLimiter } from './rate-limit/request-limiter.js';
 import type { StatePersistenceService } from './service/state-persistence-service.js';
 
 export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {
@@ -47,9 +46,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   } = options;
   const metrics = pluginOptions.metrics ?? new ServerMetrics();
   // One limiter for the state API and the dev sign-in, so neither is a way around the other.
-  const rateLimit = pluginOptions.rateLimit ?? DEFAULT_RATE_LIMIT;
   const requestLimiter =
-    pluginOptions.requestLimiter ?? (rateLimit ? memoryRequestLimiter(rateLimit) : undefined);
+    pluginOptions.requestLimiter ?? createRequestLimiter(pluginOptions.rateLimit);
   const verbose = VERBOSE_LEVELS.has(logger.level);
   const app = Fastify({
     loggerInstance: logger,

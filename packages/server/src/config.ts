@@ -2,15 +2,20 @@
 // Every variable is documented in the README's configuration table.
 
 import { createPublicKey } from 'node:crypto';
-import { isIP } from 'node:net';
 import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type TokenPolicy } from './auth/token.js';
 import { algorithmOfPublicKey } from './auth/token-keys.js';
-import { DEFAULT_STALL_TIMEOUT_MS } from './http/plugin.js';
-import { DEFAULT_COALESCE_WINDOW_MS } from './http/write-coalescer.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
-import type { ServerOptions } from './server.js';
-import type { ClusterNode, RedisClusterOptions } from './store/redis-cluster.js';
+import {
+  DEFAULT_COALESCE_WINDOW_MS,
+  DEFAULT_ENV_PORT,
+  DEFAULT_HOST,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_STALL_TIMEOUT_MS,
+  defaultDevAuth,
+  type RateLimitOptions,
+  type ServerOptions,
+} from './options.js';
+import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster.js';
 
 /** A variable that is missing or malformed; the message says which and what is expected. */
 export class ConfigError extends Error {
@@ -109,14 +114,6 @@ function trustProxy(env: Environment): boolean | string | undefined {
   return raw;
 }
 
-/** True for `localhost` and loopback addresses (127.0.0.0/8, ::1). */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  return bare === '::1' || bare === '::ffff:127.0.0.1';
-}
-
 function url(env: Environment, name: string): string | undefined {
   const raw = set(env, name);
   if (raw === undefined) return undefined;
@@ -158,7 +155,7 @@ function devAuth(env: Environment, production: boolean, secretSet: boolean, host
   if (production && requested === true) {
     throw new ConfigError('DEV_AUTH', 'must not be on when NODE_ENV=production');
   }
-  return requested ?? (!secretSet && isLoopbackHost(host));
+  return requested ?? defaultDevAuth(secretSet, host);
 }
 
 /** `host:port,host:port,...` (IPv6 hosts in brackets: `[::1]:7000`). */
@@ -235,13 +232,13 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
   const instanceId = set(env, 'INSTANCE_ID');
   const metricsToken = set(env, 'METRICS_TOKEN');
   const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
-  const host = set(env, 'HOST') ?? '127.0.0.1';
+  const host = set(env, 'HOST') ?? DEFAULT_HOST;
   const publicKey = set(env, 'AUTH_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (publicKey !== undefined) checkPublicKey(publicKey);
   const jwksUrl = url(env, 'AUTH_JWKS_URL');
   const proxies = trustProxy(env);
   return {
-    port: integer(env, 'PORT', 3000, 0, 65_535),
+    port: integer(env, 'PORT', DEFAULT_ENV_PORT, 0, 65_535),
     host,
     ttlSeconds: integer(env, 'STATE_TTL_SECONDS', STATE_TTL_SECONDS, 1, 365 * 86_400),
     maxClockSkewMs: integer(env, 'MAX_CLOCK_SKEW_MS', MAX_CLOCK_SKEW_MS, 0, 7 * 86_400_000),

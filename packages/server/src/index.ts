@@ -6,6 +6,7 @@ export type { Identity, SignTokenOptions } from './auth/token.js';
 export { signToken, verifyToken } from './auth/token.js';
 export type { TokenVerifierOptions } from './auth/token-verifier.js';
 export { TokenVerifier } from './auth/token-verifier.js';
+export type { ChannelEvent } from './channel/channel-event.js';
 export type { Environment, ServerConfig } from './config.js';
 export { ConfigError, loadConfig } from './config.js';
 export type { ApiError } from './errors.js';
@@ -29,9 +30,7 @@ export { closeConnectionsOnShutdown } from './http/close-connections.js';
 export type { MetricsRouteOptions } from './http/metrics-route.js';
 export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 export type { DashboardStatePluginOptions } from './http/plugin.js';
-export { DEFAULT_STALL_TIMEOUT_MS, dashboardStatePlugin } from './http/plugin.js';
-export type { StateOwner, StateScope } from './keys.js';
-export { isValidId, stateScope } from './keys.js';
+export { dashboardStatePlugin } from './http/plugin.js';
 export type { Logger } from './logger.js';
 export type {
   ServerMetricsOptions,
@@ -40,9 +39,12 @@ export type {
 } from './metrics/server-metrics.js';
 export { ServerMetrics } from './metrics/server-metrics.js';
 export type { ResyncResult, StoreConnectionRole, StoreMetrics } from './metrics/store-metrics.js';
-export type { RateLimitOptions } from './rate-limiter.js';
-export { DEFAULT_RATE_LIMIT, SaveRateLimiter } from './rate-limiter.js';
-export type { RunningServer, ServerOptions } from './server.js';
+export type { RateLimitOptions, ServerOptions } from './options.js';
+export { DEFAULT_RATE_LIMIT, DEFAULT_STALL_TIMEOUT_MS } from './options.js';
+export { SaveRateLimiter, TokenBucketLimiter } from './rate-limit/token-buckets.js';
+export type { StateOwner, StateScope } from './scope.js';
+export { isValidId, stateScope } from './scope.js';
+export type { RunningServer } from './server.js';
 export { startServer } from './server.js';
 export {
   closeStatePersistence,
@@ -62,18 +64,23 @@ export type {
   StateSubscription,
 } from './service/state-persistence-service.js';
 export { StatePersistenceService } from './service/state-persistence-service.js';
-export type { ChannelEvent } from './store/channel-event.js';
+export type { StateStoreOptions } from './store/create-store.js';
+export {
+  createMemoryStateStore,
+  createRedisStateStore,
+  createStateStore,
+} from './store/create-store.js';
 export type { MemoryStateStoreOptions } from './store/memory-store.js';
 export { MemoryStateStore } from './store/memory-store.js';
 export type {
   ClusterNode,
   ClusterPubSub,
   RedisClusterOptions,
-} from './store/redis-cluster.js';
-export type { RedisPersistence } from './store/redis-persistence.js';
-export { warnIfRedisNotPersistent } from './store/redis-persistence.js';
-export type { RedisStateStoreOptions } from './store/redis-store.js';
-export { RedisStateStore } from './store/redis-store.js';
+} from './store/redis/cluster.js';
+export type { RedisPersistence } from './store/redis/persistence.js';
+export { warnIfRedisNotPersistent } from './store/redis/persistence.js';
+export type { RedisStateStoreOptions } from './store/redis/redis-store.js';
+export { RedisStateStore } from './store/redis/redis-store.js';
 export type {
   ChannelHead,
   ChannelListener,
@@ -89,9 +96,3 @@ export type {
   StoreStatus,
   Subscription,
 } from './store/state-store.js';
-export type { StateStoreOptions } from './store/store-factories.js';
-export {
-  createMemoryStateStore,
-  createRedisStateStore,
-  createStateStore,
-} from './store/store-factories.js';

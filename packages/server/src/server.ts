@@ -1,85 +1,28 @@
-// Starts a complete server: store (Redis when a URL is given, else in-process memory),
-// service, Fastify app, listening socket, and a close() that shuts it all down once.
+// Starts a complete server: store (Redis when a URL is given, else in-process memory:
+// redisTarget and createStateStore decide), request limits, service, Fastify app,
+// listening socket, and a close() that shuts it all down once.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import type { TokenPolicy } from './auth/token.js';
-import { isLoopbackHost } from './config.js';
 import { closeConnectionsOnShutdown } from './http/close-connections.js';
 import { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import {
-  memoryRequestLimiter,
-  type RequestLimiter,
-  redisRequestLimiter,
-} from './rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './rate-limiter.js';
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  defaultDevAuth,
+  isLoopbackHost,
+  redisTarget,
+  type ServerOptions,
+} from './options.js';
+import { createRequestLimiter } from './rate-limit/request-limiter.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
-import { MemoryStateStore } from './store/memory-store.js';
-import type { RedisClusterOptions } from './store/redis-cluster.js';
-import { warnIfRedisNotPersistent } from './store/redis-persistence.js';
-import { RedisStateStore } from './store/redis-store.js';
-import type { StateStore } from './store/state-store.js';
-
-export interface ServerOptions {
-  /** 0 picks a free port. @default 0 */
-  port?: number;
-  /** @default '127.0.0.1' */
-  host?: string;
-  /** Redis to persist in and publish through; absent = in-process memory store (one instance only). */
-  redisUrl?: string;
-  /** A Redis Cluster instead of `redisUrl` (seed nodes, credentials, pub/sub mode). */
-  redisCluster?: RedisClusterOptions;
-  /** HS256 secret of the bearer tokens; absent = a random per-process secret. */
-  authSecret?: string;
-  /** An identity provider's public key (PEM): its RS256/ES256/EdDSA tokens are accepted. */
-  authPublicKey?: string;
-  /** An identity provider's JWKS address: its RS256/ES256/EdDSA tokens are accepted. */
-  authJwksUrl?: string;
-  /** Lifetime (at most 24 h by default), issuer and audience a token must meet. */
-  tokenPolicy?: TokenPolicy;
-  /** Proxies whose X-Forwarded-For names the client (Fastify's trustProxy). @default false */
-  trustProxy?: boolean | string;
-  /**
-   * Enables POST /api/dev/token (refused with NODE_ENV=production).
-   * @default true exactly when no authSecret is given and host is a loopback address
-   */
-  devAuth?: boolean;
-  /** @default 86400 */
-  ttlSeconds?: number;
-  /** Largest lead of a saved `state.timestamp` over the server clock (400 beyond). @default 300000 */
-  maxClockSkewMs?: number;
-  /** Folder of a built web app served at `/`. */
-  staticDir?: string;
-  /** pino level. @default 'info' */
-  logLevel?: string;
-  /**
-   * Per-user and per-IP limits of every request and socket message, in Redis when
-   * `redisUrl` is set (shared by instances); false disables. @default DEFAULT_RATE_LIMIT
-   */
-  rateLimit?: RateLimitOptions | false;
-  /** Names this instance in logs and in Redis CLIENT LIST. @default random */
-  instanceId?: string;
-  /** @default 5000 */
-  authTimeoutMs?: number;
-  /** @default 30000 */
-  heartbeatIntervalMs?: number;
-  /** A WebSocket whose reader drained nothing for this long is closed with 4408. @default 30000 */
-  stallTimeoutMs?: number;
-  /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 40 */
-  coalesceWindowMs?: number;
-  /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
-  onSocketClose?: (code: number, reason: string) => void;
-  /** How long start waits for Redis before serving anyway (503 until it comes). @default 3000 */
-  redisConnectTimeoutMs?: number;
-  /** Serve GET /metrics on this port (same host) instead of the API's; 0 picks a free one. */
-  metricsPort?: number;
-  /** Bearer token GET /metrics requires. @default none (open) */
-  metricsToken?: string;
-  /** False: no metrics are counted and /metrics is not served. @default true */
-  metrics?: boolean;
-}
+import { createStateStore } from './store/create-store.js';
+import { warnIfRedisNotPersistent } from './store/redis/persistence.js';
+import { RedisStateStore } from './store/redis/redis-store.js';
 
 export interface RunningServer {
   /** http://127.0.0.1:PORT */
@@ -116,8 +59,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     redact: ['req.headers.authorization', 'headers.authorization'],
   });
   const authSecret = options.authSecret ?? randomBytes(32).toString('base64url');
-  const host = options.host ?? '127.0.0.1';
-  const devAuth = options.devAuth ?? (options.authSecret === undefined && isLoopbackHost(host));
+  const host = options.host ?? DEFAULT_HOST;
+  const devAuth = options.devAuth ?? defaultDevAuth(options.authSecret !== undefined, host);
   if (options.authSecret === undefined && !devAuth) {
     logger.warn(
       { host },
@@ -126,21 +69,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const metrics = new ServerMetrics({ enabled: options.metrics ?? true });
 
-  let store: StateStore;
-  if (options.redisUrl || options.redisCluster) {
-    const redis = new RedisStateStore({
-      ...(options.redisCluster
-        ? { cluster: options.redisCluster }
-        : { url: options.redisUrl ?? '' }),
-      connectionName: `hyvve:${instanceId}`,
-      logger,
-      metrics,
-    });
-    store = redis;
+  const redis = redisTarget(options);
+  const store = createStateStore({
+    ...(redis && 'cluster' in redis ? { cluster: redis.cluster } : { redisUrl: redis?.url }),
+    connectionName: `hyvve:${instanceId}`,
+    logger,
+    metrics,
+  });
+  if (store instanceof RedisStateStore) {
     if (options.redisCluster) {
       logger.info(
         {
-          store: redis.kind,
+          store: store.kind,
           nodes: options.redisCluster.nodes.map((node) => `${node.host}:${node.port}`),
           pubsub: options.redisCluster.pubsub ?? 'sharded',
         },
@@ -149,13 +89,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } else {
       logger.info({ store: 'redis', url: redactUrl(options.redisUrl ?? '') }, 'state store: Redis');
     }
-    if (await redis.waitUntilReady(options.redisConnectTimeoutMs ?? 3000)) {
-      await warnIfRedisNotPersistent(() => redis.persistence(), logger);
+    const connectTimeoutMs = options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
+    if (await store.waitUntilReady(connectTimeoutMs)) {
+      await warnIfRedisNotPersistent(() => store.persistence(), logger);
     } else {
       logger.warn('Redis is not reachable yet: serving 503 for state requests until it is');
     }
   } else {
-    store = new MemoryStateStore({ logger });
     logger.warn(
       { store: 'memory' },
       'REDIS_URL is not set: state is kept IN THIS PROCESS ONLY (lost on restart, one instance only)',
@@ -168,21 +108,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
   });
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-  let requestLimiter: RequestLimiter | undefined;
-  if (rateLimit && (options.redisUrl || options.redisCluster)) {
-    requestLimiter = redisRequestLimiter(rateLimit, {
-      ...(options.redisCluster
-        ? { cluster: options.redisCluster }
-        : { url: options.redisUrl ?? '' }),
-      connectionName: `hyvve:${instanceId}:limit`,
-      logger,
-    });
-    // Until it is connected the limiter lets requests through: give it the store's time.
-    if (!(await requestLimiter.waitUntilReady?.(options.redisConnectTimeoutMs ?? 3000))) {
-      logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
-    }
-  } else if (rateLimit) {
-    requestLimiter = memoryRequestLimiter(rateLimit);
+  const requestLimiter = createRequestLimiter(
+    rateLimit,
+    redis && { ...redis, connectionName: `hyvve:${instanceId}:limit`, logger },
+  );
+  // Until it is connected a Redis limiter lets requests through: give it the store's time.
+  const limiterReady = await requestLimiter?.waitUntilReady?.(
+    options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  );
+  if (limiterReady === false) {
+    logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
   }
   if (devAuth) {
     logger.warn(
@@ -231,7 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     registerMetricsRoute(metricsApp, metrics, { token: options.metricsToken });
   }
   try {
-    await app.listen({ port: options.port ?? 0, host });
+    await app.listen({ port: options.port ?? DEFAULT_PORT, host });
     await metricsApp?.listen({ port: options.metricsPort ?? 0, host });
   } catch (error) {
     await Promise.allSettled([app.close(), metricsApp?.close()]);
@@ -239,7 +174,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await service.close();
     throw error;
   }
-  const port = listeningPort(app, options.port ?? 0);
+  const port = listeningPort(app, options.port ?? DEFAULT_PORT);
   const url = httpUrl(host, port);
   const metricsUrl = `${metricsApp ? httpUrl(host, listeningPort(metricsApp, 0)) : url}${METRICS_PATH}`;
   logger.info({ url, metricsUrl, store: store.kind, devAuth }, 'dashboard state server listening');

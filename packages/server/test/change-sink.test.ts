@@ -2,10 +2,10 @@
 // socket negotiated an extension; completion is reported once, with the last message.
 import { describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import { changeSink } from '../src/http/change-sink.js';
-import { createPatchMessage } from '../src/http/patch-frame.js';
-import { channelFrame } from '../src/http/ws-frame.js';
-import { createChannelEvent, deletedMessageText } from '../src/store/channel-event.js';
+import { createChannelEvent, deletedMessageText } from '../src/channel/channel-event.js';
+import { changeSink } from '../src/socket/fan-out/change-sink.js';
+import { createPatchMessage } from '../src/socket/fan-out/patch-frame.js';
+import { channelFrame } from '../src/socket/fan-out/ws-frame.js';
 
 const deleted = createChannelEvent('deleted', 3, deletedMessageText(3));
 const patch = createPatchMessage({

@@ -6,7 +6,7 @@ import {
   parseChannelEvent,
   parseChannelEventBytes,
   stateMessageText,
-} from '../src/store/channel-event.js';
+} from '../src/channel/channel-event.js';
 
 describe('channel messages', () => {
   it('builds a state message that is valid JSON with the state spliced in', () => {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import { EvalshaCommand, encodeCommand } from '../src/store/evalsha-command.js';
+import { EvalshaCommand, encodeCommand } from '../src/store/redis/evalsha-command.js';
 
 const ECHO = 'return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]}';
 const ECHO_SHA = createHash('sha1').update(ECHO).digest('hex');

@@ -3,9 +3,9 @@
 // iteration; then through a real Redis store, saves made together all succeed in order.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import type { Corkable } from '../src/corkable.js';
 import { stateScope } from '../src/index.js';
-import { IterationCork } from '../src/store/iteration-cork.js';
+import type { Corkable } from '../src/socket/fan-out/corkable.js';
+import { IterationCork } from '../src/store/redis/iteration-cork.js';
 import { redisStores } from './support/redis-stores.js';
 
 const recording = () => ({ cork: vi.fn(), uncork: vi.fn() }) satisfies Corkable;

@@ -7,7 +7,7 @@ import {
   composePatchMessages,
   createPatchMessage,
   type PatchMessage,
-} from '../src/http/patch-frame.js';
+} from '../src/socket/fan-out/patch-frame.js';
 
 /** The patch messages of `states` in turn (revision i+1 is states[i]), each against the one before. */
 function chainOf(states: object[], firstRevision = 1): PatchMessage[] {

@@ -3,14 +3,14 @@
 import { applyStatePatch } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
+import { createChannelEvent, stateMessageText } from '../src/channel/channel-event.js';
 import {
   channelPatch,
   isPublishedPatch,
   PUBLISHED_PATCH_PREFIX,
   parsePublishedPatch,
   publishedPatchTail,
-} from '../src/store/channel-patch.js';
+} from '../src/channel/channel-patch.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -2,7 +2,7 @@
 // a migrated slot, and the store's refusal of an ambiguous configuration.
 import { describe, expect, it } from 'vitest';
 import { RedisStateStore } from '../src/index.js';
-import { primaryFingerprint } from '../src/store/redis-cluster.js';
+import { primaryFingerprint } from '../src/store/redis/cluster.js';
 
 function slotMap(owners: Array<[number, number, string]>): string[][] {
   const slots: string[][] = [];

@@ -12,9 +12,9 @@ import {
   startTestRedisCluster,
   type TestRedisCluster,
 } from '../../../test-support/redis-cluster.js';
+import { stateMessageText } from '../src/channel/channel-event.js';
 import { type ClusterPubSub, type RunningServer, stateScope } from '../src/index.js';
-import { stateMessageText } from '../src/store/channel-event.js';
-import { keySlot } from '../src/store/key-slot.js';
+import { keySlot } from '../src/store/redis/key-slot.js';
 import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';

@@ -4,11 +4,11 @@
 // string, and the older hash), must still be read, and the next save or delete moves the
 // user to the new names without losing a revision or bringing deleted data back.
 import { describe, expect, it } from 'vitest';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
+import { stateMessageText } from '../src/channel/channel-event.js';
 import { type RedisStateStore, type StateScope, stateScope } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
-import { stateMessageText } from '../src/store/channel-event.js';
+import { parseStoredMessage } from '../src/store/redis/stored-message.js';
 import type { ChannelHead } from '../src/store/state-store.js';
-import { parseStoredMessage } from '../src/store/stored-message.js';
 import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 

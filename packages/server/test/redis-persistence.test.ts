@@ -4,8 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import type { Logger } from '../src/logger.js';
-import { warnIfRedisNotPersistent } from '../src/store/redis-persistence.js';
-import { RedisStateStore } from '../src/store/redis-store.js';
+import { warnIfRedisNotPersistent } from '../src/store/redis/persistence.js';
+import { RedisStateStore } from '../src/store/redis/redis-store.js';
 
 let redis: TestRedis;
 let admin: Redis;

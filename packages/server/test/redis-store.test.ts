@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
 import {
   type RedisStateStore,
   type SaveRequest,
@@ -11,7 +12,6 @@ import {
   StoreUnavailableError,
   stateScope,
 } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
 import { redisStores } from './support/redis-stores.js';
 import { waitFor } from './support/wait-for.js';
 

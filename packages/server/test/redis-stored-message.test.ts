@@ -4,10 +4,10 @@
 // still read, saved over, conflicted with and deleted, and that a value that is not a
 // state message is reported and replaced rather than trusted.
 import { describe, expect, it } from 'vitest';
+import { stateMessageText } from '../src/channel/channel-event.js';
 import type { RedisStateStore, SaveRequest, StateScope } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
-import { stateMessageText } from '../src/store/channel-event.js';
-import { parseStoredMessage } from '../src/store/stored-message.js';
+import { parseStoredMessage } from '../src/store/redis/stored-message.js';
 import { saveRequest, setUpStoreRedis } from './support/store-redis.js';
 import { waitFor } from './support/wait-for.js';
 

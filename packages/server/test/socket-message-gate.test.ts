@@ -3,8 +3,8 @@
 // in a handler run after an asynchronous check is reported, not lost.
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../src/errors.js';
-import { SocketMessageGate } from '../src/http/socket-message-gate.js';
 import type { RequestLimiter } from '../src/rate-limit/request-limiter.js';
+import { SocketMessageGate } from '../src/socket/socket-message-gate.js';
 
 /** A limiter answering asynchronously, refusing the keys in `refuse` (by IP or user id). */
 function asyncLimiter(refuse: Set<string>): RequestLimiter {

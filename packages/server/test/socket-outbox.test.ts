@@ -2,10 +2,10 @@
 // what the reader still needs (the newest whole change, or a short chain of patches),
 // and it leaves as one message.
 import { describe, expect, it } from 'vitest';
-import { createPatchMessage, type PatchMessage } from '../src/http/patch-frame.js';
-import { type OutgoingChange, SocketOutbox } from '../src/http/socket-outbox.js';
-import { WriteCoalescer } from '../src/http/write-coalescer.js';
-import { type ChannelEvent, createChannelEvent } from '../src/store/channel-event.js';
+import { type ChannelEvent, createChannelEvent } from '../src/channel/channel-event.js';
+import { createPatchMessage, type PatchMessage } from '../src/socket/fan-out/patch-frame.js';
+import { type OutgoingChange, SocketOutbox } from '../src/socket/fan-out/socket-outbox.js';
+import { WriteCoalescer } from '../src/socket/fan-out/write-coalescer.js';
 
 const endOfTurn = () => new Promise<void>((resolve) => process.nextTick(resolve));
 

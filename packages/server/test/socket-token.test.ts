@@ -5,8 +5,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import type { Identity } from '../src/auth/token.js';
-import { SocketTokenLifetime } from '../src/http/socket-token-lifetime.js';
 import { type RunningServer, stateScope } from '../src/index.js';
+import { SocketTokenLifetime } from '../src/socket/socket-token-lifetime.js';
 import { api, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';

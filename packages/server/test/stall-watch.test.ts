@@ -1,7 +1,7 @@
 // Telling a stalled reader from a slow one: output waiting and the kernel taking none of
 // it for a while is a stall; any completed write, or libuv's queue shrinking, is progress.
 import { describe, expect, it } from 'vitest';
-import { StallWatch } from '../src/http/stall-watch.js';
+import { StallWatch } from '../src/socket/stall-watch.js';
 
 /** A stand-in for ws's `_socket` (a net.Socket) whose counters the test moves. */
 function fakeSocket() {

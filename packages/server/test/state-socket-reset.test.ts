@@ -9,11 +9,11 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { TokenVerifier } from '../src/auth/token-verifier.js';
-import { StateSocket } from '../src/http/state-socket.js';
-import { WriteCoalescer } from '../src/http/write-coalescer.js';
+import { createChannelEvent, stateMessageText } from '../src/channel/channel-event.js';
 import { ServerMetrics, stateScope } from '../src/index.js';
 import type { StatePersistenceService } from '../src/service/state-persistence-service.js';
-import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
+import { WriteCoalescer } from '../src/socket/fan-out/write-coalescer.js';
+import { StateSocket } from '../src/socket/state-socket.js';
 import type {
   ChannelHead,
   ChannelListener,

@@ -9,6 +9,7 @@ import {
   type TestRedisCluster,
 } from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
+import type { ChannelEvent } from '../src/channel/channel-event.js';
 import {
   MemoryStateStore,
   RedisStateStore,
@@ -18,7 +19,6 @@ import {
   StoreUnavailableError,
   stateScope,
 } from '../src/index.js';
-import type { ChannelEvent } from '../src/store/channel-event.js';
 import { waitFor } from './support/wait-for.js';
 
 let redis: TestRedis;

@@ -1,13 +1,13 @@
 // Reference counting of channel subscriptions, including the races a busy server meets:
 // listeners joining while the channel is still being subscribed, and failures.
 import { describe, expect, it, vi } from 'vitest';
-import { stateScope } from '../src/index.js';
-import { silentLogger } from '../src/logger.js';
 import {
   type ChannelEvent,
   createChannelEvent,
   stateMessageText,
-} from '../src/store/channel-event.js';
+} from '../src/channel/channel-event.js';
+import { stateScope } from '../src/index.js';
+import { silentLogger } from '../src/logger.js';
 import type { ChannelHead } from '../src/store/state-store.js';
 import { type ChannelHooks, SubscriptionRegistry } from '../src/store/subscription-registry.js';
 

@@ -2,7 +2,7 @@
 // source, with how many were held back; a recovered source logs its next failure at once.
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { ThrottledLog } from '../src/store/throttled-log.js';
+import { ThrottledLog } from '../src/store/redis/throttled-log.js';
 
 function recorder() {
   const lines: Array<{ context: object; message: string }> = [];

@@ -2,8 +2,8 @@
 // each payload size, one frame per event shared by all sockets, and the writer that
 // sends frames through ws's sender, corked by the write coalescer.
 import { describe, expect, it, vi } from 'vitest';
-import { channelFrame, frameWriter, textFrame } from '../src/http/ws-frame.js';
-import { createChannelEvent, stateMessageText } from '../src/store/channel-event.js';
+import { createChannelEvent, stateMessageText } from '../src/channel/channel-event.js';
+import { channelFrame, frameWriter, textFrame } from '../src/socket/fan-out/ws-frame.js';
 
 /** Reads a server frame as RFC 6455 §5.2 defines it (real clients are covered in websocket.test.ts). */
 function decode(frame: Buffer): { fin: boolean; opcode: number; masked: boolean; payload: Buffer } {

@@ -5,7 +5,7 @@
 import { ID_PATTERN } from '@hyvve/schema';
 import { type JWTPayload, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AuthError } from '../errors.js';
-import { isValidId, type StateScope, stateScope } from '../keys.js';
+import { isValidId, type StateScope, stateScope } from '../scope.js';
 import { secretKey, type TokenKeys } from './token-keys.js';
 
 export { secretKey } from './token-keys.js';

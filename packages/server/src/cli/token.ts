@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ID_PATTERN } from '@hyvve/schema';
 import { signToken } from '../auth/token.js';
-import { isValidId } from '../keys.js';
+import { isValidId } from '../scope.js';
 
 const USAGE = 'usage: npm run token -- --user <id> --workspace <id> [--expires <seconds>]';
 

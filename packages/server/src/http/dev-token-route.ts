@@ -6,8 +6,8 @@ import { ID_PATTERN } from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { signToken } from '../auth/token.js';
 import { InvalidRequestError, toApiError } from '../errors.js';
-import { isValidId } from '../keys.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
+import { isValidId } from '../scope.js';
 import { sendApiError } from './error-handler.js';
 
 export const DEV_TOKEN_PATH = '/api/dev/token';

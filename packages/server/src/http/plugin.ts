@@ -11,16 +11,22 @@ import type { TokenPolicy } from '../auth/token.js';
 import { tokenKeys } from '../auth/token-keys.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ServerMetrics } from '../metrics/server-metrics.js';
-import { memoryRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
-import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../rate-limiter.js';
+import {
+  DEFAULT_AUTH_TIMEOUT_MS,
+  DEFAULT_COALESCE_WINDOW_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type RateLimitOptions,
+} from '../options.js';
+import { createRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
+import { WriteCoalescer } from '../socket/fan-out/write-coalescer.js';
+import { limitMessageSize } from '../socket/frame-limit.js';
+import { StateSocket } from '../socket/state-socket.js';
 import { sendApiError } from './error-handler.js';
-import { limitMessageSize } from './frame-limit.js';
 import { appJsonTextParser } from './json-text.js';
 import { requestMetricsHook } from './request-metrics.js';
 import { registerStateRoutes } from './state-routes.js';
-import { StateSocket } from './state-socket.js';
-import { DEFAULT_COALESCE_WINDOW_MS, WriteCoalescer } from './write-coalescer.js';
 
 export interface DashboardStatePluginOptions {
   service: StatePersistenceService;
@@ -71,9 +77,11 @@ declare module 'fastify' {
   }
 }
 
+// Kept where it was exported from before options.ts held it.
+export { DEFAULT_STALL_TIMEOUT_MS };
+
 /** Extra room above the state limit, so an oversized state still reaches us and gets our 413. */
 export const BODY_LIMIT_MARGIN_BYTES = 512 * 1024;
-export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** How often sockets are checked for a stall: a fraction of the timeout, within bounds. */
 function stallSweepMs(timeoutMs: number): number {
@@ -92,9 +100,8 @@ async function dashboardState(
   const { service } = options;
   const metrics = options.metrics ?? new ServerMetrics();
   const settings = {
-    rateLimit: DEFAULT_RATE_LIMIT,
-    authTimeoutMs: 5000,
-    heartbeatIntervalMs: 30_000,
+    authTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
+    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
     stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
     coalesceWindowMs: DEFAULT_COALESCE_WINDOW_MS,
     ...options,
@@ -113,9 +120,7 @@ async function dashboardState(
     }),
     { ...(options.tokenPolicy === undefined ? {} : { policy: options.tokenPolicy }) },
   );
-  const limiter =
-    options.requestLimiter ??
-    (settings.rateLimit ? memoryRequestLimiter(settings.rateLimit) : undefined);
+  const limiter = options.requestLimiter ?? createRequestLimiter(options.rateLimit);
   const bodyLimit = service.maxStateBytes + BODY_LIMIT_MARGIN_BYTES;
   const sockets = new Set<StateSocket>();
   const inFlight = new Set<Promise<void>>();

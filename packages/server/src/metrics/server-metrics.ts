@@ -5,7 +5,7 @@
 // The rest of the server calls these methods in one line each; nothing else here
 // knows about HTTP or Redis.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { savedAtOf } from './saved-at.js';
+import { savedAtOf } from '../channel/saved-at.js';
 import type { ResyncResult, StoreConnectionRole, StoreMetrics } from './store-metrics.js';
 
 /** How a save, load or delete reached the server. */

@@ -5,7 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BucketRate, TokenBuckets } from '../rate-limiter.js';
+import type { BucketRate, TokenBuckets } from './token-buckets.js';
 
 /** KEYS[1] bucket; ARGV rate per second, burst. Returns 0 when spent, else ms to wait. */
 export const TAKE_TOKEN_SCRIPT = `

@@ -2,16 +2,12 @@
 // auth, so anonymous floods are bounded too) and one per user (after auth). In memory
 // for one instance, in Redis when there is one, so instances share one limit.
 import { type Cluster, Redis } from 'ioredis';
-import type { StateOwner } from '../keys.js';
 import type { Logger } from '../logger.js';
-import {
-  DEFAULT_RATE_LIMIT,
-  type RateLimitOptions,
-  SaveRateLimiter,
-  type TokenBuckets,
-} from '../rate-limiter.js';
-import { createClusterClient, type RedisClusterOptions } from '../store/redis-cluster.js';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../options.js';
+import type { StateOwner } from '../scope.js';
+import { createClusterClient, type RedisClusterOptions } from '../store/redis/cluster.js';
 import { RedisTokenBuckets } from './redis-token-buckets.js';
+import { TokenBucketLimiter, type TokenBuckets } from './token-buckets.js';
 
 export interface RequestLimiter {
   /** Spends one request of this client IP; throws/rejects RateLimitedError when none is left. */
@@ -56,8 +52,8 @@ function rates(options: RateLimitOptions) {
 /** Buckets in this process: the limit holds per instance. */
 export function memoryRequestLimiter(options: RateLimitOptions): RequestLimiter {
   const { user, ip } = rates(options);
-  const users = new SaveRateLimiter({ savesPerSecond: user.perSecond, burst: user.burst });
-  const ips = new SaveRateLimiter({ savesPerSecond: ip.perSecond, burst: ip.burst });
+  const users = new TokenBucketLimiter({ savesPerSecond: user.perSecond, burst: user.burst });
+  const ips = new TokenBucketLimiter({ savesPerSecond: ip.perSecond, burst: ip.burst });
   return {
     ip: (address) => ips.take(address),
     user: (owner) => users.take(userKey(owner)),
@@ -115,4 +111,18 @@ export function redisRequestLimiter(
     },
     waitUntilReady: (timeoutMs) => readyWithin(redis, timeoutMs),
   };
+}
+
+/**
+ * The one place the limiter is chosen: none when limits are off (`false`), buckets in
+ * Redis when `redis` is given (shared by instances), else buckets in this process.
+ * `rateLimit` absent means the default limits.
+ */
+export function createRequestLimiter(
+  rateLimit: RateLimitOptions | false | undefined,
+  redis?: RedisRequestLimiterOptions,
+): RequestLimiter | undefined {
+  const limits = rateLimit ?? DEFAULT_RATE_LIMIT;
+  if (!limits) return undefined;
+  return redis ? redisRequestLimiter(limits, redis) : memoryRequestLimiter(limits);
 }

@@ -22,8 +22,8 @@ import {
   StateConflictError,
   StateNotFoundError,
 } from '../errors.js';
-import type { StateOwner } from '../keys.js';
-import type { SaveOptions, SaveResult } from './state-persistence-service.js';
+import type { StateOwner } from '../scope.js';
+import type { SaveOptions, SaveResult } from './service-types.js';
 
 /** Attempts before a patch of a state that keeps changing gives up (409). */
 export const MAX_PATCH_ATTEMPTS = 10;

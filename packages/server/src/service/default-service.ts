@@ -5,8 +5,7 @@
 import type { ChannelMessage, DashboardState } from '@hyvve/schema';
 import { PersistenceError } from '../errors.js';
 import { errorMessage, type Logger, silentLogger } from '../logger.js';
-import { MemoryStateStore } from '../store/memory-store.js';
-import { RedisStateStore } from '../store/redis-store.js';
+import { createStateStore } from '../store/create-store.js';
 import { type SaveOptions, StatePersistenceService } from './state-persistence-service.js';
 
 let defaultService: StatePersistenceService | undefined;
@@ -21,10 +20,7 @@ export function configureStatePersistence(service: StatePersistenceService, logg
 /** The service behind the module-level functions, created on first use from REDIS_URL. */
 export function getStatePersistenceService(): StatePersistenceService {
   if (!defaultService) {
-    const url = process.env.REDIS_URL;
-    const store = url
-      ? new RedisStateStore({ url, logger: defaultLogger })
-      : new MemoryStateStore({ logger: defaultLogger });
+    const store = createStateStore({ redisUrl: process.env.REDIS_URL, logger: defaultLogger });
     defaultService = new StatePersistenceService({ store, logger: defaultLogger });
   }
   return defaultService;

@@ -5,7 +5,6 @@
 // complete state with idle transient parts, sent as canonical JSON) it copies nothing:
 // the input is checked in place and its received text is stored as is.
 import {
-  type ChannelMessage,
   canonicalJsonEnd,
   type DashboardState,
   isCompleteDashboardState,
@@ -28,8 +27,8 @@ import {
   StateConflictError,
   StateTooLargeError,
 } from '../errors.js';
-import { type StateOwner, type StateScope, toScope } from '../keys.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { type StateOwner, type StateScope, toScope } from '../scope.js';
 import type {
   ChannelListener,
   EpochListener,
@@ -41,6 +40,14 @@ import type {
   Subscription,
 } from '../store/state-store.js';
 import { applyPatch, type PatchOptions } from './apply-patch.js';
+import type {
+  DeleteResult,
+  SaveOptions,
+  SaveResult,
+  StateListener,
+  StateSource,
+  StateSubscription,
+} from './service-types.js';
 
 export interface StatePersistenceServiceOptions {
   store: StateStore;
@@ -62,49 +69,14 @@ export interface StatePersistenceServiceOptions {
   maxClockSkewMs?: number;
 }
 
-export interface SaveOptions {
-  /** Save only if this is still the stored revision (`If-Match`), else StaleRevisionError. */
-  ifMatch?: number;
-  /** With `ifMatch`: the counter's epoch must be this one too (an ETag of the `"<epoch>.<rev>"` form). */
-  ifMatchEpoch?: string;
-  /** Id of the writer, published with the change so it can ignore its own echo. */
-  origin?: string;
-  /**
-   * The JSON text the state was parsed from, if the caller has it: stored as is when it
-   * is exactly what serialising the validated state would write (else ignored).
-   */
-  source?: StateSource;
-}
-
-/** Where a state's JSON may be found in a received text (e.g. a request body). */
-export interface StateSource {
-  /** A JSON text JSON.parse accepted, decoded from UTF-8. */
-  text: string;
-  /** Index where the state's value begins in `text`. */
-  start: number;
-}
-
-export interface SaveResult {
-  revision: number;
-  savedAt: number;
-  /** Epoch of the user's revision counter (see `ChannelHead`). */
-  epoch: string;
-}
-
-export interface DeleteResult {
-  /** False when nothing was stored. */
-  deleted: boolean;
-  revision: number;
-  epoch: string;
-}
-
-export type StateListener = (message: ChannelMessage) => void;
-
-export interface StateSubscription {
-  /** Revision when the subscription started (0 when nothing was ever stored). */
-  readonly revision: number;
-  unsubscribe(): Promise<void>;
-}
+export type {
+  DeleteResult,
+  SaveOptions,
+  SaveResult,
+  StateListener,
+  StateSource,
+  StateSubscription,
+} from './service-types.js';
 
 export class StatePersistenceService {
   readonly ttlSeconds: number;

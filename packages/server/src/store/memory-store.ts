@@ -5,15 +5,15 @@
 // revisions keep growing across deletes and expiry; a counter made anew (after twice
 // the TTL without a save) gets a new random epoch.
 import { randomBytes } from 'node:crypto';
-import { StoreUnavailableError } from '../errors.js';
-import type { StateScope } from '../keys.js';
-import { type Logger, silentLogger } from '../logger.js';
 import {
   type ChannelEvent,
   createChannelEvent,
   deletedMessageText,
   stateMessageText,
-} from './channel-event.js';
+} from '../channel/channel-event.js';
+import { StoreUnavailableError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { StateScope } from '../scope.js';
 import type {
   ChannelHead,
   ChannelListener,

@@ -1,8 +1,9 @@
 // The storage contract the persistence service runs on. Two implementations share its
 // semantics (TTL, revisions that only grow, atomic conditional saves, pub/sub) and one
 // behavioural test suite: RedisStateStore (multi-instance) and MemoryStateStore (embedded).
-import type { StateScope } from '../keys.js';
-import type { ChannelEvent } from './channel-event.js';
+
+import type { ChannelEvent } from '../channel/channel-event.js';
+import type { StateScope } from '../scope.js';
 
 /** A stored state, kept as the JSON text it was saved as (it is sent on as is). */
 export interface StoredRecord {

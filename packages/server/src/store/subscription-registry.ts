@@ -11,9 +11,10 @@
 // that names one (memory store) or, as Redis messages name none, from a read of the
 // channel's head the first change makes the store do (`hooks.readEpoch`); listeners are
 // told (an `EpochListener`), and it costs nothing once the epoch is known.
-import type { StateScope } from '../keys.js';
+
+import type { ChannelEvent } from '../channel/channel-event.js';
 import { errorMessage, type Logger } from '../logger.js';
-import type { ChannelEvent } from './channel-event.js';
+import type { StateScope } from '../scope.js';
 import type {
   ChannelHead,
   ChannelListener,

@@ -1,7 +1,7 @@
 // The stores as factory functions, for code that wants a `StateStore` without naming
 // its class: `createStateStore({ redisUrl })` picks Redis or memory as the server does.
 import { MemoryStateStore, type MemoryStateStoreOptions } from './memory-store.js';
-import { RedisStateStore, type RedisStateStoreOptions } from './redis-store.js';
+import { RedisStateStore, type RedisStateStoreOptions } from './redis/redis-store.js';
 import type { StateStore } from './state-store.js';
 
 export function createRedisStateStore(options: RedisStateStoreOptions): RedisStateStore {
@@ -18,6 +18,8 @@ export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url'> {
 }
 
 /** A Redis store when `redisUrl` (or a `cluster`) is given, else a memory store. */
+// The only place a Redis or a memory store is chosen (startServer and the module-level
+// functions come here too).
 export function createStateStore(options: StateStoreOptions = {}): StateStore {
   const { redisUrl, ...rest } = options;
   if (redisUrl) return createRedisStateStore({ ...rest, url: redisUrl });

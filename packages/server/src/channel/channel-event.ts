@@ -1,7 +1,16 @@
 // A message of a user's channel, built and parsed once per instance: every local
 // WebSocket gets the same text (and the same encoded bytes), never a re-serialisation.
 import { type ChannelMessage, channelMessageSchema } from '@hyvve/schema';
-import type { ChannelPatchParts } from './channel-patch.js';
+
+/** What a `patch` message says, before it is written out (see `patchMessageText`). */
+export interface ChannelPatchParts {
+  readonly revision: number;
+  readonly baseRevision: number;
+  readonly savedAt: number;
+  readonly origin: string;
+  /** The RFC 6902 operations as JSON text (an array). */
+  readonly operations: string;
+}
 
 export interface ChannelEvent {
   readonly type: ChannelMessage['type'];
@@ -38,7 +47,7 @@ export interface ChannelEvent {
 /**
  * Text of a `state` message. The state JSON is spliced in as is: it was validated and
  * serialised once by the save. With `timestamp` (the state's own, repeated in the head)
- * this is also the stored form of a Redis record (store/stored-message.ts).
+ * this is also the stored form of a Redis record (store/redis/stored-message.ts).
  */
 export function stateMessageText(
   stateJson: string,

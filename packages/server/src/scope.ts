@@ -10,7 +10,7 @@ import { InvalidIdError } from './errors.js';
 export interface StateScope {
   readonly workspaceId: string;
   readonly userId: string;
-  /** `dashboard:state:{workspaceId:userId}`: the `state` message of the stored revision (store/stored-message.ts). */
+  /** `dashboard:state:{workspaceId:userId}`: the `state` message of the stored revision (store/redis/stored-message.ts). */
   readonly stateKey: string;
   /** `dashboard:state:revision:{workspaceId:userId}`: the revision counter, written by a delete so it survives it. */
   readonly revisionKey: string;

@@ -3,8 +3,8 @@
 // `wsPreEncodedFrame`): no per-socket framing, and one buffer per write instead of a
 // header and a payload (a `write`, not a `writev`, in the kernel).
 import type { WebSocket } from 'ws';
-import { isCorkable } from '../corkable.js';
-import type { ChannelEvent } from '../store/channel-event.js';
+import type { ChannelEvent } from '../../channel/channel-event.js';
+import { isCorkable } from './corkable.js';
 
 const FIN_TEXT = 0x81;
 

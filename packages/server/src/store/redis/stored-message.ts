@@ -1,10 +1,10 @@
 // The Redis value of a state is the exact `state` message published for its revision:
 // `{"type":"state","revision":R,"savedAt":S,"timestamp":T,"origin":O,"state":{...}}`.
 // So a save sends the state to Redis once, and Redis stores and publishes that one
-// string without building another (see redis-scripts.ts). Its head has fixed keys in a
+// string without building another (see scripts.ts). Its head has fixed keys in a
 // fixed order, so the scripts read revision and timestamp from the first bytes and a
 // reader slices the state's JSON out without decoding it.
-import type { StoredRecord } from './state-store.js';
+import type { StoredRecord } from '../state-store.js';
 
 /** Text before the revision digits: the Lua script splices a revision in after it. */
 export const STORED_MESSAGE_PREFIX = '{"type":"state","revision":';

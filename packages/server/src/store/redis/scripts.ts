@@ -1,5 +1,5 @@
 // Lua run atomically by Redis. A state's Redis value is the `state` message published
-// for its revision (store/stored-message.ts), built once by the server with the revision
+// for its revision (store/redis/stored-message.ts), built once by the server with the revision
 // it expects and sent once: when the expectation holds (it nearly always does: the server
 // remembers each channel's revision and If-Match states it), Redis stores and publishes
 // that very string, so a save costs Redis what a bare SET + PUBLISH costs. Only a wrong
@@ -56,7 +56,7 @@ end
 
 /**
  * KEYS: 1 state key, 2 revision counter; on one Redis also 3 and 4, the same two under
- *       their untagged names of before (keys.ts), read when 1 and 2 hold nothing. On a
+ *       their untagged names of before (scope.ts), read when 1 and 2 hold nothing. On a
  *       cluster they hash to other slots, so they are not passed there (see LEGACY below).
  * ARGV: 1 the message to store and publish, made with revision ARGV[2];
  *       2 the expected new revision; 3 1-based offset of ARGV[1]'s text after its revision;

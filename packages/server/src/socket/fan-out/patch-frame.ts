@@ -3,9 +3,14 @@
 // Built once per event per instance, by the first such socket that forwards it, and
 // shared (payload and frame) by all the others, as `channelFrame` is. Patches that waited
 // together for one socket leave as one message (`composePatchMessages`), also shared.
-import { errorMessage, type Logger } from '../logger.js';
-import type { ChannelEvent } from '../store/channel-event.js';
-import { type ChannelPatchParts, channelPatch, patchMessageText } from '../store/channel-patch.js';
+
+import type { ChannelEvent } from '../../channel/channel-event.js';
+import {
+  type ChannelPatchParts,
+  channelPatch,
+  patchMessageText,
+} from '../../channel/channel-patch.js';
+import { errorMessage, type Logger } from '../../logger.js';
 import { channelFrame, textFrame } from './ws-frame.js';
 
 /** A change as a `patch` message, shared by every patch socket of the instance. */

@@ -14,6 +14,9 @@
 // 55.9 ms against 40 ms 530 and 55.1 ms (Socket.IO 266, 77.5 ms); whole-state p99 at
 // 20 / 30 / 40 ms: 112 / 68 / 56 ms (Socket.IO 71).
 // Written here rather than taken from a library: it is the product's fan-out core.
+import { DEFAULT_COALESCE_WINDOW_MS } from '../../options.js';
+
+export { DEFAULT_COALESCE_WINDOW_MS };
 
 /** What the coalescer releases: writes everything it holds, if it can, and says whether it wrote. */
 export interface Flushable {
@@ -38,8 +41,6 @@ export interface WriteCoalescerOptions {
   /** Clock in ms. @default performance.now */
   now?: () => number;
 }
-
-export const DEFAULT_COALESCE_WINDOW_MS = 40;
 
 /**
  * Sockets written in one go before the rest of a batch yields to I/O. A hot channel's

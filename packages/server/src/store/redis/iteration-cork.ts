@@ -6,7 +6,7 @@
 // `writeUtf8String` ~17 µs, most of it the system call). A lone command waits for nothing
 // but the end of the callbacks already running.
 
-import type { Corkable } from '../corkable.js';
+import type { Corkable } from '../../socket/fan-out/corkable.js';
 
 export class IterationCork {
   private readonly corked = new Set<Corkable>();

@@ -3,8 +3,8 @@
 // pending check (a save is never overtaken by the delete sent after it). A socket
 // refused again and again is flooding: it is closed (1008) instead of answered forever.
 import { RateLimitedError } from '../errors.js';
-import type { StateOwner } from '../keys.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
+import type { StateOwner } from '../scope.js';
 
 /** Refused messages in a row after which the socket is closed for flooding. */
 export const DEFAULT_FLOOD_LIMIT = 20;

@@ -1,85 +1,51 @@
 // One subscriber WebSocket: authenticates (upgrade header, or a first `auth` message
 // within the timeout), joins the user's channel, says `ready`, then forwards every
-// change and answers `save` / `patch-save` / `delete` with the same outcomes as HTTP.
+// change and answers `save` / `patch-save` / `delete` (socket-requests.ts) with the same
+// outcomes as HTTP; renews its token in-band, keeps a heartbeat and is closed when stalled.
 import {
   type ClientMessage,
   CloseCode,
   clientMessageSchema,
   formatPath,
-  JSON_PATCH_CONTENT_TYPE,
-  MERGE_PATCH_CONTENT_TYPE,
   type ServerMessage,
 } from '@hyvve/schema';
 import type { FastifyBaseLogger } from 'fastify';
-import { type RawData, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { ChannelEvent } from '../channel/channel-event.js';
 import { AuthError, InvalidRequestError, type RateLimitedError, toApiError } from '../errors.js';
-import type { ServerMetrics } from '../metrics/server-metrics.js';
-import type { RequestLimiter } from '../rate-limit/request-limiter.js';
-import { toPatchRequest } from '../service/apply-patch.js';
-import type { StatePersistenceService } from '../service/state-persistence-service.js';
-import type { ChannelEvent } from '../store/channel-event.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
-import { changeSink } from './change-sink.js';
-import type { JsonTextParser } from './json-text.js';
-import { type PatchContext, patchMessage } from './patch-frame.js';
+import { changeSink } from './fan-out/change-sink.js';
+import { type PatchContext, patchMessage } from './fan-out/patch-frame.js';
+import { SocketOutbox } from './fan-out/socket-outbox.js';
+import { idOf, textOf, typeOf } from './message-text.js';
 import { SocketMessageGate } from './socket-message-gate.js';
-import { SocketOutbox } from './socket-outbox.js';
+import { answerRequest } from './socket-requests.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
-import type { WriteCoalescer } from './write-coalescer.js';
 
-export interface StateSocketOptions {
-  service: StatePersistenceService;
-  verifier: TokenVerifier;
-  /** Per-IP (before auth) and per-user limits of every message. */
-  limiter: RequestLimiter | undefined;
-  /** The client's IP address. */
-  ip: string;
-  logger: FastifyBaseLogger;
-  /** Time allowed for the first `auth` message when the upgrade had no Authorization header. */
-  authTimeoutMs: number;
-  /**
-   * The client asked for `patch` messages (`?patches=1`): a change is sent as a patch
-   * against the previous one where that is worth it, else as the full `state`.
-   */
-  patches: boolean;
-  /** Decides when this socket's waiting changes are written (fan-out batching). */
-  coalescer: WriteCoalescer;
-  /** Counts saves, deliveries and dropped sockets. */
-  metrics: ServerMetrics;
-  /** The store's status now (a socket that joins while it is down is told so). */
-  storeStatus(): StoreStatus;
-  /** Reads a message's JSON by the same rules as an HTTP body (prototype poisoning refused). */
-  parseJson: JsonTextParser;
-  /** Registers a save/delete in flight, so shutdown can wait for it. */
-  track(operation: Promise<void>): void;
-  onClosed(socket: StateSocket): void;
-  /** The server is closing the socket with `code` (for logs and metrics). */
-  onCloseSent?(code: number, reason: string): void;
-}
+import type { SocketOptions } from './state-socket-options.js';
 
-const WS_ORIGIN = 'ws';
+export type StateSocketOptions = SocketOptions<StateSocket>;
 
-/** The `id` of a message that failed validation, so the error can still name it. */
-function idOf(decoded: unknown): string | undefined {
-  if (typeof decoded !== 'object' || decoded === null || !('id' in decoded)) return undefined;
-  return typeof decoded.id === 'string' ? decoded.id : undefined;
-}
-
-/** The `type` of a decoded message, whatever else it holds. */
-function typeOf(decoded: unknown): unknown {
-  return typeof decoded === 'object' && decoded !== null && 'type' in decoded
-    ? decoded.type
-    : undefined;
-}
-
-function textOf(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
+/**
+ * The socket's life, one phase at a time: `handshake` until a token is given; `joining`
+ * while the channel is subscribed (changes, a counter reset and the epoch heard meanwhile
+ * wait in the phase, for `ready`); `ready` once `ready` was sent (the revision it named:
+ * changes are forwarded); `closed`.
+ */
+type SocketPhase =
+  | { name: 'handshake' }
+  | {
+      name: 'joining';
+      early: ChannelEvent[];
+      /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
+      reset: ChannelHead | undefined;
+      /** The channel's epoch, learned while joining (the subscription still said ''). */
+      epoch: string | undefined;
+    }
+  | { name: 'ready'; readyRevision: number }
+  | { name: 'closed' };
 
 export class StateSocket {
   /** Cleared by each heartbeat ping, set again by the pong. */
@@ -89,11 +55,8 @@ export class StateSocket {
   private readonly lifetime: SocketTokenLifetime;
   private readonly gate: SocketMessageGate;
   private subscription: Subscription | undefined;
-  /** Revision sent in `ready`; events before it are held back, older ones dropped. */
-  private readyRevision: number | undefined;
-  private early: ChannelEvent[] = [];
-  /** A counter reset heard while joining: `ready` says this head instead of the subscription's. */
-  private earlyReset: ChannelHead | undefined;
+  /** Where the socket is in its life (see `SocketPhase`). */
+  private phase: SocketPhase = { name: 'handshake' };
   /** Revision of the newest `saved` / `delete-ack` this socket answered with. */
   private answeredRevision = 0;
   /**
@@ -101,10 +64,7 @@ export class StateSocket {
    * repeated by the `ready` that answers a renewal.
    */
   private epoch: string | undefined;
-  /** The channel's epoch, learned while joining (the subscription still said ''). */
-  private earlyEpoch: string | undefined;
   private authTimer: NodeJS.Timeout | undefined;
-  private closed = false;
   private logger: FastifyBaseLogger;
   /** Changes to this socket, latest wins (socket-outbox.ts). */
   private readonly outbox: SocketOutbox;
@@ -210,6 +170,9 @@ export class StateSocket {
   private authenticate(verifying: Promise<Identity>): void {
     clearTimeout(this.authTimer);
     this.identity = verifying;
+    if (this.phase.name === 'handshake') {
+      this.phase = { name: 'joining', early: [], reset: undefined, epoch: undefined };
+    }
     verifying
       .then(
         (identity) => this.join(identity),
@@ -246,33 +209,30 @@ export class StateSocket {
       this.close(CloseCode.tryAgainLater, 'state store unavailable');
       return;
     }
-    if (this.closed) {
+    if (this.phase.name !== 'joining') {
       await this.unsubscribe(subscription);
       return;
     }
+    const joining = this.phase;
     this.subscription = subscription;
     if (this.options.patches) {
       this.patchContext = { logger: this.logger, channel: identity.scope.channel };
     }
     // After a reset heard while joining, the state of the new head follows `ready` (as it
     // does for a joined socket); otherwise only what is newer than the subscription.
-    const reset = this.earlyReset;
-    this.earlyReset = undefined;
+    const reset = joining.reset;
     const head = reset ?? {
       revision: subscription.revision,
       // The early changes (sent next) belong to the epoch learned meanwhile, if any.
-      epoch: subscription.epoch || (this.earlyEpoch ?? ''),
+      epoch: subscription.epoch || (joining.epoch ?? ''),
     };
-    this.earlyEpoch = undefined;
     const after = reset ? head.revision - 1 : head.revision;
-    this.readyRevision = head.revision;
+    this.phase = { name: 'ready', readyRevision: head.revision };
     this.epoch = head.epoch;
     this.sendReady(head);
     this.logger.debug(head, 'WebSocket subscriber ready');
     if (this.options.storeStatus() === 'down') this.send({ type: 'status', store: 'down' });
-    const early = this.early;
-    this.early = [];
-    for (const event of early) if (event.revision > after) this.forward(event);
+    for (const event of joining.early) if (event.revision > after) this.forward(event);
   }
 
   /** `serverTime` lets a client with a clock ahead stamp its saves within the allowed skew. */
@@ -283,12 +243,12 @@ export class StateSocket {
 
   /** Tells a joined socket that the store went down or came back (caught up). */
   storeStatus(status: StoreStatus): void {
-    if (this.readyRevision !== undefined) this.send({ type: 'status', store: status });
+    if (this.phase.name === 'ready') this.send({ type: 'status', store: status });
   }
 
   private onEvent(event: ChannelEvent): void {
-    if (this.readyRevision === undefined) this.early.push(event);
-    else this.forward(event);
+    if (this.phase.name === 'joining') this.phase.early.push(event);
+    else if (this.phase.name === 'ready') this.forward(event);
   }
 
   /**
@@ -297,14 +257,13 @@ export class StateSocket {
    * current state (which follows as an ordinary change).
    */
   private onReset(head: ChannelHead): void {
-    if (this.readyRevision === undefined) {
-      this.early = [];
-      this.earlyReset = head;
-      this.earlyEpoch = undefined;
+    if (this.phase.name === 'joining') {
+      this.phase = { name: 'joining', early: [], reset: head, epoch: undefined };
       return;
     }
+    if (this.phase.name !== 'ready') return;
     this.outbox.reset();
-    this.readyRevision = head.revision;
+    this.phase.readyRevision = head.revision;
     this.answeredRevision = 0;
     this.epoch = head.epoch;
     this.sendReady(head);
@@ -318,10 +277,11 @@ export class StateSocket {
    * a reset. One told the epoch by an answer (its own save) already knows it.
    */
   private onEpoch(head: ChannelHead): void {
-    if (this.readyRevision === undefined) {
-      this.earlyEpoch = head.epoch;
+    if (this.phase.name === 'joining') {
+      this.phase.epoch = head.epoch;
       return;
     }
+    if (this.phase.name !== 'ready') return;
     if (this.epoch !== '') return;
     this.epoch = head.epoch;
     this.sendReady({ revision: this.lastRevision(), epoch: head.epoch });
@@ -376,88 +336,15 @@ export class StateSocket {
           this.expire();
           return;
         }
-        switch (message.type) {
-          case 'save':
-            return this.save(verified, message);
-          case 'patch-save':
-            return this.patchSave(verified, message);
-          case 'delete':
-            return this.delete(verified, message);
-        }
+        return answerRequest(this.options.service, this.options.metrics, verified, message, {
+          answer: (answer) => this.sendAnswer(answer),
+          error: (error, id) => this.sendError(error, id),
+        });
       },
       // Authentication failed: the socket is being closed with 4401 already.
       () => {},
     );
     this.options.track(operation);
-  }
-
-  private save(identity: Identity, message: Extract<ClientMessage, { type: 'save' }>) {
-    return this.answerSave(message.id, () =>
-      this.options.service.save(identity.scope, message.state, {
-        origin: message.origin ?? WS_ORIGIN,
-        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-      }),
-    );
-  }
-
-  private patchSave(identity: Identity, message: Extract<ClientMessage, { type: 'patch-save' }>) {
-    const contentType =
-      message.contentType ??
-      (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
-    // Answered and counted as a save, as HTTP PATCH is.
-    return this.answerSave(message.id, () =>
-      this.options.service.patch(identity.scope, toPatchRequest(contentType, message.patch), {
-        origin: message.origin ?? WS_ORIGIN,
-        ...(message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision }),
-      }),
-    );
-  }
-
-  /** Runs a save or patch-save, answers `saved` or `error` with its id, and times it. */
-  private async answerSave(
-    id: string,
-    run: () => Promise<{ revision: number; savedAt: number; epoch: string }>,
-  ): Promise<void> {
-    const started = performance.now();
-    try {
-      const result = await run();
-      this.sendAnswer({
-        type: 'saved',
-        id,
-        revision: result.revision,
-        savedAt: result.savedAt,
-        epoch: result.epoch,
-      });
-      this.options.metrics.saveFinished('ws', 200, performance.now() - started);
-    } catch (error) {
-      this.sendError(error, id);
-      this.options.metrics.saveFinished(
-        'ws',
-        toApiError(error).status,
-        performance.now() - started,
-      );
-    }
-  }
-
-  private async delete(
-    identity: Identity,
-    message: Extract<ClientMessage, { type: 'delete' }>,
-  ): Promise<void> {
-    try {
-      const result = await this.options.service.delete(identity.scope, {
-        origin: message.origin ?? WS_ORIGIN,
-      });
-      this.sendAnswer({
-        type: 'delete-ack',
-        id: message.id,
-        revision: result.revision,
-        epoch: result.epoch,
-      });
-      this.options.metrics.deleteFinished('ws', 200);
-    } catch (error) {
-      this.sendError(error, message.id);
-      this.options.metrics.deleteFinished('ws', toApiError(error).status);
-    }
   }
 
   /**
@@ -498,7 +385,8 @@ export class StateSocket {
    * still waiting in the outbox reach the reader after that `ready`, so they do not count.
    */
   private lastRevision(): number {
-    return Math.max(this.readyRevision ?? 0, this.outbox.handedRevision, this.answeredRevision);
+    const readyRevision = this.phase.name === 'ready' ? this.phase.readyRevision : 0;
+    return Math.max(readyRevision, this.outbox.handedRevision, this.answeredRevision);
   }
 
   private expire(): void {
@@ -537,12 +425,11 @@ export class StateSocket {
   }
 
   private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.phase.name === 'closed') return;
+    this.phase = { name: 'closed' };
     this.outbox.close();
     clearTimeout(this.authTimer);
     this.lifetime.stop();
-    this.early = [];
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription) void this.unsubscribe(subscription);

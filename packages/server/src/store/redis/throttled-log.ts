@@ -1,7 +1,7 @@
 // Logs a recurring failure once, then at most once per interval with how many were held
 // back, per source (a Redis node, a connection role). A node that is down makes ioredis
 // report an error on every retry, and a log line per retry would drown everything else.
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 interface SourceState {
   lastLoggedAt: number;

@@ -1,29 +1,11 @@
 // In-process token buckets by key, the memory backend of the request limits (see
 // rate-limit/request-limiter.ts). One instance limits what reaches it; with Redis the
 // buckets live in Redis instead, shared by every instance.
-import { RateLimitedError } from './errors.js';
+import { RateLimitedError } from '../errors.js';
+import type { RateLimitOptions } from '../options.js';
 
-export interface RateLimitOptions {
-  /**
-   * Sustained requests per second per user: every HTTP request and socket message of
-   * the user (saves, reads, deletes, renewals, invalid ones), HTTP and WebSocket together.
-   * (The name is kept from when only saves were limited.)
-   */
-  savesPerSecond: number;
-  /** Requests a user may make in a burst (bucket size). */
-  burst: number;
-  /** Requests and socket frames per second per client IP, counted before auth. @default 100 */
-  ipPerSecond?: number;
-  /** Per-IP burst. @default twice ipPerSecond */
-  ipBurst?: number;
-}
-
-export const DEFAULT_RATE_LIMIT = {
-  savesPerSecond: 20,
-  burst: 40,
-  ipPerSecond: 100,
-  ipBurst: 200,
-} as const satisfies Required<RateLimitOptions>;
+export type { RateLimitOptions } from '../options.js';
+export { DEFAULT_RATE_LIMIT } from '../options.js';
 
 /** Tokens per second and bucket size of one kind of bucket. */
 export interface BucketRate {
@@ -41,7 +23,11 @@ export interface TokenBuckets {
   take(key: string): void | Promise<void>;
 }
 
-export class SaveRateLimiter implements TokenBuckets {
+/**
+ * Token buckets by key (a user, an IP): each key may spend `savesPerSecond` requests a
+ * second on average and `burst` at once, whatever the request is.
+ */
+export class TokenBucketLimiter implements TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -55,7 +41,7 @@ export class SaveRateLimiter implements TokenBuckets {
     }
   }
 
-  /** Spends one save for `user`; throws RateLimitedError (with retryAfterMs) when none is left. */
+  /** Spends one request of `user` (or any key); throws RateLimitedError (with retryAfterMs) when none is left. */
   take(user: string): void {
     const now = this.now();
     const bucket = this.buckets.get(user);
@@ -94,3 +80,6 @@ export class SaveRateLimiter implements TokenBuckets {
     }
   }
 }
+
+/** @deprecated The buckets limit every request, not only saves: use `TokenBucketLimiter`. */
+export class SaveRateLimiter extends TokenBucketLimiter {}

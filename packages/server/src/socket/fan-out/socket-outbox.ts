@@ -10,7 +10,7 @@
 // as one message: a chain of patches as one patch to the newest state, a whole change
 // followed by patches as the newest change whole. The reader lands on the newest state
 // with one parse, and the states it skips are the ones latest-wins delivery skips.
-import type { ChannelEvent } from '../store/channel-event.js';
+import type { ChannelEvent } from '../../channel/channel-event.js';
 import { composePatchMessages, type PatchMessage } from './patch-frame.js';
 import type { CoalescedWriter, WriteCoalescer } from './write-coalescer.js';
 

@@ -1,7 +1,7 @@
 // Whether the Redis in use keeps data across a restart (AOF or RDB snapshots). Killed
 // with both off, every stored state is gone and revisions start again: so the server
 // says so loudly at start. Managed Redis often refuses CONFIG: that is said quietly.
-import { errorMessage, type Logger } from '../logger.js';
+import { errorMessage, type Logger } from '../../logger.js';
 
 export interface RedisPersistence {
   /** `appendonly yes`: every write is logged (the setting the README recommends). */

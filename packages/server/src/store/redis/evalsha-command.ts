@@ -54,7 +54,7 @@ export class EvalshaCommand extends Command {
     const all: WireArgument[] = [shaOrSource, String(keys.length), ...keys, ...args];
     // Keys stay real in `args`: ioredis reads them to route the command, and a Cluster
     // client sends it to the node owning the first key's slot. That is only right because
-    // every key of one call carries the same hash tag (keys.ts): keys of two slots are
+    // every key of one call carries the same hash tag (scope.ts): keys of two slots are
     // refused by Redis Cluster (CROSSSLOT), whatever the client does. A spliced argument is
     // named by its size there (logs), never joined.
     super(

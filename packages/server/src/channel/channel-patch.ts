@@ -4,7 +4,7 @@
 // dashboard change usually touches one widget, so it is ~100-300 bytes instead of the
 // whole state, for the kernel to copy and for each client to parse.
 import { diffStates } from '@hyvve/schema';
-import type { ChannelEvent } from './channel-event.js';
+import type { ChannelEvent, ChannelPatchParts } from './channel-event.js';
 
 /** What a saver knows of the state it is about to store, to diff it before publishing. */
 export interface SavedStateForPatch {
@@ -16,15 +16,7 @@ export interface SavedStateForPatch {
   readonly origin: string;
 }
 
-/** What a `patch` message says, before it is written out (see `patchMessageText`). */
-export interface ChannelPatchParts {
-  readonly revision: number;
-  readonly baseRevision: number;
-  readonly savedAt: number;
-  readonly origin: string;
-  /** The RFC 6902 operations as JSON text (an array). */
-  readonly operations: string;
-}
+export type { ChannelPatchParts };
 
 /** The `patch` message's JSON text. */
 export function patchMessageText(parts: ChannelPatchParts): string {
