@@ -2,7 +2,7 @@
 // state in a private redis-server on DATA_DIR/redis across restarts, one npm start per data
 // folder, no Redis left after a stop, and the memory store (with its warning) without
 // redis-server or with STORE=memory.
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +81,7 @@ describe('npm start with the embedded Redis', () => {
     expect(existsSync(join(redisDir, 'appendonlydir'))).toBe(true);
 
     const again = npmStart({ DATA_DIR: dataDir });
+    const [, againPid] = await again.waitFor(/private redis-server \(pid (\d+),/);
     const againUrl = await again.baseUrl();
     expect(await readyz(againUrl)).toEqual({ status: 'ready', store: 'redis' });
     const loaded = await fetch(`${againUrl}${STORE_PATH}`, {
@@ -90,6 +91,13 @@ describe('npm start with the embedded Redis', () => {
     const body = (await loaded.json()) as { state: { timestamp: number }; revision: number };
     expect(body.revision).toBe(2);
     expect(body.state.timestamp).toBe(state.timestamp + 2);
+
+    // Ctrl-C reaches the server and npm start, not Redis, which is then shut down cleanly.
+    expect(await again.interrupt()).toEqual({ code: 0, signal: null });
+    expect(isRunning(Number(againPid))).toBe(false);
+    expect(readFileSync(join(redisDir, 'redis.log'), 'utf8')).toMatch(
+      /User requested shutdown[\s\S]*fsync\(\) on the AOF[\s\S]*ready to exit, bye bye/,
+    );
   });
 
   it('uses a given REDIS_URL and starts no Redis of its own', async () => {

@@ -25,6 +25,8 @@ export class NpmStart {
       cwd: root,
       env: { ...base, PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, as in a terminal, so interrupt() can signal the group.
+      detached: true,
     });
     const append = (chunk: Buffer): void => {
       this.output += chunk.toString();
@@ -67,6 +69,12 @@ export class NpmStart {
   async baseUrl(): Promise<string> {
     const match = await this.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
     return match[1] as string;
+  }
+
+  /** Ctrl-C in a terminal: SIGINT to the whole foreground process group; waits for the exit. */
+  async interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    process.kill(-(this.child.pid as number), 'SIGINT');
+    return this.exited;
   }
 
   /** Sends SIGTERM and waits for the exit. */
