@@ -27,7 +27,10 @@ let redisCrashed = false;
 // Last resort when this process exits some other way: no lock or Redis left behind.
 process.on('exit', () => {
   store?.release();
-  if (store?.redis && !store.redis.isStopping()) process.kill(store.redis.pid, 'SIGTERM');
+  // SIGTERM makes Redis shut down as SHUTDOWN does (AOF flushed).
+  if (store?.redis?.isRunning() && !store.redis.isStopping()) {
+    process.kill(store.redis.pid, 'SIGTERM');
+  }
 });
 
 async function stopStoreAndExit(code, signal) {

@@ -134,9 +134,10 @@ export async function startEmbeddedRedis({ redisServer, dir }) {
   }
   const { child, password, exited } = started;
   let stopping = null;
+  const isRunning = () => child.exitCode === null && child.signalCode === null;
   const stop = () => {
     stopping ??= (async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!isRunning()) return;
       // SHUTDOWN flushes the AOF (and writes an RDB snapshot) before Redis exits.
       await redisCommand({ port, password, args: ['SHUTDOWN'] }).catch(() => {
         child.kill('SIGTERM');
@@ -152,6 +153,7 @@ export async function startEmbeddedRedis({ redisServer, dir }) {
     port,
     pid: child.pid,
     exited,
+    isRunning,
     isStopping: () => stopping !== null,
     stop,
     logTail: () => logTail(dir),

@@ -100,6 +100,21 @@ describe('npm start with the embedded Redis', () => {
     );
   });
 
+  it('stops when its Redis dies, and the next start recovers the folder', async () => {
+    const dataDir = tempFolder('hyvve-start-crash-');
+    const first = npmStart({ DATA_DIR: dataDir });
+    const [, pid] = await first.waitFor(/private redis-server \(pid (\d+),/);
+    await first.baseUrl();
+    process.kill(Number(pid), 'SIGKILL');
+    expect((await first.exited).code).toBe(1);
+    expect(first.output).toContain('start: redis-server exited unexpectedly');
+    // Its pidfile is left behind, naming a dead process: no reason to refuse.
+    expect(existsSync(join(dataDir, 'redis', 'redis.pid'))).toBe(true);
+
+    const again = npmStart({ DATA_DIR: dataDir });
+    expect(await readyz(await again.baseUrl())).toEqual({ status: 'ready', store: 'redis' });
+  });
+
   it('uses a given REDIS_URL and starts no Redis of its own', async () => {
     const redis = await startTestRedis();
     try {
