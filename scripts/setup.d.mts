@@ -12,3 +12,8 @@ export declare function ensureTestPrerequisites(
   root?: string,
   env?: Record<string, string | undefined>,
 ): { redisServer: string; chromium: string };
+export declare const REDIS_INSTALL_HINT: string;
+export declare function ensureRedisServer(
+  root?: string,
+  env?: Record<string, string | undefined>,
+): { path: string } | { path: null; reason: string };

@@ -10,7 +10,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { canInstallWithApt, checkPrerequisites, describeMissing } from './lib/prerequisites.mjs';
+import {
+  canInstallWithApt,
+  checkPrerequisites,
+  describeMissing,
+  findOnPath,
+} from './lib/prerequisites.mjs';
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -159,6 +164,37 @@ export function ensureTestPrerequisites(root = repositoryRoot, env = process.env
     `redis-server: ${found.redisServer}; redis-cli: ${found.redisCli}; chromium: ${found.chromium}`,
   );
   return { redisServer: found.redisServer, chromium: found.chromium };
+}
+
+/** How to install redis-server by hand, for messages. */
+export const REDIS_INSTALL_HINT =
+  'Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis';
+
+/**
+ * redis-server for `npm start`'s embedded store: found on PATH, else installed with apt-get
+ * where that needs no asking (root on Debian/Ubuntu), the way the tests' set-up does.
+ * Never throws for a missing program: returns { path: null, reason } so the caller can
+ * fall back to the memory store and say why.
+ */
+export function ensureRedisServer(root = repositoryRoot, env = process.env) {
+  const found = findOnPath('redis-server', env.PATH);
+  if (found) return { path: found };
+  if (!canInstallWithApt(env)) {
+    return { path: null, reason: `redis-server is not installed (${REDIS_INSTALL_HINT})` };
+  }
+  log('redis-server missing: installing with apt-get');
+  const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    run(root, 'apt-get', ['update', '-qq'], aptEnv);
+    run(root, 'apt-get', ['install', '-y', '-qq', 'redis-server'], aptEnv);
+  } catch (error) {
+    if (!(error instanceof SetupError)) throw error;
+    return { path: null, reason: `${error.message} (${REDIS_INSTALL_HINT})` };
+  }
+  const installed = findOnPath('redis-server', env.PATH);
+  return installed
+    ? { path: installed }
+    : { path: null, reason: `apt-get installed redis-server but it is not on PATH` };
 }
 
 function main() {

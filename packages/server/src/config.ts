@@ -206,6 +206,21 @@ function redisCluster(
   };
 }
 
+/** STORE=memory|redis: says which store is meant, so a missing or stray address is an error. */
+function checkStore(env: Environment, redisSet: boolean): void {
+  const store = set(env, 'STORE')?.toLowerCase();
+  if (store === undefined) return;
+  if (store !== 'memory' && store !== 'redis') {
+    throw new ConfigError('STORE', `must be memory or redis (got "${store}")`);
+  }
+  if (store === 'memory' && redisSet) {
+    throw new ConfigError('STORE', 'memory excludes REDIS_URL and REDIS_CLUSTER_NODES: unset them');
+  }
+  if (store === 'redis' && !redisSet) {
+    throw new ConfigError('STORE', 'redis needs REDIS_URL or REDIS_CLUSTER_NODES');
+  }
+}
+
 /** The server's options from environment variables. Throws ConfigError on a bad value. */
 export function loadConfig(env: Environment = process.env): ServerConfig {
   const nodeEnv = set(env, 'NODE_ENV') ?? 'development';
@@ -229,6 +244,7 @@ export function loadConfig(env: Environment = process.env): ServerConfig {
     throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
   }
   const cluster = redisCluster(env, redisUrl);
+  checkStore(env, redisUrl !== undefined || cluster !== undefined);
   const instanceId = set(env, 'INSTANCE_ID');
   const metricsToken = set(env, 'METRICS_TOKEN');
   const metricsPort = set(env, 'METRICS_PORT') && integer(env, 'METRICS_PORT', 0, 0, 65_535);
