@@ -1,8 +1,7 @@
 // The package's public API, chosen on purpose: the engine, the store, the React hooks,
 // the errors and the types their options use. Everything else (debounce, throttle,
 // backoff, the sync units, the envelope format) is internal and may change freely.
-export type { BackoffOptions } from './backoff.js';
-export type { ChannelFactory, ChannelLike } from './cross-tab.js';
+
 export {
   type ClearResult,
   createNoopPersistence,
@@ -12,7 +11,7 @@ export {
   type ServerClearOutcome,
   type StatePersistence,
   type StatePersistenceOptions,
-} from './engine.js';
+} from './engine/engine.js';
 export type { Lifecycle, VisibilitySource, WindowEvents } from './environment.js';
 export {
   CrossTabError,
@@ -26,14 +25,13 @@ export {
   StorageQuotaError,
   TokenError,
 } from './errors.js';
-export * from './hooks.js';
-export type { StateStorage } from './local-storage.js';
 export type { PersistenceLogger } from './logger.js';
 export {
   clearPersistedState,
   hasPersistedState,
   type PersistedStateOptions,
 } from './persisted-state.js';
+export * from './react.js';
 export {
   selectActivity,
   selectAlerts,
@@ -42,9 +40,10 @@ export {
   selectMetrics,
   selectProjectStatus,
 } from './selectors.js';
-export type { FetchLike } from './server-api.js';
-export type { GetToken, SocketFactory, SocketLike } from './server-connection.js';
-export type { ServerSyncOptions, SyncStatus } from './server-sync.js';
+export type { GetToken, SocketFactory, SocketLike } from './server/connection.js';
+export type { FetchLike } from './server/fetch-state.js';
+export type { ServerSyncOptions, SyncStatus } from './server/sync.js';
+export type { StateStorage } from './storage/envelope.js';
 export {
   type AlertInput,
   createDashboardStore,
@@ -54,3 +53,5 @@ export {
   type DashboardStoreOptions,
   selectDashboardState,
 } from './store.js';
+export type { ChannelFactory, ChannelLike } from './tabs/channel.js';
+export type { BackoffOptions } from './timing/backoff.js';

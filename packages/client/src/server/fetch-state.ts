@@ -5,7 +5,7 @@ import {
   InvalidPersistedStateError,
   ServerRejectedError,
   ServerUnreachableError,
-} from './errors.js';
+} from '../errors.js';
 
 export type FetchLike = (
   url: string,

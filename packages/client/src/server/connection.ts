@@ -6,15 +6,15 @@
 // makes the sync layer resync. An epoch counter makes callbacks of a replaced socket
 // harmless.
 import { type ClientMessage, CloseCode, serverMessageSchema } from '@hyvve/schema';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
 import {
   InvalidPersistedStateError,
   type PersistenceError,
   ServerRejectedError,
   ServerUnreachableError,
   TokenError,
-} from './errors.js';
-import type { PersistenceLogger } from './logger.js';
+} from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { type BackoffOptions, backoffDelay } from '../timing/backoff.js';
 import { scheduleTokenRenewal } from './token-renewal.js';
 
 interface SocketEvents {

@@ -1,13 +1,13 @@
 // The decisions of server sync as pure functions: what to do with a state the server
 // holds, with an empty server, after `ready`, and with an error answer. No sockets, no
 // timers, no mutable state: server-sync.ts gathers the facts, calls these, and acts.
-import { isNewer, type Versioned } from './content.js';
+import { isNewer, type Versioned } from '../content/refs.js';
 import {
   type PersistenceError,
   ServerRejectedError,
   ServerUnreachableError,
   TokenError,
-} from './errors.js';
+} from '../errors.js';
 
 /** HTTP and socket statuses worth asking again for (load, rate limit, outage). */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);

@@ -5,11 +5,11 @@
 // a burst lasts. Owns the ack timeout and the content the server refused; knows nothing
 // of merging; each save names the revision it is based on (given by the caller).
 import { type DashboardState, SERVER_SAVE_DEBOUNCE_MS } from '@hyvve/schema';
-import { type ContentRefs, sameContent } from './content.js';
-import { type PersistenceError, ServerRejectedError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import { createSavePacing } from './save-pacing.js';
-import type { ServerConnection } from './server-connection.js';
+import { type ContentRefs, sameContent } from '../content/refs.js';
+import { type PersistenceError, ServerRejectedError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { createSavePacing } from '../timing/pacing.js';
+import type { ServerConnection } from './connection.js';
 
 /** A save sent and not answered yet. */
 export interface InFlightSave {

@@ -26,28 +26,24 @@
 // that does not apply, is answered with a GET of the full state. A broadcast older than
 // what the client already knows is ignored (server-revision.ts).
 import { type DashboardState, type MigrationTable, migrateDashboardState } from '@hyvve/schema';
-import type { BackoffOptions } from './backoff.js';
-import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from './content.js';
+import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from '../content/refs.js';
 import {
   InvalidPersistedStateError,
   type PersistenceError,
   ServerRejectedError,
   ServerUnreachableError,
-} from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import type { FetchedState, FetchLike } from './server-api.js';
-import { createServerClock } from './server-clock.js';
+} from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import type { BackoffOptions } from '../timing/backoff.js';
+import { createSyncBase } from './base.js';
+import { createServerClock } from './clock.js';
 import {
   type ConnectionStatus,
   createServerConnection,
   type GetToken,
   type IncomingServerMessage,
   type SocketFactory,
-} from './server-connection.js';
-import { applyServerPatch } from './server-patch.js';
-import { createServerPull } from './server-pull.js';
-import { resolveServerEndpoints } from './server-url.js';
-import { createSyncBase } from './sync-base.js';
+} from './connection.js';
 import {
   decideEmptyServer,
   decideReconcile,
@@ -55,14 +51,18 @@ import {
   decideSaveError,
   isRetryablePullError,
   isRetryableStatus,
-} from './sync-decisions.js';
-import { createDeletes, type RemoteDeleteOutcome } from './sync-deletes.js';
-import { createSyncHealth } from './sync-health.js';
-import { baseWithLostSave } from './sync-lost-save.js';
-import { decideMerge, sameStateContent } from './sync-merge.js';
-import { createOutbox } from './sync-outbox.js';
+} from './decisions.js';
+import { createDeletes, type RemoteDeleteOutcome } from './deletes.js';
+import type { FetchedState, FetchLike } from './fetch-state.js';
+import { createSyncHealth } from './health.js';
+import { baseWithLostSave } from './lost-save.js';
+import { decideMerge, sameStateContent } from './merge.js';
+import { createOutbox } from './outbox.js';
+import { applyServerPatch } from './patch.js';
+import { createServerPull } from './pull.js';
+import { resolveServerEndpoints } from './url.js';
 
-export type { RemoteDeleteOutcome } from './sync-deletes.js';
+export type { RemoteDeleteOutcome } from './deletes.js';
 
 export type SyncStatus = 'local-only' | 'connecting' | 'synced' | 'offline' | 'error';
 

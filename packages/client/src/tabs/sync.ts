@@ -8,13 +8,13 @@
 // tab's own, broadcast like an edit); merges of the same pair give the same content on
 // every tab, so tabs settle instead of ping-ponging.
 import { type DashboardState, mergeDashboardStates } from '@hyvve/schema';
-import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from './content.js';
-import { type ChannelFactory, type CrossTab, openCrossTab } from './cross-tab.js';
-import type { CrossTabError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import { sameStateContent } from './sync-merge.js';
-import { applyChanges, type ContentChanges, type ContentStamp, diffContent } from './tab-patch.js';
-import { createThrottle } from './throttle.js';
+import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from '../content/refs.js';
+import type { CrossTabError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { sameStateContent } from '../server/merge.js';
+import { createThrottle } from '../timing/throttle.js';
+import { type ChannelFactory, type CrossTab, openCrossTab } from './channel.js';
+import { applyChanges, type ContentChanges, type ContentStamp, diffContent } from './delta.js';
 
 /** What tab sync needs from the engine. */
 export interface TabHost {

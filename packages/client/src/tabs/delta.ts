@@ -5,7 +5,7 @@
 // with the stamp of the content they apply to. A tab holding other content asks the
 // sender for its full state instead of guessing.
 import type { DashboardState, DashboardWidgets } from '@hyvve/schema';
-import type { ContentRefs } from './content.js';
+import type { ContentRefs } from '../content/refs.js';
 
 export interface ContentStamp {
   /** `timestamp` of the content (its last persistable change). */

@@ -2,8 +2,8 @@
 // sender's origin id and the storage key: a tab drops its own messages and those of
 // engines persisting another key. What to do with a message is the engine's business.
 import type { DashboardState } from '@hyvve/schema';
-import { CrossTabError } from './errors.js';
-import type { ContentChanges, ContentStamp } from './tab-patch.js';
+import { CrossTabError } from '../errors.js';
+import type { ContentChanges, ContentStamp } from './delta.js';
 
 /** The part of BroadcastChannel the engine uses; the browser's and Node's both fit. */
 export interface ChannelLike {

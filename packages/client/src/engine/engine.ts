@@ -1,6 +1,6 @@
 // The persistence engine: keeps a dashboard store in localStorage, in step with the
 // other tabs (BroadcastChannel) and, when configured, with the server (WebSocket).
-// Framework-agnostic; React hooks are a thin layer over it (react.ts).
+// Framework-agnostic; React hooks are a thin layer over it (react/use-state-persistence.ts).
 //
 // Bookkeeping is by reference (content.ts): for each destination (storage, tabs,
 // server) the engine remembers which content it already holds, so a change is written
@@ -18,9 +18,13 @@ import {
   toPersistableState,
 } from '@hyvve/schema';
 import type { StoreApi } from 'zustand/vanilla';
-import { type ContentRefs, isEmptyDashboard, isNewer, refsOf, sameContent } from './content.js';
-import type { ChannelFactory } from './cross-tab.js';
-import { createDebounce } from './debounce.js';
+import {
+  type ContentRefs,
+  isEmptyDashboard,
+  isNewer,
+  refsOf,
+  sameContent,
+} from '../content/refs.js';
 import {
   browserChannelFactory,
   browserLifecycle,
@@ -28,8 +32,20 @@ import {
   type Lifecycle,
   pageUrl,
   randomOrigin,
-} from './environment.js';
-import { InvalidPersistedStateError, type PersistenceError, StorageAccessError } from './errors.js';
+} from '../environment.js';
+import {
+  InvalidPersistedStateError,
+  type PersistenceError,
+  StorageAccessError,
+} from '../errors.js';
+import { type PersistenceLogger, resolveLogger } from '../logger.js';
+import {
+  createServerSync,
+  type RemoteDeleteOutcome,
+  type ServerSync,
+  type ServerSyncOptions,
+  type SyncStatus,
+} from '../server/sync.js';
 import {
   ENVELOPE_FORMAT,
   readEnvelope,
@@ -37,19 +53,13 @@ import {
   type StateStorage,
   type StorageEnvelope,
   writeEnvelope,
-} from './local-storage.js';
-import { type PersistenceLogger, resolveLogger } from './logger.js';
+} from '../storage/envelope.js';
+import { type DashboardStore, selectDashboardState } from '../store.js';
+import type { ChannelFactory } from '../tabs/channel.js';
+import type { ContentStamp } from '../tabs/delta.js';
+import { createTabSync, type TabSync } from '../tabs/sync.js';
+import { createDebounce } from '../timing/debounce.js';
 import { registerEngine } from './registry.js';
-import {
-  createServerSync,
-  type RemoteDeleteOutcome,
-  type ServerSync,
-  type ServerSyncOptions,
-  type SyncStatus,
-} from './server-sync.js';
-import { type DashboardStore, selectDashboardState } from './store.js';
-import type { ContentStamp } from './tab-patch.js';
-import { createTabSync, type TabSync } from './tab-sync.js';
 
 export interface StatePersistenceOptions {
   /** Turns the engine off (it becomes a no-op). @default true */

@@ -5,11 +5,11 @@
 // decisions are in sync-decisions.ts and sync-merge.ts. The agreed content is also kept as
 // a state: it is the base of a merge.
 import type { DashboardState } from '@hyvve/schema';
-import type { ContentRefs } from './content.js';
-import { sameContent } from './content.js';
-import type { PersistenceLogger } from './logger.js';
-import type { ServerCopy } from './server-patch.js';
-import { createServerRevisions, type ServerRevisions } from './server-revision.js';
+import type { ContentRefs } from '../content/refs.js';
+import { sameContent } from '../content/refs.js';
+import type { PersistenceLogger } from '../logger.js';
+import type { ServerCopy } from './patch.js';
+import { createServerRevisions, type ServerRevisions } from './revisions.js';
 
 export interface SyncBase {
   readonly revisions: ServerRevisions;
