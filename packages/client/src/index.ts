@@ -40,8 +40,8 @@ export {
   selectMetrics,
   selectProjectStatus,
 } from './selectors.js';
-export type { GetToken, SocketFactory, SocketLike } from './server/connection.js';
 export type { FetchLike } from './server/fetch-state.js';
+export type { GetToken, SocketFactory, SocketLike } from './server/socket.js';
 export type { ServerSyncOptions, SyncStatus } from './server/sync.js';
 export type { StateStorage } from './storage/envelope.js';
 export {

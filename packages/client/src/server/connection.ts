@@ -3,9 +3,13 @@
 // hand over parsed messages, and reconnect with backoff and jitter when the socket
 // drops. A socket the server closed as stalled (4408: it drained nothing for a long time,
 // so it missed changes) reconnects at once, without backoff; the `ready` that follows
-// makes the sync layer resync. An epoch counter makes callbacks of a replaced socket
-// harmless.
-import { type ClientMessage, CloseCode, serverMessageSchema } from '@hyvve/schema';
+// makes the sync layer resync.
+//
+// Where the connection is lives in one `ConnectionPhase` (below), changed only by
+// `enter()`, which releases what the phase left held (its timer, its token renewal).
+// A generation counter makes callbacks of a replaced socket, or of a token asked for by
+// an attempt given up since, harmless.
+import type { ClientMessage } from '@hyvve/schema';
 import {
   InvalidPersistedStateError,
   type PersistenceError,
@@ -15,44 +19,40 @@ import {
 } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
 import { type BackoffOptions, backoffDelay } from '../timing/backoff.js';
+import {
+  AUTH_FAILED_CLOSE_CODE,
+  type GetToken,
+  type IncomingServerMessage,
+  isAuthError,
+  parseMessage,
+  SOCKET_OPEN,
+  type SocketFactory,
+  type SocketLike,
+  STALLED_CLOSE_CODE,
+} from './socket.js';
 import { scheduleTokenRenewal } from './token-renewal.js';
 
-interface SocketEvents {
-  open: unknown;
-  error: unknown;
-  close: { code: number; reason: string };
-  message: { data: unknown };
-}
-
-/** The part of WebSocket the engine uses: the browser's and the `ws` package's both fit. */
-export interface SocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener<K extends keyof SocketEvents>(
-    type: K,
-    listener: (event: SocketEvents[K]) => void,
-  ): void;
-  removeEventListener<K extends keyof SocketEvents>(
-    type: K,
-    listener: (event: SocketEvents[K]) => void,
-  ): void;
-}
-
-export type SocketFactory = (url: string) => SocketLike;
-/** Returns a token for the socket's first message; called before every (re)connect. */
-export type GetToken = () => string | Promise<string>;
-
-const OPEN = 1;
-/** Close code the server uses for a missing or invalid token. */
-export const AUTH_FAILED_CLOSE_CODE = CloseCode.unauthorized;
-/** Close code the server uses for a socket that drained nothing for `WS_STALL_TIMEOUT_MS`. */
-export const STALLED_CLOSE_CODE = CloseCode.stalled;
-
-/** A parsed server message; `state` fields are still unchecked (`unknown`). */
-export type IncomingServerMessage = ReturnType<typeof serverMessageSchema.parse>;
-
 export type ConnectionStatus = 'connecting' | 'ready' | 'offline' | 'error';
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Where the connection is. Each phase holds exactly what is alive in it. */
+export type ConnectionPhase =
+  /** Not started, or stopped. */
+  | { kind: 'stopped' }
+  /** Waiting out the backoff before the next attempt. */
+  | { kind: 'backing-off'; retryTimer: Timer }
+  /** No socket: the last one closed or failed; a retry (at once or backed off) follows. */
+  | { kind: 'closed' }
+  /** Asking `getToken` for this attempt's token. */
+  | { kind: 'fetching-token' }
+  /** Socket opened (or opening), auth sent on open, waiting for `ready`. */
+  | { kind: 'authenticating'; socket: SocketLike; readyTimer: Timer }
+  /**
+   * Authenticated and subscribed. `renewalPending`: an in-band renewal was sent, so the
+   * next `ready` (or 401 error) is its answer, not a new session.
+   */
+  | { kind: 'ready'; socket: SocketLike; cancelRenewal: () => void; renewalPending: boolean };
 
 export interface ConnectionHandlers {
   /**
@@ -60,7 +60,7 @@ export interface ConnectionHandlers {
    * server's clock when it sent `ready`, when it says.
    */
   onReady(revision: number, epoch: string | undefined, serverTime: number | undefined): void;
-  /** Every message after `ready`. */
+  /** Every message but `ready` (an unauthenticated socket may get an error first). */
   onMessage(message: Exclude<IncomingServerMessage, { type: 'ready' }>): void;
   onStatus(status: ConnectionStatus): void;
 }
@@ -87,28 +87,38 @@ export interface ServerConnection {
   reconnectNow(): void;
 }
 
+/** Releases what `phase` holds; closes its socket when asked and still open. */
+function release(phase: ConnectionPhase, closeSocket: boolean, logger: PersistenceLogger): void {
+  if (phase.kind === 'backing-off') clearTimeout(phase.retryTimer);
+  if (phase.kind === 'authenticating') clearTimeout(phase.readyTimer);
+  if (phase.kind === 'ready') phase.cancelRenewal();
+  if (!closeSocket || !('socket' in phase) || phase.socket.readyState > SOCKET_OPEN) return;
+  try {
+    phase.socket.close(1000, 'client closing');
+  } catch (error) {
+    logger.debug('server.close_failed', { error: String(error) });
+  }
+}
+
 export function createServerConnection(options: ServerConnectionOptions): ServerConnection {
   const { subscribeUrl, handlers, logger, onError } = options;
-  let socket: SocketLike | null = null;
-  let epoch = 0;
+  let phase: ConnectionPhase = { kind: 'stopped' };
+  /** Bumped by every attempt and by stop: callbacks of an older one are ignored. */
+  let generation = 0;
+  /** Failed attempts since the last `ready`: the backoff's exponent. */
   let attempt = 0;
-  let ready = false;
-  let stopped = true;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let readyTimer: ReturnType<typeof setTimeout> | undefined;
   // Report a failure once per outage, not once per retry.
   let outageReported = false;
-  /** Cancels the open socket's token renewal. */
-  let cancelRenewal = (): void => {};
-  /** An in-band renewal was sent: its `ready` (or 401 error) is an answer, not a new session. */
-  let renewalPending = false;
 
-  const clearTimers = (): void => {
-    if (retryTimer !== undefined) clearTimeout(retryTimer);
-    if (readyTimer !== undefined) clearTimeout(readyTimer);
-    retryTimer = undefined;
-    readyTimer = undefined;
+  /** Leaves the current phase (releasing what it holds) for `next`. */
+  const enter = (next: ConnectionPhase, closeSocket = true): void => {
+    release(phase, closeSocket, logger);
+    phase = next;
   };
+
+  /** Whether `ws` is the socket of the live attempt `gen`. */
+  const owns = (gen: number, ws: SocketLike): boolean =>
+    gen === generation && 'socket' in phase && phase.socket === ws;
 
   const fail = (error: PersistenceError, status: 'offline' | 'error'): void => {
     if (!outageReported || status === 'error') onError(error);
@@ -117,45 +127,34 @@ export function createServerConnection(options: ServerConnectionOptions): Server
   };
 
   const scheduleReconnect = (): void => {
-    if (stopped || retryTimer !== undefined) return;
+    if (phase.kind === 'stopped' || phase.kind === 'backing-off') return;
     const delay = backoffDelay(attempt, options.backoff);
     attempt += 1;
     logger.debug('server.reconnect_scheduled', { delayMs: delay, attempt });
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
+    const retryTimer = setTimeout(() => {
+      if (phase.kind !== 'backing-off' || phase.retryTimer !== retryTimer) return;
       void connect();
     }, delay);
-  };
-
-  const dropSocket = (): void => {
-    cancelRenewal();
-    const current = socket;
-    socket = null;
-    ready = false;
-    if (current && current.readyState <= OPEN) {
-      try {
-        current.close(1000, 'client closing');
-      } catch (error) {
-        logger.debug('server.close_failed', { error: String(error) });
-      }
-    }
+    enter({ kind: 'backing-off', retryTimer });
   };
 
   const connect = async (): Promise<void> => {
-    if (stopped) return;
-    const myEpoch = ++epoch;
+    if (phase.kind === 'stopped') return;
+    const gen = ++generation;
+    enter({ kind: 'fetching-token' });
     handlers.onStatus('connecting');
     let token: string;
     try {
       token = await options.getToken();
       if (typeof token !== 'string' || token.length === 0) throw new Error('empty token');
     } catch (error) {
-      if (myEpoch !== epoch) return;
+      if (gen !== generation) return;
       fail(new TokenError(error), 'error');
       scheduleReconnect();
       return;
     }
-    if (myEpoch !== epoch || stopped) return;
+    // `stop` bumps the generation: an attempt it gave up on ends here.
+    if (gen !== generation) return;
 
     let ws: SocketLike;
     try {
@@ -168,23 +167,20 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       scheduleReconnect();
       return;
     }
-    socket = ws;
-    const current = (): boolean => myEpoch === epoch && socket === ws;
-
-    readyTimer = setTimeout(() => {
-      readyTimer = undefined;
-      if (!current() || ready) return;
+    const readyTimer = setTimeout(() => {
+      if (!owns(gen, ws) || phase.kind !== 'authenticating') return;
       logger.warn('server.ready_timeout', { timeoutMs: options.readyTimeoutMs });
-      dropSocket();
+      enter({ kind: 'closed' });
       fail(
         new ServerUnreachableError(subscribeUrl, undefined, 'no ready message in time'),
         'offline',
       );
       scheduleReconnect();
     }, options.readyTimeoutMs);
+    enter({ kind: 'authenticating', socket: ws, readyTimer });
 
     ws.addEventListener('open', () => {
-      if (current()) ws.send(JSON.stringify({ type: 'auth', token } satisfies ClientMessage));
+      if (owns(gen, ws)) ws.send(JSON.stringify({ type: 'auth', token } satisfies ClientMessage));
     });
     // Without an error listener the `ws` package throws; the close event that follows
     // carries what we act on.
@@ -192,15 +188,10 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       logger.debug('server.socket_error', { url: subscribeUrl });
     });
     ws.addEventListener('close', (event) => {
-      if (!current()) return;
-      const wasReady = ready;
-      cancelRenewal();
-      renewalPending = false;
-      socket = null;
-      ready = false;
-      if (readyTimer !== undefined) clearTimeout(readyTimer);
-      readyTimer = undefined;
-      if (stopped) return;
+      if (!owns(gen, ws)) return;
+      const wasReady = phase.kind === 'ready';
+      // The socket is closed already; `connect` or `scheduleReconnect` moves on from here.
+      enter({ kind: 'closed' }, false);
       logger.debug('server.closed', { code: event.code, reason: event.reason, wasReady });
       if (event.code === STALLED_CLOSE_CODE && wasReady) {
         // Not an outage: this client fell behind. Reconnecting at once gets it the newest
@@ -224,7 +215,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
       scheduleReconnect();
     });
     ws.addEventListener('message', (event) => {
-      if (!current()) return;
+      if (!owns(gen, ws)) return;
       const message = parseMessage(event.data);
       if (!message) {
         onError(
@@ -232,82 +223,65 @@ export function createServerConnection(options: ServerConnectionOptions): Server
         );
         return;
       }
-      if (renewalPending && (message.type === 'ready' || isAuthError(message))) {
+      if (
+        phase.kind === 'ready' &&
+        phase.renewalPending &&
+        (message.type === 'ready' || isAuthError(message))
+      ) {
         // The answer to a renewal: the subscription goes on, nothing to resync.
-        renewalPending = false;
+        phase.renewalPending = false;
         if (message.type === 'error')
           logger.warn('server.token_renewal_refused', { message: message.message });
         return;
       }
-      if (message.type === 'ready') {
-        if (!ready) {
-          cancelRenewal();
-          cancelRenewal = scheduleTokenRenewal(token, {
-            getToken: options.getToken,
-            logger,
-            sendAuth: (next) => {
-              if (!current() || ws.readyState !== OPEN) return false;
-              renewalPending = true;
-              ws.send(JSON.stringify({ type: 'auth', token: next } satisfies ClientMessage));
-              return true;
-            },
-          });
-        }
-        ready = true;
-        attempt = 0;
-        outageReported = false;
-        if (readyTimer !== undefined) clearTimeout(readyTimer);
-        readyTimer = undefined;
-        handlers.onStatus('ready');
-        handlers.onReady(message.revision, message.epoch, message.serverTime);
+      if (message.type !== 'ready') {
+        handlers.onMessage(message);
         return;
       }
-      handlers.onMessage(message);
+      if (phase.kind !== 'ready') {
+        const cancelRenewal = scheduleTokenRenewal(token, {
+          getToken: options.getToken,
+          logger,
+          sendAuth: (next) => {
+            if (!owns(gen, ws) || phase.kind !== 'ready' || ws.readyState !== SOCKET_OPEN) {
+              return false;
+            }
+            phase.renewalPending = true;
+            ws.send(JSON.stringify({ type: 'auth', token: next } satisfies ClientMessage));
+            return true;
+          },
+        });
+        // The same socket goes on: release only the ready timer.
+        enter({ kind: 'ready', socket: ws, cancelRenewal, renewalPending: false }, false);
+      }
+      attempt = 0;
+      outageReported = false;
+      handlers.onStatus('ready');
+      handlers.onReady(message.revision, message.epoch, message.serverTime);
     });
   };
 
   return {
     start() {
-      if (!stopped) return;
-      stopped = false;
+      if (phase.kind !== 'stopped') return;
+      phase = { kind: 'fetching-token' };
       void connect();
     },
     stop() {
-      if (stopped) return;
-      stopped = true;
-      epoch += 1;
-      cancelRenewal();
-      clearTimers();
-      dropSocket();
+      if (phase.kind === 'stopped') return;
+      generation += 1;
+      enter({ kind: 'stopped' });
     },
     send(message) {
-      if (!ready || !socket || socket.readyState !== OPEN) return false;
-      socket.send(JSON.stringify(message));
+      if (phase.kind !== 'ready' || phase.socket.readyState !== SOCKET_OPEN) return false;
+      phase.socket.send(JSON.stringify(message));
       return true;
     },
-    isReady: () => ready,
+    isReady: () => phase.kind === 'ready',
     reconnectNow() {
-      if (stopped || ready || socket) return;
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      retryTimer = undefined;
+      // Only between sockets: while backing off, or while a token is being fetched.
+      if (phase.kind !== 'backing-off' && phase.kind !== 'fetching-token') return;
       void connect();
     },
   };
-}
-
-function isAuthError(message: IncomingServerMessage): boolean {
-  return message.type === 'error' && message.id === undefined && message.status === 401;
-}
-
-function parseMessage(data: unknown): IncomingServerMessage | null {
-  if (typeof data !== 'string') return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  const result = serverMessageSchema.safeParse(json);
-  // `state` stays unknown here: the sync layer validates it once, when it decides to apply it.
-  return result.success ? result.data : null;
 }

@@ -2,8 +2,8 @@
 // flight runs once after it (the answer in flight may predate the change that asked).
 // `invalidate` (stop, delete) makes the answer of a GET already sent be dropped.
 import { PersistenceError, TokenError } from '../errors.js';
-import type { GetToken } from './connection.js';
 import { type FetchedState, type FetchLike, fetchStoredState } from './fetch-state.js';
+import type { GetToken } from './socket.js';
 
 export interface ServerPullOptions {
   stateUrl: string;

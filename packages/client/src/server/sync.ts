@@ -37,13 +37,7 @@ import type { PersistenceLogger } from '../logger.js';
 import type { BackoffOptions } from '../timing/backoff.js';
 import { createSyncBase } from './base.js';
 import { createServerClock } from './clock.js';
-import {
-  type ConnectionStatus,
-  createServerConnection,
-  type GetToken,
-  type IncomingServerMessage,
-  type SocketFactory,
-} from './connection.js';
+import { type ConnectionStatus, createServerConnection } from './connection.js';
 import {
   decideEmptyServer,
   decideReconcile,
@@ -60,6 +54,12 @@ import { decideMerge, sameStateContent } from './merge.js';
 import { createOutbox } from './outbox.js';
 import { applyServerPatch } from './patch.js';
 import { createServerPull } from './pull.js';
+import {
+  defaultSocketFactory,
+  type GetToken,
+  type IncomingServerMessage,
+  type SocketFactory,
+} from './socket.js';
 import { resolveServerEndpoints } from './url.js';
 
 export type { RemoteDeleteOutcome } from './deletes.js';
@@ -634,13 +634,6 @@ export function createServerSync(
       });
     },
     reconnectNow: () => connection.reconnectNow(),
-  };
-}
-
-function defaultSocketFactory(): SocketFactory {
-  return (url) => {
-    if (typeof WebSocket === 'undefined') throw new Error('no WebSocket in this environment');
-    return new WebSocket(url);
   };
 }
 

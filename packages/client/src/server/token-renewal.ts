@@ -4,7 +4,7 @@
 // read, never verified: the server does that.
 
 import type { PersistenceLogger } from '../logger.js';
-import type { GetToken } from './connection.js';
+import type { GetToken } from './socket.js';
 
 /** Renew this long before `exp` (or at 80 % of a shorter remaining life). @default 60000 */
 export const DEFAULT_RENEW_BEFORE_MS = 60_000;

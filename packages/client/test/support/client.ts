@@ -11,6 +11,7 @@ export * from '../../src/react/use-state-persistence.js';
 export * from '../../src/selectors.js';
 export * from '../../src/server/connection.js';
 export * from '../../src/server/fetch-state.js';
+export * from '../../src/server/socket.js';
 export * from '../../src/server/sync.js';
 export * from '../../src/server/url.js';
 export * from '../../src/storage/envelope.js';
