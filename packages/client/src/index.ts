@@ -2,16 +2,16 @@
 // the errors and the types their options use. Everything else (debounce, throttle,
 // backoff, the sync units, the envelope format) is internal and may change freely.
 
-export {
-  type ClearResult,
-  createNoopPersistence,
-  createStatePersistence,
-  type PersistableStore,
-  type PersistenceSnapshot,
-  type ServerClearOutcome,
-  type StatePersistence,
-  type StatePersistenceOptions,
-} from './engine/engine.js';
+export { createStatePersistence } from './engine/engine.js';
+export { createNoopPersistence } from './engine/noop.js';
+export type { StatePersistenceOptions } from './engine/options.js';
+export type {
+  ClearResult,
+  PersistableStore,
+  PersistenceSnapshot,
+  ServerClearOutcome,
+  StatePersistence,
+} from './engine/types.js';
 export type { Lifecycle, VisibilitySource, WindowEvents } from './environment.js';
 export {
   CrossTabError,
@@ -41,8 +41,9 @@ export {
   selectProjectStatus,
 } from './selectors.js';
 export type { FetchLike } from './server/fetch-state.js';
+export type { ServerSyncOptions } from './server/options.js';
 export type { GetToken, SocketFactory, SocketLike } from './server/socket.js';
-export type { ServerSyncOptions, SyncStatus } from './server/sync.js';
+export type { SyncStatus } from './server/status.js';
 export type { StateStorage } from './storage/envelope.js';
 export {
   type AlertInput,

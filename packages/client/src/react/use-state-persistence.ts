@@ -1,17 +1,17 @@
 // React bindings: a few lines of effect around the framework-agnostic engine. All the
-// behaviour lives in engine.ts; nothing here runs during server rendering (effects
+// behaviour lives in the engine (engine/engine.ts); nothing here runs during server rendering (effects
 // do not run there), and the server snapshot is the no-op engine's.
 import { STORAGE_KEY } from '@hyvve/schema';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import {
-  type ClearResult,
-  createNoopPersistence,
-  createStatePersistence,
-  type PersistableStore,
-  type PersistenceSnapshot,
-  type StatePersistence,
-  type StatePersistenceOptions,
-} from '../engine/engine.js';
+import { createStatePersistence } from '../engine/engine.js';
+import { createNoopPersistence } from '../engine/noop.js';
+import type { StatePersistenceOptions } from '../engine/options.js';
+import type {
+  ClearResult,
+  PersistableStore,
+  PersistenceSnapshot,
+  StatePersistence,
+} from '../engine/types.js';
 import type { PersistenceError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
 import { useDashboardState } from '../store.js';

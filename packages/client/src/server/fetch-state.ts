@@ -61,3 +61,8 @@ export async function fetchStoredState(
   }
   return { state: checked.data, revision: body.revision, savedAt: body.savedAt };
 }
+
+/** The global fetch, looked up when called (tests and polyfills may install it late). */
+export function defaultFetch(): FetchLike {
+  return (url, init) => globalThis.fetch(url, init);
+}

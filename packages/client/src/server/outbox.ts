@@ -1,6 +1,6 @@
 // The save queue: at most one save in flight, and a scheduled one that always sends the
 // latest state (it reads the store when it runs, so the last change of a burst is never
-// the one dropped). When it sends is save-pacing.ts: the first change after a quiet period
+// the one dropped). When it sends is timing/pacing.ts: the first change after a quiet period
 // at once, then at most one save per `throttleMs` and at least one per `maxWaitMs` while
 // a burst lasts. Owns the ack timeout and the content the server refused; knows nothing
 // of merging; each save names the revision it is based on (given by the caller).

@@ -2,7 +2,11 @@
 // entry, src/index.ts, exports only the public API).
 
 export * from '../../src/content/refs.js';
+export * from '../../src/content/stamp.js';
 export * from '../../src/engine/engine.js';
+export * from '../../src/engine/noop.js';
+export * from '../../src/engine/options.js';
+export * from '../../src/engine/types.js';
 export * from '../../src/environment.js';
 export * from '../../src/errors.js';
 export * from '../../src/logger.js';
@@ -11,7 +15,9 @@ export * from '../../src/react/use-state-persistence.js';
 export * from '../../src/selectors.js';
 export * from '../../src/server/connection.js';
 export * from '../../src/server/fetch-state.js';
+export * from '../../src/server/options.js';
 export * from '../../src/server/socket.js';
+export * from '../../src/server/status.js';
 export * from '../../src/server/sync.js';
 export * from '../../src/server/url.js';
 export * from '../../src/storage/envelope.js';
