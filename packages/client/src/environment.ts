@@ -1,7 +1,8 @@
 // Browser defaults for what the engine touches, each resolved only when asked for and
 // each `null` where it does not exist (SSR, old browsers, storage disabled by policy).
-import type { ChannelFactory } from './cross-tab.js';
-import type { StateStorage } from './local-storage.js';
+
+import type { StateStorage } from './storage/envelope.js';
+import type { ChannelFactory } from './tabs/channel.js';
 
 /** The window events the engine listens to (`pagehide` flushes, `online` reconnects). */
 export interface WindowEvents {

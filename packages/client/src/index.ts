@@ -1,18 +1,17 @@
 // The package's public API, chosen on purpose: the engine, the store, the React hooks,
 // the errors and the types their options use. Everything else (debounce, throttle,
 // backoff, the sync units, the envelope format) is internal and may change freely.
-export type { BackoffOptions } from './backoff.js';
-export type { ChannelFactory, ChannelLike } from './cross-tab.js';
-export {
-  type ClearResult,
-  createNoopPersistence,
-  createStatePersistence,
-  type PersistableStore,
-  type PersistenceSnapshot,
-  type ServerClearOutcome,
-  type StatePersistence,
-  type StatePersistenceOptions,
-} from './engine.js';
+
+export { createStatePersistence } from './engine/engine.js';
+export { createNoopPersistence } from './engine/noop.js';
+export type { StatePersistenceOptions } from './engine/options.js';
+export type {
+  ClearResult,
+  PersistableStore,
+  PersistenceSnapshot,
+  ServerClearOutcome,
+  StatePersistence,
+} from './engine/types.js';
 export type { Lifecycle, VisibilitySource, WindowEvents } from './environment.js';
 export {
   CrossTabError,
@@ -26,14 +25,13 @@ export {
   StorageQuotaError,
   TokenError,
 } from './errors.js';
-export * from './hooks.js';
-export type { StateStorage } from './local-storage.js';
 export type { PersistenceLogger } from './logger.js';
 export {
   clearPersistedState,
   hasPersistedState,
   type PersistedStateOptions,
 } from './persisted-state.js';
+export * from './react.js';
 export {
   selectActivity,
   selectAlerts,
@@ -42,9 +40,11 @@ export {
   selectMetrics,
   selectProjectStatus,
 } from './selectors.js';
-export type { FetchLike } from './server-api.js';
-export type { GetToken, SocketFactory, SocketLike } from './server-connection.js';
-export type { ServerSyncOptions, SyncStatus } from './server-sync.js';
+export type { FetchLike } from './server/fetch-state.js';
+export type { ServerSyncOptions } from './server/options.js';
+export type { GetToken, SocketFactory, SocketLike } from './server/socket.js';
+export type { SyncStatus } from './server/status.js';
+export type { StateStorage } from './storage/envelope.js';
 export {
   type AlertInput,
   createDashboardStore,
@@ -54,3 +54,5 @@ export {
   type DashboardStoreOptions,
   selectDashboardState,
 } from './store.js';
+export type { ChannelFactory, ChannelLike } from './tabs/channel.js';
+export type { BackoffOptions } from './timing/backoff.js';

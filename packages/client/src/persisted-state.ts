@@ -1,13 +1,13 @@
 // Module-level helpers for code outside the hooks: logout (`clearPersistedState`) and
 // "is there anything to restore?" (`hasPersistedState`).
 import { BROADCAST_CHANNEL_NAME, STATE_TTL_MS, STORAGE_KEY } from '@hyvve/schema';
-import { openCrossTab } from './cross-tab.js';
-import type { ClearResult, ServerClearOutcome } from './engine.js';
+import { enginesFor } from './engine/registry.js';
+import type { ClearResult, ServerClearOutcome } from './engine/types.js';
 import { browserChannelFactory, browserStorage, randomOrigin } from './environment.js';
 import type { PersistenceError } from './errors.js';
-import { readEnvelope, removeEnvelope, type StateStorage } from './local-storage.js';
-import { enginesFor } from './registry.js';
+import { readEnvelope, removeEnvelope, type StateStorage } from './storage/envelope.js';
 import { useDashboardState } from './store.js';
+import { openCrossTab } from './tabs/channel.js';
 
 export interface PersistedStateOptions {
   /** @default window.localStorage */
@@ -64,7 +64,7 @@ export async function clearPersistedState(
       origin: randomOrigin(),
       createChannel,
       onError,
-      handlers: { onState() {}, onPatch() {}, onHello() {}, onClear() {} },
+      handlers: { onState() {}, onDelta() {}, onHello() {}, onClear() {} },
     });
     tab?.postClear();
     tab?.close();

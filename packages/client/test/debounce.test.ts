@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDebounce } from '../src/debounce.js';
-import { createThrottle } from '../src/throttle.js';
+import { createDebounce } from '../src/timing/debounce.js';
+import { createThrottle } from '../src/timing/throttle.js';
 
 describe('debounce', () => {
   beforeEach(() => {

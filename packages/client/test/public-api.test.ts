@@ -1,8 +1,8 @@
 // The package's entries export exactly the public API: a new export is a decision made
 // here, not a side effect of `export *` (internals stay free to change).
 import { describe, expect, it } from 'vitest';
-import * as react from '../src/hooks.js';
 import * as client from '../src/index.js';
+import * as react from '../src/react.js';
 
 const HOOKS = [
   'useActivity',

@@ -1,6 +1,6 @@
 // server-clock.ts: what the client stamps on saves, given the server times it has seen.
 import { describe, expect, it } from 'vitest';
-import { createServerClock } from '../src/server-clock.js';
+import { createServerClock } from '../src/server/clock.js';
 
 function clockAt(start: number) {
   let mono = start;

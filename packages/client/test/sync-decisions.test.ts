@@ -8,14 +8,14 @@ import {
   ServerUnreachableError,
   TokenError,
 } from '../src/errors.js';
-import { isNewEpoch } from '../src/sync-base.js';
+import { isNewEpoch } from '../src/server/base.js';
 import {
   decideEmptyServer,
   decideReconcile,
   decideRemote,
   decideSaveError,
   isRetryablePullError,
-} from '../src/sync-decisions.js';
+} from '../src/server/decisions.js';
 
 const versioned = fc.record({ timestamp: fc.nat(), origin: fc.string({ maxLength: 4 }) });
 

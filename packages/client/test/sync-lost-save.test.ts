@@ -6,7 +6,7 @@ import {
   mergeDashboardStates,
 } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
-import { baseWithLostSave } from '../src/sync-lost-save.js';
+import { baseWithLostSave } from '../src/server/lost-save.js';
 
 const alert = (id: string, dismissed = false) => ({
   id,

@@ -3,7 +3,7 @@
 import type { DashboardState } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { makeAlert, makeState } from '../../../test-support/fixtures.js';
-import { decideMerge } from '../src/sync-merge.js';
+import { decideMerge } from '../src/server/merge.js';
 
 const T0 = 1_700_000_000_000;
 const base = makeState({ timestamp: T0, alerts: 3, activities: 2 });

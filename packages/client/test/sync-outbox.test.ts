@@ -3,9 +3,9 @@
 import type { ClientMessage, DashboardState } from '@hyvve/schema';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { type ContentRefs, refsOf, sameContent } from '../src/content.js';
+import { type ContentRefs, refsOf, sameContent } from '../src/content/refs.js';
 import type { PersistenceError } from '../src/errors.js';
-import { createOutbox, type OutboxOptions } from '../src/sync-outbox.js';
+import { createOutbox, type OutboxOptions } from '../src/server/outbox.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

@@ -8,7 +8,7 @@ import {
   createStatePersistence,
   type PersistenceError,
 } from '../src/index.js';
-import { renewalDelay, scheduleTokenRenewal, tokenExpiry } from '../src/token-renewal.js';
+import { renewalDelay, scheduleTokenRenewal, tokenExpiry } from '../src/server/token-renewal.js';
 import { SpyStorage, waitUntil } from './support/fakes.js';
 
 const SECRET = 'client-renewal-secret-client-renewal';

@@ -1,4 +1,4 @@
-// When the outbox sends a save. Three promises, each tested in sync-outbox.test.ts:
+// When the outbox sends a save. Three promises, each tested in test/sync-outbox.test.ts:
 // - a change after a quiet period (no save for `intervalMs`) leaves at once, in a
 //   microtask (so a synchronous burst of store updates is one save): device → device
 //   costs the network, not a wait;

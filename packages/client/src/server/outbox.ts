@@ -1,15 +1,15 @@
 // The save queue: at most one save in flight, and a scheduled one that always sends the
 // latest state (it reads the store when it runs, so the last change of a burst is never
-// the one dropped). When it sends is save-pacing.ts: the first change after a quiet period
+// the one dropped). When it sends is timing/pacing.ts: the first change after a quiet period
 // at once, then at most one save per `throttleMs` and at least one per `maxWaitMs` while
 // a burst lasts. Owns the ack timeout and the content the server refused; knows nothing
 // of merging; each save names the revision it is based on (given by the caller).
 import { type DashboardState, SERVER_SAVE_DEBOUNCE_MS } from '@hyvve/schema';
-import { type ContentRefs, sameContent } from './content.js';
-import { type PersistenceError, ServerRejectedError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import { createSavePacing } from './save-pacing.js';
-import type { ServerConnection } from './server-connection.js';
+import { type ContentRefs, sameContent } from '../content/refs.js';
+import { type PersistenceError, ServerRejectedError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { createSavePacing } from '../timing/pacing.js';
+import type { ServerConnection } from './connection.js';
 
 /** A save sent and not answered yet. */
 export interface InFlightSave {

@@ -1,9 +1,9 @@
 // Reading the stored state over HTTP, one GET at a time: a request made while one is in
 // flight runs once after it (the answer in flight may predate the change that asked).
 // `invalidate` (stop, delete) makes the answer of a GET already sent be dropped.
-import { PersistenceError, TokenError } from './errors.js';
-import { type FetchedState, type FetchLike, fetchStoredState } from './server-api.js';
-import type { GetToken } from './server-connection.js';
+import { PersistenceError, TokenError } from '../errors.js';
+import { type FetchedState, type FetchLike, fetchStoredState } from './fetch-state.js';
+import type { GetToken } from './socket.js';
 
 export interface ServerPullOptions {
   stateUrl: string;

@@ -1,4 +1,4 @@
-// Cross-tab sync over the BroadcastChannel transport (cross-tab.ts): broadcast local
+// Cross-tab sync over the BroadcastChannel transport (channel.ts): broadcast local
 // changes fast (coalesced by a short throttle; as deltas when peers hold the base),
 // answer `hello` so a tab opened later is seeded, clear on `clear`. A peer's change made
 // on content this tab has changed since is merged with this tab's changes (three-way,
@@ -8,29 +8,26 @@
 // tab's own, broadcast like an edit); merges of the same pair give the same content on
 // every tab, so tabs settle instead of ping-ponging.
 import { type DashboardState, mergeDashboardStates } from '@hyvve/schema';
-import { type ContentRefs, isEmptyDashboard, isNewer, sameContent } from './content.js';
-import { type ChannelFactory, type CrossTab, openCrossTab } from './cross-tab.js';
-import type { CrossTabError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import { sameStateContent } from './sync-merge.js';
-import { applyChanges, type ContentChanges, type ContentStamp, diffContent } from './tab-patch.js';
-import { createThrottle } from './throttle.js';
-
-/** What tab sync needs from the engine. */
-export interface TabHost {
-  /** The persistable state (timestamp = content stamp), its refs and stamp. */
-  current(): { state: DashboardState; refs: ContentRefs; stamp: ContentStamp };
-  /** True while the tab is empty and untouched: it takes any peer's content, however old. */
-  isPristine(): boolean;
-  /** Validates (and migrates) a state from a peer; reports and returns null when invalid. */
-  check(raw: unknown): DashboardState | null;
-  /** Puts a peer's state into the store; returns its refs. */
-  adopt(state: DashboardState, stamp: ContentStamp): ContentRefs;
-  /** Puts the merge of this tab's changes with a peer's in the store, as this tab's own change. */
-  merged(state: DashboardState): ContentRefs;
-  /** A peer cleared the persisted state. */
-  cleared(from: string): void;
-}
+import {
+  type ContentRefs,
+  isEmptyDashboard,
+  sameContent,
+  sameStateContent,
+} from '../content/refs.js';
+import {
+  type ContentStamp,
+  isNewer,
+  isStamp,
+  sameStamp,
+  stampKey,
+  timestampAfter,
+} from '../content/stamp.js';
+import type { Destination, LocalContent } from '../engine/destination.js';
+import type { CrossTabError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { createThrottle } from '../timing/throttle.js';
+import { type ChannelFactory, type CrossTab, openCrossTab } from './channel.js';
+import { applyChanges, type ContentChanges, diffContent } from './delta.js';
 
 export interface TabSyncOptions {
   channelName: string;
@@ -40,20 +37,17 @@ export interface TabSyncOptions {
   /** Bursts reach other tabs at most this often. */
   intervalMs: number;
   now: () => number;
-  host: TabHost;
+  host: LocalContent;
   logger: PersistenceLogger;
   onError: (error: CrossTabError) => void;
 }
 
-export interface TabSync {
+/** The other tabs as a destination: `hold` is content the peers hold (the next delta's base). */
+export interface TabSync extends Destination {
   /** Announces this tab and asks peers for their state. */
   hello(): void;
-  /** The local content changed. */
-  notifyChange(): void;
-  /** Sends a pending broadcast now. */
-  flush(): void;
-  /** Content peers hold (e.g. loaded from the shared storage); null = unknown. */
-  markHeld(refs: ContentRefs | null, stamp?: ContentStamp): void;
+  /** What the peers hold is unknown (every tab clears on its own): the next send is full. */
+  forget(): void;
   postClear(): void;
   close(): void;
 }
@@ -62,20 +56,6 @@ export interface TabSync {
 const RESYNC_INTERVAL_MS = 250;
 /** Contents remembered as possible bases of a peer's change (its own and received ones). */
 const HISTORY_SIZE = 32;
-
-function stampKey(stamp: ContentStamp): string {
-  return `${stamp.timestamp}:${stamp.origin}`;
-}
-
-function sameStamp(a: ContentStamp, b: ContentStamp): boolean {
-  return a.timestamp === b.timestamp && a.origin === b.origin;
-}
-
-function isStamp(value: unknown): value is ContentStamp {
-  if (typeof value !== 'object' || value === null) return false;
-  const { timestamp, origin } = value as Record<string, unknown>;
-  return typeof timestamp === 'number' && typeof origin === 'string';
-}
 
 export function createTabSync(options: TabSyncOptions): TabSync | null {
   const { host, logger } = options;
@@ -99,7 +79,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     const { state, refs, stamp } = host.current();
     if (!transport || (held && sameContent(refs, held.refs))) return;
     const changes = held ? diffContent(held.refs, state) : null;
-    if (held && changes) transport.postPatch(held.stamp, stamp, changes);
+    if (held && changes) transport.postDelta(held.stamp, stamp, changes);
     else transport.postState(state, stamp.origin, held?.stamp);
     remember(stamp, state);
     held = { refs, stamp };
@@ -146,7 +126,9 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     if (sameStateContent(merged, incoming)) {
       accept(incoming, stamp);
     } else if (!sameStateContent(merged, current.state)) {
-      host.merged(merged);
+      // This tab's own change, stamped newer than both sides it holds.
+      const timestamp = timestampAfter(options.now(), current.stamp.timestamp, merged.timestamp);
+      host.merged({ ...merged, timestamp });
       logger.debug('tab.merged', { from: stamp.origin, base: base.timestamp });
     }
     // Else this tab's content already holds both: the peer merges it when it arrives.
@@ -160,7 +142,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     onError: options.onError,
     handlers: {
       onState({ state: raw, author, base }, from) {
-        const state = host.check(raw);
+        const state = host.check(raw, 'another tab');
         if (!state) return;
         const stamp = {
           timestamp: state.timestamp,
@@ -168,16 +150,19 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         };
         receive(state, stamp, isStamp(base) ? base : null);
       },
-      onPatch({ base, stamp, changes }, from) {
+      onDelta({ base, stamp, changes }, from) {
         if (!isStamp(base) || !isStamp(stamp) || typeof changes !== 'object' || changes === null) {
-          host.check(null); // reports the malformed message
+          host.check(null, 'another tab'); // reports the malformed message
           return;
         }
         const current = host.current();
         const known = history.get(stampKey(base));
         if (!sameStamp(current.stamp, base) && known !== undefined) {
           // This tab changed since the sender's base, which it still knows: merge.
-          const state = host.check(applyChanges(known, changes as ContentChanges, stamp.timestamp));
+          const state = host.check(
+            applyChanges(known, changes as ContentChanges, stamp.timestamp),
+            'another tab',
+          );
           if (state) receive(state, stamp, base);
           return;
         }
@@ -193,6 +178,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         if (!isNewer(stamp, current.stamp)) return;
         const state = host.check(
           applyChanges(current.state, changes as ContentChanges, stamp.timestamp),
+          'another tab',
         );
         if (state) {
           remember(stamp, state);
@@ -210,7 +196,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         throttle.cancel();
         held = null;
         history.clear();
-        host.cleared(from);
+        host.cleared(`cleared in tab ${from}`);
       },
     },
   });
@@ -225,8 +211,11 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     flush: () => {
       throttle.flush();
     },
-    markHeld(refs, stamp) {
-      held = refs && stamp ? { refs, stamp } : null;
+    hold(refs, stamp) {
+      held = { refs, stamp };
+    },
+    forget() {
+      held = null;
     },
     postClear() {
       throttle.cancel();

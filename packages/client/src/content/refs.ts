@@ -1,7 +1,8 @@
 // What "the persistable part changed" means, decided by reference, never by
 // serialising: the store replaces `widgets` (and the scalar fields) on every real
-// change, so four identity checks replace a 100 KB JSON.stringify per update.
-import type { DashboardState } from '@hyvve/schema';
+// change, so four identity checks replace a 100 KB JSON.stringify per update. Only where
+// two copies were built apart (a merge, a server copy) is content compared by value.
+import { type DashboardState, jsonEqual } from '@hyvve/schema';
 
 export interface ContentRefs {
   readonly widgets: DashboardState['widgets'];
@@ -44,16 +45,12 @@ export function isEmptyDashboard(state: DashboardState): boolean {
   );
 }
 
-export interface Versioned {
-  timestamp: number;
-  origin: string;
-}
-
-/**
- * Newer wins; equal timestamps are broken by comparing origins, so every tab and
- * device picks the same winner and concurrent edits converge instead of flapping.
- */
-export function isNewer(incoming: Versioned, current: Versioned): boolean {
-  if (incoming.timestamp !== current.timestamp) return incoming.timestamp > current.timestamp;
-  return incoming.origin > current.origin;
+/** Same persistable content (timestamps and transient parts aside), compared by value. */
+export function sameStateContent(a: DashboardState, b: DashboardState): boolean {
+  return (
+    a.activeProject === b.activeProject &&
+    a.workspaceId === b.workspaceId &&
+    a.userId === b.userId &&
+    jsonEqual(a.widgets, b.widgets)
+  );
 }

@@ -1,6 +1,6 @@
 // Running engines by storage key, so the module-level `clearPersistedState()` (called
 // from a logout handler, far from any hook) reaches the engine that owns the key.
-import type { StatePersistence } from './engine.js';
+import type { StatePersistence } from './types.js';
 
 const engines = new Map<string, Set<StatePersistence>>();
 

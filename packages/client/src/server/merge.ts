@@ -4,7 +4,8 @@
 // seen, the result is the three-way merge of both against the last copy both agreed on
 // (`mergeDashboardStates`), saved with the revision it was merged with as its base, so a
 // save that got in meanwhile makes the server refuse it (412) and the client merges again.
-import { type DashboardState, jsonEqual, mergeDashboardStates } from '@hyvve/schema';
+import { type DashboardState, mergeDashboardStates } from '@hyvve/schema';
+import { sameStateContent } from '../content/refs.js';
 
 export interface LocalSide {
   state: DashboardState;
@@ -61,14 +62,4 @@ export function decideMerge(base: SyncedBase, local: LocalSide, remote: RemoteSi
   }
   if (sameStateContent(merged, remote.state)) return { kind: 'remote-wins' };
   return { kind: 'merge', state: merged, keepsLocal: false };
-}
-
-/** Same persistable content (timestamps and transient parts aside), compared by value. */
-export function sameStateContent(a: DashboardState, b: DashboardState): boolean {
-  return (
-    a.activeProject === b.activeProject &&
-    a.workspaceId === b.workspaceId &&
-    a.userId === b.userId &&
-    jsonEqual(a.widgets, b.widgets)
-  );
 }

@@ -1,13 +1,13 @@
 // The decisions of server sync as pure functions: what to do with a state the server
 // holds, with an empty server, after `ready`, and with an error answer. No sockets, no
-// timers, no mutable state: server-sync.ts gathers the facts, calls these, and acts.
-import { isNewer, type Versioned } from './content.js';
+// timers, no mutable state: sync.ts and remote.ts gather the facts, calls these, and acts.
+import { type ContentStamp, isNewer } from '../content/stamp.js';
 import {
   type PersistenceError,
   ServerRejectedError,
   ServerUnreachableError,
   TokenError,
-} from './errors.js';
+} from '../errors.js';
 
 /** HTTP and socket statuses worth asking again for (load, rate limit, outage). */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -26,8 +26,8 @@ export type RemoteDecision = 'same' | 'adopt' | 'keep-local';
 export interface RemoteFacts {
   /** Local content differs from the last content agreed with the server. */
   localChanged: boolean;
-  local: Versioned;
-  remote: Versioned;
+  local: ContentStamp;
+  remote: ContentStamp;
 }
 
 /** Three-way rule against the last agreed copy; both changed → newer timestamp wins. */

@@ -5,7 +5,7 @@ import {
   InvalidPersistedStateError,
   ServerRejectedError,
   ServerUnreachableError,
-} from './errors.js';
+} from '../errors.js';
 
 export type FetchLike = (
   url: string,
@@ -60,4 +60,9 @@ export async function fetchStoredState(
     );
   }
   return { state: checked.data, revision: body.revision, savedAt: body.savedAt };
+}
+
+/** The global fetch, looked up when called (tests and polyfills may install it late). */
+export function defaultFetch(): FetchLike {
+  return (url, init) => globalThis.fetch(url, init);
 }

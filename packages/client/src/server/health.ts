@@ -2,9 +2,10 @@
 // A failure is reported to `onError` once per run of failures (not once per retry); the
 // retry waits with backoff and then asks the engine to reconcile again. `succeed` ends
 // the run, reports `synced` and resets the backoff.
-import { type BackoffOptions, backoffDelay } from './backoff.js';
-import type { PersistenceError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
+
+import type { PersistenceError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import { type BackoffOptions, backoffDelay } from '../timing/backoff.js';
 
 export interface SyncHealthOptions {
   backoff: BackoffOptions;

@@ -1,15 +1,15 @@
 // What this client knows of the server's copy: the content last agreed with it (by
-// reference, see content.ts) and the revision it is stored at; the server's revision as
-// far as known (server-revision.ts); and the one copy of the server state that `patch`
+// reference, see content/refs.ts) and the revision it is stored at; the server's revision as
+// far as known (revisions.ts); and the one copy of the server state that `patch`
 // messages apply to; and the store epoch those revisions belong to. Bookkeeping only: the
-// decisions are in sync-decisions.ts and sync-merge.ts. The agreed content is also kept as
+// decisions are in decisions.ts and merge.ts. The agreed content is also kept as
 // a state: it is the base of a merge.
 import type { DashboardState } from '@hyvve/schema';
-import type { ContentRefs } from './content.js';
-import { sameContent } from './content.js';
-import type { PersistenceLogger } from './logger.js';
-import type { ServerCopy } from './server-patch.js';
-import { createServerRevisions, type ServerRevisions } from './server-revision.js';
+import type { ContentRefs } from '../content/refs.js';
+import { sameContent } from '../content/refs.js';
+import type { PersistenceLogger } from '../logger.js';
+import type { ServerCopy } from './patch.js';
+import { createServerRevisions, type ServerRevisions } from './revisions.js';
 
 export interface SyncBase {
   readonly revisions: ServerRevisions;

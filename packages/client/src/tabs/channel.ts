@@ -2,8 +2,9 @@
 // sender's origin id and the storage key: a tab drops its own messages and those of
 // engines persisting another key. What to do with a message is the engine's business.
 import type { DashboardState } from '@hyvve/schema';
-import { CrossTabError } from './errors.js';
-import type { ContentChanges, ContentStamp } from './tab-patch.js';
+import type { ContentStamp } from '../content/stamp.js';
+import { CrossTabError } from '../errors.js';
+import type { ContentChanges } from './delta.js';
 
 /** The part of BroadcastChannel the engine uses; the browser's and Node's both fit. */
 export interface ChannelLike {
@@ -27,7 +28,7 @@ export type TabMessage =
       author: string;
       base?: ContentStamp;
     }
-  /** What changed since the content stamped `base` (tab-patch.ts); `stamp` is the result's. */
+  /** What changed since the content stamped `base` (a delta, delta.ts); `stamp` is the result's. */
   | {
       type: 'patch';
       key: string;
@@ -36,7 +37,7 @@ export type TabMessage =
       stamp: ContentStamp;
       changes: ContentChanges;
     }
-  /** Asks peers (or only the one named `to`) for their full state: on start, or after a patch it could not apply. */
+  /** Asks peers (or only the one named `to`) for their full state: on start, or after a delta it could not apply. */
   | { type: 'hello'; key: string; origin: string; to?: string }
   /** Persisted state was cleared (logout): every tab clears too. */
   | { type: 'clear'; key: string; origin: string };
@@ -45,14 +46,14 @@ export interface CrossTabHandlers {
   /** Unchecked: whoever posts on the channel may run another app version. */
   onState(message: { state: unknown; author: unknown; base?: unknown }, origin: string): void;
   /** Unchecked as well. */
-  onPatch(message: { base: unknown; stamp: unknown; changes: unknown }, origin: string): void;
+  onDelta(message: { base: unknown; stamp: unknown; changes: unknown }, origin: string): void;
   onHello(origin: string): void;
   onClear(origin: string): void;
 }
 
 export interface CrossTab {
   postState(state: DashboardState, author: string, base?: ContentStamp): void;
-  postPatch(base: ContentStamp, stamp: ContentStamp, changes: ContentChanges): void;
+  postDelta(base: ContentStamp, stamp: ContentStamp, changes: ContentChanges): void;
   /** `to` limits the answer to one peer. */
   postHello(to?: string): void;
   postClear(): void;
@@ -97,7 +98,7 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
         handlers.onState(message, message.origin);
         return;
       case 'patch':
-        handlers.onPatch(message, message.origin);
+        handlers.onDelta(message, message.origin);
         return;
       case 'hello':
         if (message.to === undefined || message.to === origin) handlers.onHello(message.origin);
@@ -125,7 +126,7 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
           ? { type: 'state', key, origin, state, author }
           : { type: 'state', key, origin, state, author, base },
       ),
-    postPatch: (base, stamp, changes) => post({ type: 'patch', key, origin, base, stamp, changes }),
+    postDelta: (base, stamp, changes) => post({ type: 'patch', key, origin, base, stamp, changes }),
     postHello: (to) =>
       post(to === undefined ? { type: 'hello', key, origin } : { type: 'hello', key, origin, to }),
     postClear: () => post({ type: 'clear', key, origin }),

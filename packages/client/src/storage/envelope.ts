@@ -15,7 +15,7 @@ import {
   StateTooLargeError,
   StorageAccessError,
   StorageQuotaError,
-} from './errors.js';
+} from '../errors.js';
 
 /** The subset of the Web Storage API the engine uses (localStorage, or a fake in tests). */
 export interface StateStorage {

@@ -1,18 +1,11 @@
-// Cross-tab deltas. A burst of updates to a 100 KB dashboard usually touches one widget;
+// Cross-tab deltas (a tab's `patch` message; not the server's JSON Patch, server/patch.ts). A burst of updates to a 100 KB dashboard usually touches one widget;
 // cloning the whole state into every BroadcastChannel message would cost the writing
 // tab more main-thread time than the storage writes it saves. So after the first full
-// state, a tab sends only the slices that changed (found by reference, like content.ts),
+// state, a tab sends only the slices that changed (found by reference, like content/refs.ts),
 // with the stamp of the content they apply to. A tab holding other content asks the
 // sender for its full state instead of guessing.
 import type { DashboardState, DashboardWidgets } from '@hyvve/schema';
-import type { ContentRefs } from './content.js';
-
-export interface ContentStamp {
-  /** `timestamp` of the content (its last persistable change). */
-  timestamp: number;
-  /** Engine that produced it. */
-  origin: string;
-}
+import type { ContentRefs } from '../content/refs.js';
 
 export interface ContentChanges {
   activeProject?: string | null;

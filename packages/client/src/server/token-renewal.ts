@@ -3,8 +3,8 @@
 // socket (and its subscription) instead of closing it with 4401 at expiry. The token is
 // read, never verified: the server does that.
 
-import type { PersistenceLogger } from './logger.js';
-import type { GetToken } from './server-connection.js';
+import type { PersistenceLogger } from '../logger.js';
+import type { GetToken } from './socket.js';
 
 /** Renew this long before `exp` (or at 80 % of a shorter remaining life). @default 60000 */
 export const DEFAULT_RENEW_BEFORE_MS = 60_000;

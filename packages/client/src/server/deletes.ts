@@ -1,9 +1,9 @@
 // Deletes of the server copy (clear): those sent and not answered yet, and one queued
 // while offline, sent first once the socket is ready again (before anything is compared,
 // so a pull cannot bring the cleared state back).
-import { type PersistenceError, ServerRejectedError } from './errors.js';
-import type { PersistenceLogger } from './logger.js';
-import type { ServerConnection } from './server-connection.js';
+import { type PersistenceError, ServerRejectedError } from '../errors.js';
+import type { PersistenceLogger } from '../logger.js';
+import type { ServerConnection } from './connection.js';
 
 /**
  * What became of the server's copy on a delete: `deleted` (the server removed a stored

@@ -1,0 +1,335 @@
+// The persistence engine: keeps a dashboard store in localStorage, in step with the
+// other tabs (BroadcastChannel) and, when configured, with the server (WebSocket).
+// Framework-agnostic; React hooks are a thin layer over it (react/use-state-persistence.ts).
+//
+// Storage, tabs and server are three destinations behind one contract (destination.ts):
+// the engine tells each that the content changed, to write what is pending, or that it
+// holds some content already; each reads the store's content through one `LocalContent`.
+// Bookkeeping is by reference (content/refs.ts): each destination remembers which content
+// it holds, so a change is written once per destination, never echoed back where it came
+// from, and a state received from elsewhere is told apart from a local change without a
+// flag that could stick.
+import {
+  createInitialDashboardState,
+  type DashboardState,
+  toPersistableState,
+} from '@hyvve/schema';
+import { checkState } from '../content/check.js';
+import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from '../content/refs.js';
+import { type ContentStamp, timestampAfter } from '../content/stamp.js';
+import {
+  browserChannelFactory,
+  browserLifecycle,
+  browserStorage,
+  type Lifecycle,
+  pageUrl,
+  randomOrigin,
+} from '../environment.js';
+import { type PersistenceError, StorageAccessError } from '../errors.js';
+import { resolveLogger } from '../logger.js';
+import { createServerSync, type ServerSync } from '../server/sync.js';
+import { createStorageWriter } from '../storage/writer.js';
+import { type DashboardStore, selectDashboardState } from '../store.js';
+import { createTabSync, type TabSync } from '../tabs/sync.js';
+import type { CurrentContent, Destination, LocalContent } from './destination.js';
+import { loadStored } from './load.js';
+import { createNoopPersistence } from './noop.js';
+import { resolveOptions, type StatePersistenceOptions } from './options.js';
+import { registerEngine } from './registry.js';
+import { createSnapshotStore } from './snapshot.js';
+import type { PersistableStore, StatePersistence } from './types.js';
+
+export function createStatePersistence(
+  store: PersistableStore,
+  options: StatePersistenceOptions = {},
+): StatePersistence {
+  const o = resolveOptions(options);
+  const key = o.storageKey;
+  if (!o.enabled) return createNoopPersistence(key);
+  // `undefined` means "use the browser's"; `null` means "there is none".
+  const storage =
+    options.storage === undefined
+      ? browserStorage((error) => o.onError(new StorageAccessError(key, 'read', error)))
+      : options.storage;
+  if (storage === null) return createNoopPersistence(key);
+
+  const origin = o.origin ?? randomOrigin();
+  const now = o.now;
+  const logger = resolveLogger(o.debug);
+  const report = (error: PersistenceError): void => {
+    logger.error(error.code, { message: error.message, storageKey: key });
+    o.onError(error);
+  };
+  const snapshot = createSnapshotStore({
+    isInitialized: false,
+    lastSavedAt: null,
+    syncStatus: o.server ? 'connecting' : 'local-only',
+  });
+
+  // Stamp of the content now in the store: its timestamp at the last persistable change
+  // and the engine that made it. Newer-wins compares stamps, not the store's timestamp,
+  // which also moves for transient changes (loading, errors).
+  let stamp: ContentStamp = { timestamp: store.getState().timestamp, origin };
+  // Content last applied from elsewhere: a store change to other content is local.
+  let applied: ContentRefs | null = null;
+  // True while the store is empty and untouched: a fresh tab adopts what its peers or the
+  // server hold even when their timestamp predates its own creation.
+  let pristine = false;
+  let phase: 'idle' | 'running' | 'stopped' = 'idle';
+  const cleanups: Array<() => void> = [];
+
+  /** The store's content as saved and sent: transient parts reset, content timestamp. */
+  const current = (): CurrentContent => {
+    const state = store.getState();
+    return {
+      state: { ...toPersistableState(selectDashboardState(state)), timestamp: stamp.timestamp },
+      refs: refsOf(state),
+      stamp,
+    };
+  };
+
+  const storageWriter = createStorageWriter({
+    storage,
+    storageKey: key,
+    debounceMs: o.debounceMs,
+    maxWaitMs: o.maxWaitMs,
+    now,
+    refs: () => refsOf(store.getState()),
+    current,
+    serverCopyOf: (refs) => serverSync?.serverCopyOf(refs),
+    onSaved: (savedAt) => snapshot.set({ lastSavedAt: savedAt }),
+    logger,
+    report,
+  });
+  let tabSync: TabSync | null = null;
+  let serverSync: ServerSync | null = null;
+  // Stand-ins for destinations that may not exist (yet): the tabs open on start.
+  const tabs: Destination = {
+    hold: (refs, from) => tabSync?.hold(refs, from),
+    notifyChange: () => tabSync?.notifyChange(),
+    flush: () => tabSync?.flush(),
+  };
+  const server: Destination = {
+    hold: (refs, from) => serverSync?.hold(refs, from),
+    notifyChange: () => serverSync?.notifyChange(),
+    flush: () => serverSync?.flush(),
+  };
+  const destinations: readonly Destination[] = [storageWriter, tabs, server];
+
+  /**
+   * Puts a state from elsewhere into the store, keeping this tab's transient parts;
+   * `heldBy` are the destinations that hold it already (nothing is written to them).
+   */
+  const apply = (
+    state: DashboardState,
+    from: ContentStamp,
+    heldBy: readonly Destination[],
+    keepTransient = true,
+  ): ContentRefs => {
+    const currentState = store.getState();
+    const next = keepTransient
+      ? { ...state, loading: currentState.loading, errors: currentState.errors }
+      : state;
+    const refs = refsOf(next);
+    applied = refs;
+    stamp = from;
+    pristine = false;
+    for (const destination of heldBy) destination.hold(refs, from);
+    currentState.setFullState(next);
+    return refs;
+  };
+
+  /** Empties storage and store without telling anyone (used by every kind of clear). */
+  const clearLocal = (reason: string): ContentRefs => {
+    storageWriter.cancel();
+    storageWriter.remove();
+    // Newer than what the store and every copy of it hold, so every tab takes the clear.
+    const fresh = createInitialDashboardState(
+      timestampAfter(now(), store.getState().timestamp, stamp.timestamp),
+    );
+    const refs = apply(
+      fresh,
+      { timestamp: fresh.timestamp, origin },
+      [storageWriter, server],
+      false,
+    );
+    // Every tab clears on its own: none holds this empty state as a base for deltas.
+    tabSync?.forget();
+    logger.debug('state.cleared', { storageKey: key, reason });
+    return refs;
+  };
+
+  /** The store's content as a destination sees it; `heldBy` names who holds what it adopts. */
+  const localContent = (adoptHeldBy: readonly Destination[]): LocalContent => ({
+    current,
+    isPristine: () => pristine,
+    check: (raw, source) => checkState(raw, source, o.migrations, report),
+    adopt: (state, from) => apply(state, from, adoptHeldBy),
+    // A merge holds this engine's own changes: stored, sent to tabs and saved like an edit.
+    merged: (state) => apply(state, { timestamp: state.timestamp, origin }, []),
+    cleared: clearLocal,
+  });
+
+  const page = pageUrl();
+  serverSync = o.server
+    ? createServerSync(o.server, {
+        origin,
+        logger,
+        onError: report,
+        onStatus: (syncStatus) => snapshot.set({ syncStatus }),
+        onSaved: (savedAt) => snapshot.set({ lastSavedAt: savedAt }),
+        ...(o.migrations ? { migrations: o.migrations } : {}),
+        ...(page ? { pageUrl: page } : {}),
+        // Other tabs of this browser hold their own socket and get the same message;
+        // one that does not will ask for the full state when our next delta arrives.
+        local: localContent([tabs, server]),
+      })
+    : null;
+
+  const onStoreChange = (state: DashboardStore, prev: DashboardStore): void => {
+    if (sameContent(state, prev)) return; // loading/errors only: nothing to persist
+    if (!sameContent(state, applied)) {
+      stamp = { timestamp: state.timestamp, origin };
+      pristine = false;
+    }
+    for (const destination of destinations) destination.notifyChange();
+  };
+
+  // Loaded from the storage the tabs share: they hold it too, so deltas can build on it.
+  let heldByTabsAfterLoad: { refs: ContentRefs; stamp: ContentStamp } | null = null;
+  const load = (): void => {
+    const state = store.getState();
+    const stored = loadStored({
+      storage,
+      storageKey: key,
+      ttlMs: o.ttlMs,
+      now: now(),
+      migrations: o.migrations,
+      local: { state, stamp },
+      remove: () => storageWriter.remove(),
+      logger,
+      report,
+    });
+    if (stored) {
+      // Without a revision the stored state may never have reached the server: it stays
+      // unsynced (pushed). The epoch makes a `ready` after the store lost its data (same
+      // revision numbers, other contents) recognisable across a reload.
+      const refs = apply(stored.state, stored.stamp, [storageWriter]);
+      heldByTabsAfterLoad = { refs, stamp: stored.stamp };
+      if (stored.revision !== undefined) {
+        serverSync?.markStored(refs, stored.revision, stored.epoch);
+      }
+      logger.debug('storage.loaded', {
+        storageKey: key,
+        timestamp: stored.state.timestamp,
+        revision: stored.revision,
+      });
+      return;
+    }
+    // Nothing applied: an empty store has nothing worth saving yet, anything else does.
+    if (isEmptyDashboard(state)) {
+      pristine = true;
+      storageWriter.hold(refsOf(state), stamp);
+      server.hold(refsOf(state), stamp);
+    }
+  };
+  const lifecycle: Lifecycle = o.lifecycle ?? browserLifecycle();
+  // Closing a tab inside the debounce must lose nothing: `pagehide` is the last reliable
+  // event, and a page hidden on mobile may be killed without one.
+  const onPageHide = (): void => flush();
+  const onVisibility = (): void => {
+    if (lifecycle.document?.visibilityState === 'hidden') flush();
+  };
+  const onOnline = (): void => serverSync?.reconnectNow();
+
+  function flush(): void {
+    if (phase !== 'running') return;
+    for (const destination of destinations) destination.flush();
+  }
+
+  const openTabSync = (): void => {
+    const createChannel =
+      options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
+    if (!o.enableCrossTabSync || !createChannel) return;
+    tabSync = createTabSync({
+      channelName: o.channelName,
+      storageKey: key,
+      origin,
+      createChannel,
+      intervalMs: o.crossTabIntervalMs,
+      now,
+      logger,
+      onError: report,
+      // The sending tab writes the shared storage and saves to the server itself.
+      host: localContent([storageWriter, server]),
+    });
+    if (heldByTabsAfterLoad) tabSync?.hold(heldByTabsAfterLoad.refs, heldByTabsAfterLoad.stamp);
+    tabSync?.hello();
+  };
+
+  const listenToPage = (): void => {
+    const win = lifecycle.window;
+    if (win) {
+      win.addEventListener('pagehide', onPageHide);
+      win.addEventListener('online', onOnline);
+      cleanups.push(() => {
+        win.removeEventListener('pagehide', onPageHide);
+        win.removeEventListener('online', onOnline);
+      });
+    }
+    const doc = lifecycle.document;
+    if (doc) {
+      doc.addEventListener('visibilitychange', onVisibility);
+      cleanups.push(() => doc.removeEventListener('visibilitychange', onVisibility));
+    }
+  };
+
+  const engine: StatePersistence = {
+    origin,
+    storageKey: key,
+    start() {
+      if (phase !== 'idle') return;
+      phase = 'running';
+      // The store may have changed since the engine was created (set before hydration).
+      stamp = { timestamp: store.getState().timestamp, origin };
+      load();
+      cleanups.push(store.subscribe(onStoreChange));
+      openTabSync();
+      // Local content from before start (e.g. set before hydration) still needs saving.
+      storageWriter.notifyChange();
+      if (!pristine && !heldByTabsAfterLoad) tabSync?.notifyChange();
+      listenToPage();
+      cleanups.push(registerEngine(engine));
+      snapshot.set({ isInitialized: true });
+      serverSync?.start();
+    },
+    stop() {
+      if (phase !== 'running') {
+        phase = 'stopped';
+        return;
+      }
+      flush();
+      phase = 'stopped';
+      storageWriter.cancel();
+      serverSync?.stop();
+      tabSync?.close();
+      tabSync = null;
+      for (const cleanup of cleanups.splice(0)) cleanup();
+      snapshot.clearListeners();
+    },
+    flush,
+    async clear() {
+      if (phase !== 'running') {
+        storageWriter.remove();
+        return { local: true, server: 'disabled' };
+      }
+      clearLocal('clearPersistedState');
+      tabSync?.postClear();
+      if (!serverSync) return { local: true, server: 'disabled' };
+      return { local: true, server: await serverSync.deleteRemote() };
+    },
+    getSnapshot: () => snapshot.get(),
+    subscribe: (listener) => snapshot.subscribe(listener),
+  };
+  return engine;
+}
