@@ -50,6 +50,7 @@ try {
   // The tests, e2e and benchmarks launch the browser the check found.
   const env = { ...process.env, CHROMIUM_PATH: chromium };
   step(['run', 'lint'], env);
+  step(['run', 'check:structure'], env);
   step(['run', 'typecheck'], env);
   step(['run', 'size'], env);
   step(['exec', '--', 'vitest', 'run', '--coverage', ...process.argv.slice(2)], env);

@@ -11,6 +11,7 @@ export * from './parse-server-message.js';
 export * from './parse-state.js';
 export * from './persistable.js';
 export * from './size.js';
+export * from './state-diff.js';
 export * from './state-patch.js';
 export * from './state-patch-schema.js';
 export * from './strict-csp.js';

@@ -31,8 +31,6 @@ export class StatePatchError extends Error {
   }
 }
 
-export { diffStates } from './state-diff.js';
-
 /**
  * `base` with `patch` applied, as a new value; `base` and everything reachable from it are
  * not changed (it may be frozen). Unchanged subtrees are shared with `base`, so the result
