@@ -4,6 +4,8 @@ export * from './constants.js';
 export * from './dashboard-state.js';
 export * from './fast-validate.js';
 export * from './initial-state.js';
+export * from './json-patch.js';
+export * from './json-pointer.js';
 export * from './merge-patch.js';
 export * from './merge-states.js';
 export * from './migrations.js';

@@ -2,7 +2,7 @@
 // socket's `patch-save`): RFC 7386 JSON Merge Patch and RFC 6902 JSON Patch. Applying
 // them is pure and isomorphic; the server applies them to the stored state atomically.
 import { z } from 'zod';
-import { applyPatchOperation } from './state-patch.js';
+import { applyPatchOperation } from './json-patch.js';
 
 /** `Content-Type` of an RFC 7386 JSON Merge Patch. */
 export const MERGE_PATCH_CONTENT_TYPE = 'application/merge-patch+json';
