@@ -89,7 +89,14 @@ function expectOrderKept(merged: readonly { id: string }[], side: readonly { id:
 function withLists(alerts: Stamped[], activities: Stamped[], at: number): DashboardState {
   const state = makeState({ timestamp: at, alerts: 0, activities: 0 });
   state.widgets.alerts = alerts.map(
-    (item): Alert => ({ ...item, type: 'info', title: item.id, message: '', dismissable: true }),
+    (item): Alert => ({
+      ...item,
+      type: 'info',
+      title: item.id,
+      message: '',
+      dismissable: true,
+      dismissed: false,
+    }),
   );
   if (state.widgets.activity) {
     state.widgets.activity.activities = activities.map(
