@@ -139,6 +139,23 @@ describe('mergeDashboardStates: edges', () => {
   });
 });
 
+describe('mergeDashboardStates: an id listed twice', () => {
+  it('keeps its first entry, once (the schema does not refuse duplicate ids)', () => {
+    const start = makeState({ timestamp: T0, alerts: 0 });
+    const [first, second] = alerts('dup', 'dup');
+    const local = edited(start, T0 + 1, (draft) => {
+      draft.widgets.alerts = [{ ...(first as Alert), title: 'first' }, second as Alert];
+    });
+    const remote = edited(start, T0 + 2, (draft) => {
+      draft.widgets.alerts = alerts('other');
+    });
+    const merged = mergeDashboardStates(start, local, remote);
+    expect(merged.widgets.alerts.filter((alert) => alert.id === 'dup')).toEqual([
+      { ...first, title: 'first' },
+    ]);
+  });
+});
+
 describe('jsonEqual', () => {
   it.each([
     [null, {}, false],
