@@ -163,6 +163,7 @@ describe('jsonEqual', () => {
     [{}, [], false],
     [[], {}, false],
     ['1', 1, false],
+    [1, {}, false],
     [[1, 2], [1, 2, 3], false],
     [{ a: 1 }, { a: 1, b: 2 }, false],
     [{ a: 1 }, { b: 1 }, false],
