@@ -3,6 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+// fast-check and the fuzz suites draw a fresh seed per run, printed once; FC_SEED replays it.
+const seeded = {
+  globalSetup: ['./test-support/seed-global-setup.ts'],
+  setupFiles: ['./test-support/fast-check-seed.ts'],
+};
+
 // Workspace packages resolve to their TypeScript sources in tests, so no build is
 // needed to run a unit test and coverage maps to the real files.
 const alias = {
@@ -31,6 +37,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'schema',
+          ...seeded,
           include: ['packages/schema/test/**/*.test.ts'],
           restoreMocks: true,
           // Property tests take up to ~0.8 s alone; a loaded 2-core machine can be 6 × slower.
@@ -41,6 +48,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'server',
+          ...seeded,
           include: ['packages/server/test/**/*.test.ts'],
           restoreMocks: true,
           testTimeout: 20000,
@@ -51,6 +59,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'client',
+          ...seeded,
           include: ['packages/client/test/**/*.test.{ts,tsx}'],
           restoreMocks: true,
           testTimeout: 20000,

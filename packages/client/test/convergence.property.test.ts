@@ -7,11 +7,13 @@
 // - a dismissal is kept (nothing un-dismisses), a removal is kept (ids are never re-added);
 // - a metric (by id) or the active project changed by one device only ends at that device's
 //   last value; changed by several, at one of the values they set.
-// Bounded and seeded for `npm test`; FUZZ_RUNS=<n> (and FUZZ_SEED=<n>) run more.
+// Bounded for `npm test`, with the run's seed (printed once; FC_SEED=<seed> replays a
+// failure); FUZZ_RUNS=<n> runs more.
 import type { RunningServer } from '@hyvve/server';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { runSeed } from '../../../test-support/run-seed.js';
 import {
   createDashboardStore,
   createStatePersistence,
@@ -25,7 +27,6 @@ import { SpyStorage, waitUntil } from './support/fakes.js';
 import { setUpRealServer } from './support/real-server.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
-const SEED = Number(process.env.FUZZ_SEED ?? 1212);
 /** Nowhere to connect to: a device "offline" dials this and fails at once. */
 const DEAD_URL = 'ws://127.0.0.1:9/';
 
@@ -392,7 +393,7 @@ describe('devices editing concurrently through two server instances', () => {
     async () => {
       await fc.assert(fc.asyncProperty(scenarioArb, runScenario), {
         numRuns: RUNS,
-        seed: SEED,
+        seed: runSeed(),
         endOnFailure: true,
       });
     },

@@ -18,6 +18,13 @@ import {
 } from './support/client.js';
 import { ScriptedServer } from './support/scripted-server.js';
 
+/** Polls `condition` (through Testing Library, inside act) until it holds; assert after it. */
+async function until(condition: () => boolean): Promise<void> {
+  await waitFor(() => {
+    if (!condition()) throw new Error(`still waiting for ${condition.toString()}`);
+  });
+}
+
 const KEY = 'react-test-dashboard';
 
 function store(state = makeState({ activeProject: 'stored', timestamp: Date.now() - 1000 })) {
@@ -43,7 +50,7 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     expect(useDashboardState.getState().activeProject).toBe('stored');
     expect(result.current.syncStatus).toBe('local-only');
   });
@@ -52,10 +59,10 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, debounceMs: 30, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     act(() => useDashboardState.getState().setActiveProject('changed'));
     expect(localStorage.getItem(KEY)).toBeNull();
-    await waitFor(() => expect(result.current.lastSavedAt).not.toBeNull());
+    await until(() => result.current.lastSavedAt !== null);
     expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').state.activeProject).toBe('changed');
   });
 
@@ -63,7 +70,7 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     act(() => useDashboardState.getState().setActiveProject('now'));
     act(() => result.current.forceSave());
     expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').state.activeProject).toBe('now');
@@ -74,7 +81,7 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(useDashboardState.getState().activeProject).toBe('stored'));
+    await until(() => useDashboardState.getState().activeProject === 'stored');
     const cleared = await act(() => result.current.clearPersistedState());
     expect(cleared).toEqual({ local: true, server: 'disabled' });
     expect(localStorage.getItem(KEY)).toBeNull();
@@ -85,7 +92,7 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     act(() => useDashboardState.getState().setActiveProject('closing-tab'));
     window.dispatchEvent(new Event('pagehide'));
     expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').state.activeProject).toBe('closing-tab');
@@ -95,7 +102,7 @@ describe('useStatePersistence', () => {
     const { result, unmount } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     act(() => useDashboardState.getState().setActiveProject('unmounting'));
     unmount();
     expect(JSON.parse(localStorage.getItem(KEY) ?? '{}').state.activeProject).toBe('unmounting');
@@ -116,7 +123,7 @@ describe('useStatePersistence', () => {
         useStatePersistence({ store: own, storageKey, enableCrossTabSync: false }),
       { initialProps: { storageKey: `${KEY}-a` } },
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     act(() => own.getState().setActiveProject('one'));
     rerender({ storageKey: `${KEY}-b` });
     // Stopping the first engine wrote its pending change under the first key.
@@ -136,7 +143,7 @@ describe('useStatePersistence', () => {
         useStatePersistence({ storageKey: KEY, enableCrossTabSync: false, onError, debug: logger }),
       { initialProps: { onError: first as (error: PersistenceError) => void } },
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     expect(first).toHaveBeenCalledTimes(1);
     rerender({ onError: second });
     localStorage.setItem(KEY, 'garbage again');
@@ -167,9 +174,9 @@ describe('useStatePersistence', () => {
         { initialProps: { token: 'first-token' } },
       );
       try {
-        await waitFor(() => expect(result.current.syncStatus).toBe('connecting'));
+        await until(() => result.current.syncStatus === 'connecting');
         const first = await server.ready(0);
-        await waitFor(() => expect(result.current.syncStatus).toBe('synced'));
+        await until(() => result.current.syncStatus === 'synced');
         expect(first.received[0]).toEqual({ type: 'auth', token: 'first-token' });
         rerender({ token: 'refreshed-token' });
         first.close(1001, 'restart');
@@ -189,7 +196,7 @@ describe('useStatePersistence', () => {
     const { result } = renderHook(() =>
       useStatePersistence({ storageKey: KEY, enableCrossTabSync: false, debug: true }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     expect(debug).toHaveBeenCalledWith('[hyvve-persistence]', 'storage.empty', { storageKey: KEY });
   });
 });
@@ -200,7 +207,7 @@ describe('useDashboardStateWithPersistence', () => {
     const { result } = renderHook(() =>
       useDashboardStateWithPersistence({ storageKey: KEY, enableCrossTabSync: false }),
     );
-    await waitFor(() => expect(result.current.isInitialized).toBe(true));
+    await until(() => result.current.isInitialized === true);
     expect(result.current.store).toBe(useDashboardState);
     expect(result.current.store.getState().activeProject).toBe('stored');
   });

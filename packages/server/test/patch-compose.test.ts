@@ -40,6 +40,16 @@ const jsonObject = fc
   .dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 })
   .filter(storable);
 
+/**
+ * Counterexamples fast-check found in CI (commit 5f98cfb), replayed on every run whatever
+ * the seed: `-0` inside a list (the wire writes it `0`), and keys that only look special.
+ */
+const pastCounterexamples: [object[]][] = [
+  [[{}, { '': [-0] }]],
+  [[{ a: -0 }, { a: 0, b: { '': -0 } }]],
+  [[JSON.parse('{"constructor": {"x": 1}}'), JSON.parse('{"constructor": {}, "toString": 1}')]],
+];
+
 describe('composePatchMessages', () => {
   it('takes the chain base to the newest state, for any chain of states (property)', () => {
     fc.assert(
@@ -58,7 +68,7 @@ describe('composePatchMessages', () => {
           origin: `device-${states.length - 2}`,
         });
       }),
-      { numRuns: 300 },
+      { numRuns: 300, examples: pastCounterexamples },
     );
   });
 

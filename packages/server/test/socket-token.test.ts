@@ -2,7 +2,7 @@
 // the same user and workspace (ready again, subscription kept), closed with 4403 for a
 // token of anyone else; saves after exp are refused with 401 first.
 
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
 import type { Identity } from '../src/auth/token.js';
 import { type RunningServer, stateScope } from '../src/index.js';
@@ -43,6 +43,33 @@ describe('socket token lifetime', () => {
     const closed = await socket.waitClosed(10_000);
     expect(closed).toEqual({ code: 4401, reason: 'token expired' });
     expect(Date.now()).toBeGreaterThanOrEqual(expiryOf(token) - 50);
+  });
+
+  it('refuses a save sent after exp with 401 before the late expiry timer closes the socket', async () => {
+    // A busy event loop fires the expiry timer late: the socket's clock is past `exp` while
+    // its timer (real time, 10 min away) has not fired. The save must be refused first.
+    // The socket reads Date.now as it was when it opened: shift it from before then.
+    const realNow = Date.now.bind(Date);
+    let shiftMs = 0;
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + shiftMs);
+    const user = newUser();
+    const token = await tokenFor(user, 'acme', undefined, 600);
+    const socket = await ready(token, 'header');
+    shiftMs = expiryOf(token) + 1000 - realNow();
+    socket.send({ type: 'save', id: 'late', state: makeState({ timestamp: realNow() }) });
+    const closed = await socket.waitClosed();
+    shiftMs = 0;
+    expect(socket.messages.map((m) => m.type)).toEqual(['ready', 'error']);
+    expect(socket.messages[1]).toMatchObject({
+      type: 'error',
+      id: 'late',
+      status: 401,
+      error: 'unauthorized',
+    });
+    expect(closed).toEqual({ code: 4401, reason: 'token expired' });
+    // Nothing was stored from it.
+    const stored = await api(server, 'GET', PATH, { token: await tokenFor(user) });
+    expect(stored.status).toBe(404);
   });
 
   it('keeps a renewed socket working past the old expiry, on the same subscription', async () => {
