@@ -22,16 +22,17 @@ export default {
     'packages/schema/src/merge-states.ts',
     'packages/schema/src/merge-patch.ts',
     'packages/schema/src/state-patch.ts',
+    'packages/schema/src/json-pointer.ts',
     'packages/schema/src/size.ts',
     'packages/schema/src/migrations.ts',
     'packages/schema/src/persistable.ts',
     'packages/schema/src/validate.ts',
     'packages/schema/src/fast-validate.ts',
     // client decisions: sync decisions and merge, save pacing, local-storage envelope, TTL
-    'packages/client/src/**/sync-decisions.ts',
-    'packages/client/src/**/sync-merge.ts',
-    'packages/client/src/**/save-pacing.ts',
-    'packages/client/src/**/local-storage.ts',
+    'packages/client/src/server/decisions.ts',
+    'packages/client/src/server/merge.ts',
+    'packages/client/src/timing/pacing.ts',
+    'packages/client/src/storage/envelope.ts',
     'packages/client/src/**/persisted-state.ts',
     // server rules: conditional headers, channel patch, clock and owner checks, limits
     'packages/server/src/**/conditional-headers.ts',
@@ -39,8 +40,8 @@ export default {
     'packages/server/src/**/socket-token-lifetime.ts',
     // StatePersistenceService.checkClock only (the rest of the service is I/O plumbing).
     // A line range cannot take a glob: update this path (and the lines) when the file moves.
-    'packages/server/src/service/state-persistence-service.ts:363-373',
-    'packages/server/src/**/rate-limiter.ts',
+    'packages/server/src/service/state-persistence-service.ts:336-345',
+    'packages/server/src/rate-limit/token-buckets.ts',
     'packages/server/src/**/request-limiter.ts',
     'packages/server/src/**/frame-limit.ts',
   ],

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { limitMessageSize } from '../src/http/frame-limit.js';
+import { limitMessageSize } from '../src/socket/frame-limit.js';
 import { waitFor } from './support/wait-for.js';
 
 const servers: WebSocketServer[] = [];
