@@ -99,7 +99,7 @@ describe('copies are owned', () => {
     }
     const secondToken = await devToken(e2e.baseUrl, second, WORKSPACE);
     expect(await serverState(e2e.baseUrl, secondToken)).toBeNull();
-    expect(await persistedEntry(tab1)).not.toContain(first);
+    expect((await persistedEntry(tab1)) ?? '').not.toContain(first);
     // Their own change is theirs alone.
     await tab2.locator(tid('add-alert')).click();
     await waitForAlertCount(tab1, 1);
@@ -143,7 +143,13 @@ describe('copies are owned', () => {
     const after = await serverState(e2e.baseUrl, secondToken);
     expect(after?.revision).toBe(before?.revision);
     expect(after?.state.activeProject).toBe('proj-cassini');
-    expect(await harness(page, 'stored')).toContain(`"userId":"${second}"`);
+    // Stored (after the storage debounce) as the second person's.
+    await page.waitForFunction(
+      (owner) =>
+        (window as unknown as { harness: HarnessApi }).harness.stored()?.includes(owner) === true,
+      `"owner":{"workspaceId":"${WORKSPACE}","userId":"${second}"}`,
+    );
+    expect(await harness(page, 'stored')).not.toContain('first-persons');
     expect((await serverState(e2e.baseUrl, firstToken))?.state.activeProject).toBe('first-persons');
   });
 });

@@ -1,7 +1,10 @@
-// The engine harness page (harness/): built once per run with Vite against the BUILT
-// client package, and served on the stack's own origin through Playwright routing, so
-// its engine talks to the real server same-origin, as the dashboard does.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// The engine harness (harness/): built once per run with Vite against the BUILT client
+// package, and loaded as a module script into a page the real server served (the
+// dashboard's sign-in page, signed out: no engine of its own runs), so its engine talks
+// to the server same-origin, as the dashboard does. The script is served through
+// Playwright routing; the document is not, because Chromium's local-network checks
+// refuse sockets to 127.0.0.1 from a document that did not come from there.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,7 @@ let built: Promise<string> | null = null;
 function buildHarness(): Promise<string> {
   built ??= (async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'hyvve-harness-'));
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
     await build({
       root: ROOT,
       base: BASE,
@@ -44,16 +48,20 @@ export interface HarnessApi {
   stored(): string | null;
 }
 
-/** Opens the harness in a new tab of `context`, served at `${baseUrl}/harness/`. */
+/** Opens the harness in a new tab of `context`: the server's page, plus the harness script. */
 export async function openHarness(context: BrowserContext, baseUrl: string): Promise<Page> {
   const outDir = await buildHarness();
+  const entry = /src="([^"]+\.js)"/.exec(readFileSync(join(outDir, 'index.html'), 'utf8'))?.[1];
+  if (!entry) throw new Error(`no script in the harness build ${outDir}/index.html`);
   await context.route(`${baseUrl}${BASE}**`, (route) => {
-    const path = new URL(route.request().url()).pathname.slice(BASE.length) || 'index.html';
+    const path = new URL(route.request().url()).pathname.slice(BASE.length);
     const body = readFileSync(join(outDir, path));
     return route.fulfill({ body, contentType: TYPES[extname(path)] ?? 'application/octet-stream' });
   });
   const page = await context.newPage();
-  await page.goto(`${baseUrl}${BASE}`);
+  await page.goto(baseUrl);
+  await page.locator('[data-testid="signin-submit"]').waitFor();
+  await page.addScriptTag({ url: entry, type: 'module' });
   await page.waitForFunction(() => 'harness' in window);
   return page;
 }

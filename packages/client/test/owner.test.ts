@@ -41,8 +41,10 @@ afterEach(() => {
   for (const engine of running.splice(0)) engine.stop();
 });
 
-function start(options: StatePersistenceOptions) {
-  const store = createDashboardStore();
+function start(
+  options: StatePersistenceOptions & { store?: ReturnType<typeof createDashboardStore> },
+) {
+  const { store = createDashboardStore(), ...engineOptions } = options;
   const logger = recordingLogger();
   const engine = createStatePersistence(store, {
     lifecycle: {},
@@ -50,7 +52,7 @@ function start(options: StatePersistenceOptions) {
     debounceMs: 0,
     debug: logger,
     onError() {},
-    ...options,
+    ...engineOptions,
   });
   running.push(engine);
   engine.start();
@@ -143,6 +145,27 @@ describe('stored copies are owned', () => {
     store.getState().setActiveProject('bob-edit');
     running[0]?.flush();
     expect(JSON.parse(storage.data.get('owned') ?? '{}').owner).toEqual(BOB);
+  });
+});
+
+describe('the store in memory is owned', () => {
+  it('empties a store still showing another person’s dashboard before a new engine loads', () => {
+    const store = createDashboardStore();
+    const ada = createStatePersistence(store, {
+      storageKey: 'owned-store',
+      storage: new SpyStorage(),
+      lifecycle: {},
+      createChannel: null,
+      owner: ADA,
+    });
+    ada.start();
+    store.getState().setActiveProject('ada-in-memory');
+    ada.stop();
+    const storage = new SpyStorage();
+    const bob = start({ storageKey: 'owned-store', storage, owner: BOB, store });
+    expect(store.getState().activeProject).toBeNull();
+    bob.engine.flush();
+    expect(storage.data.get('owned-store') ?? '').not.toContain('ada-in-memory');
   });
 });
 

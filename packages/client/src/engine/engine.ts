@@ -20,7 +20,7 @@ import {
   toPersistableState,
 } from '@hyvve/schema';
 import { checkState } from '../content/check.js';
-import { describeOwner, type Owner } from '../content/owner.js';
+import { describeOwner, type Owner, sameOwner } from '../content/owner.js';
 import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from '../content/refs.js';
 import { type ContentStamp, timestampAfter } from '../content/stamp.js';
 import {
@@ -46,6 +46,7 @@ import { createOwnerSource } from './owner-source.js';
 import { registerEngine } from './registry.js';
 import { createServerSlot, type ServerSlot } from './server-slot.js';
 import { createSnapshotStore } from './snapshot.js';
+import { markStoreOwner, storeOwner } from './store-owner.js';
 import type { ClearResult, PersistableStore, StatePersistence } from './types.js';
 
 export function createStatePersistence(
@@ -241,6 +242,7 @@ export function createStatePersistence(
     serverSlot.replace(false);
     // As on a first start with nothing stored: the next content from anywhere is taken.
     clearLocal('owner changed');
+    markStoreOwner(store, next);
     pristine = true;
     snapshot.set({ syncStatus: 'connecting' });
     serverSync()?.start();
@@ -359,6 +361,17 @@ export function createStatePersistence(
   const begin = (): void => {
     if (phase !== 'running' || begun) return;
     begun = true;
+    const owner = owners.current();
+    const held = storeOwner(store);
+    if (held !== undefined && !sameOwner(held, owner)) {
+      // The store still shows the previous person's dashboard: never this owner's content.
+      logger.warn('owner.store_emptied', {
+        held: describeOwner(held),
+        owner: describeOwner(owner),
+      });
+      store.getState().setFullState(createInitialDashboardState(now()));
+    }
+    markStoreOwner(store, owner);
     // The store may have changed since the engine was created (set before hydration).
     stamp = { timestamp: store.getState().timestamp, origin };
     load();
