@@ -4,8 +4,7 @@
 // to the server same-origin, as the dashboard does. The script is served through
 // Playwright routing; the document is not, because Chromium's local-network checks
 // refuse sockets to 127.0.0.1 from a document that did not come from there.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -23,8 +22,8 @@ let built: Promise<string> | null = null;
 
 function buildHarness(): Promise<string> {
   built ??= (async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'hyvve-harness-'));
-    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    // Replaced on every build (emptyOutDir); git ignores node_modules.
+    const outDir = fileURLToPath(new URL('../../node_modules/.cache/e2e-harness', import.meta.url));
     await build({
       root: ROOT,
       base: BASE,
