@@ -1,8 +1,9 @@
-// The three packages as a team installs them: `npm pack` of the built workspaces, the
-// tarballs installed into a fresh app beside React, Zustand and Fastify (from the npm
-// cache the workspace was installed from), imported in plain Node with a `window` that
-// throws when touched, run (the plugin in a Fastify app), and a consumer file
-// type-checked against their published declarations.
+// The three packages as a team installs them: `npm pack` of the workspaces (whose
+// `prepack` builds them), the tarballs installed into a fresh app beside React, Zustand
+// and Fastify (from the npm cache the workspace was installed from), imported in plain
+// Node with a `window` that throws when touched, run (the plugin in a Fastify app), and a
+// consumer file type-checked against their published declarations with library checks
+// on (`skipLibCheck: false`), under both `moduleResolution: bundler` and `NodeNext`.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ const run = promisify(execFile);
 const PACKAGES = ['schema', 'server', 'client'] as const;
 let dir: string;
 let app: string;
+let packed: Array<{ filename: string; files: Array<{ path: string }> }>;
 
 /** The version the workspace has installed, so npm finds it in its cache. */
 function installed(name: string): string {
@@ -35,7 +37,7 @@ beforeAll(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), 'hyvve-packaging-'));
   app = join(dir, 'app');
-  const packed: Array<{ filename: string }> = JSON.parse(
+  packed = JSON.parse(
     await npm(
       [
         'pack',
@@ -75,6 +77,18 @@ afterAll(() => {
 });
 
 describe('the packed packages installed in a fresh app', () => {
+  it('are built by `npm pack` itself (prepack) and ship their declarations', () => {
+    for (const name of PACKAGES) {
+      const scripts = JSON.parse(readFileSync(`${ROOT}packages/${name}/package.json`, 'utf8'))
+        .scripts as Record<string, string>;
+      expect(scripts.prepack).toMatch(/npm run build$/);
+    }
+    for (const tarball of packed) {
+      const files = tarball.files.map((file) => file.path);
+      expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts']));
+    }
+  });
+
   it('use the app’s React and Zustand: the client lists them as peers only', () => {
     const client = JSON.parse(
       readFileSync(join(app, 'node_modules/@hyvve/client/package.json'), 'utf8'),
@@ -178,44 +192,53 @@ console.log(JSON.stringify({
     expect(result.savesCounted).toBe(true);
   });
 
-  it('type-check a consumer file against their declarations', async () => {
-    writeFileSync(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          jsx: 'react-jsx',
-          strict: true,
-          exactOptionalPropertyTypes: true,
-          noEmit: true,
-          lib: ['ES2023', 'DOM'],
-          types: ['node'],
-        },
-        files: ['consumer.tsx'],
-      }),
-    );
-    writeFileSync(
-      join(app, 'consumer.tsx'),
-      `
+  it.each([
+    { module: 'NodeNext', moduleResolution: 'NodeNext' },
+    { module: 'ESNext', moduleResolution: 'bundler' },
+  ])(
+    'type-check a consumer file against their declarations ($moduleResolution, library checks on)',
+    async (resolution) => {
+      const config = `tsconfig.${resolution.moduleResolution}.json`;
+      writeFileSync(
+        join(app, config),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            ...resolution,
+            jsx: 'react-jsx',
+            strict: true,
+            exactOptionalPropertyTypes: true,
+            skipLibCheck: false,
+            noEmit: true,
+            lib: ['ES2023', 'DOM'],
+            types: ['node'],
+          },
+          files: ['consumer.tsx'],
+        }),
+      );
+      writeFileSync(
+        join(app, 'consumer.tsx'),
+        `
 import {
+  type ClearResult,
   createDashboardStore,
   createStatePersistence,
   type StatePersistenceOptions,
   ServerRejectedError,
 } from '@hyvve/client';
 import { useAlerts, useStatePersistence } from '@hyvve/client/react';
-import type { DashboardState } from '@hyvve/schema';
+import { applyStatePatch, type DashboardState, diffStates } from '@hyvve/schema';
 import Fastify from 'fastify';
 import {
   createMemoryStateStore,
   dashboardStatePlugin,
+  signToken,
   StatePersistenceService,
 } from '@hyvve/server';
 
 const options: StatePersistenceOptions = {
   debounceMs: 500,
+  owner: { workspaceId: 'acme', userId: 'ada' },
   server: { url: 'https://api.example.com', getToken: async () => 'token' },
 };
 const store = createDashboardStore();
@@ -223,30 +246,35 @@ const persistence = createStatePersistence(store, options);
 persistence.start();
 store.getState().setActiveProject('apollo');
 export const active: DashboardState['activeProject'] = store.getState().activeProject;
+export const signedOut: Promise<ClearResult> = persistence.clear();
+export const reset: Promise<ClearResult> = persistence.resetServerCopy();
+export const patched: unknown = applyStatePatch({}, diffStates({}, { a: 1 }));
 
 export function Dashboard() {
-  const { syncStatus, forceSave } = useStatePersistence({ debounceMs: 1000 });
+  const { syncStatus, forceSave, resetDashboard } = useStatePersistence({ debounceMs: 1000 });
   const alerts = useAlerts();
-  return <button onClick={forceSave}>{syncStatus} {alerts.length}</button>;
+  return <button onClick={() => { forceSave(); void resetDashboard(); }}>{syncStatus} {alerts.length}</button>;
 }
 
-export async function serve(): Promise<void> {
+export async function serve(): Promise<string> {
   const service = new StatePersistenceService({ store: createMemoryStateStore() });
   const app = Fastify();
   await app.register(dashboardStatePlugin, { service, authSecret: process.env.AUTH_SECRET ?? '' });
   await app.listen({ port: 0 });
+  return signToken({ userId: 'ada', workspaceId: 'acme', secret: 's'.repeat(32), expiresInSeconds: 3600 });
 }
 
 export function isRejected(error: unknown): boolean {
   return error instanceof ServerRejectedError;
 }
 `,
-    );
-    const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
-    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).then(
-      () => '',
-      (error: { stdout?: string }) => error.stdout ?? String(error),
-    );
-    expect(checked).toBe('');
-  });
+      );
+      const tsc = `${ROOT}node_modules/typescript/bin/tsc`;
+      const checked = await run(process.execPath, [tsc, '-p', config], { cwd: app }).then(
+        () => '',
+        (error: { stdout?: string }) => error.stdout ?? String(error),
+      );
+      expect(checked).toBe('');
+    },
+  );
 });

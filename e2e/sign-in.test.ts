@@ -1,6 +1,7 @@
 // The demo sign-in: errors a person can act on, a session the server no longer accepts
 // sends them back to sign-in instead of a dashboard that silently stops syncing, and
-// sign-out deletes the server copy even where only the WebSocket is blocked.
+// "reset dashboard everywhere" deletes the server copy even where only the WebSocket is
+// blocked (sign-out itself is local: e2e/sign-out.test.ts).
 import type { BrowserContext, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { serverState, uniqueId } from './support/api.js';
@@ -10,7 +11,7 @@ import { setupE2e } from './support/setup.js';
 const e2e = setupE2e();
 const SUBSCRIBE_URL = /\/api\/dashboard\/state\/subscribe/;
 
-/** The token the page signed in with, read from its session before sign-out drops it. */
+/** The token the page signed in with, read from its session. */
 async function pageToken(page: Page): Promise<string> {
   const raw = await page.evaluate(() => localStorage.getItem('hyvve-session'));
   if (raw === null) throw new Error('the page holds no session');
@@ -25,7 +26,7 @@ async function pageToken(page: Page): Promise<string> {
 async function dashboardWithSocketBlocked(
   context: BrowserContext,
 ): Promise<{ page: Page; token: string }> {
-  const page = await openDashboard(context, e2e.baseUrl, uniqueId('signout-no-ws'), 'acme');
+  const page = await openDashboard(context, e2e.baseUrl, uniqueId('reset-no-ws'), 'acme');
   await waitForSyncStatus(page, 'synced');
   const token = await pageToken(page);
   await page.locator(tid('add-alert')).click();
@@ -85,17 +86,19 @@ describe('demo sign-in', () => {
   });
 });
 
-describe('sign-out with the WebSocket blocked', () => {
+describe('reset with the WebSocket blocked', () => {
   it('deletes the server copy over HTTP and says so', async () => {
     const { page, token } = await dashboardWithSocketBlocked(await e2e.device());
 
-    await page.locator(tid('signout')).click();
-    await page.locator(tid('signin-submit')).waitFor();
-    // Sign-out shows the form only once the delete was answered: no wait for the server.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(tid('reset-dashboard')).click();
+    await page.locator(tid('dashboard-notice')).waitFor();
+    // The notice shows only once the delete was answered: no wait for the server.
     expect(await serverState(e2e.baseUrl, token)).toBeNull();
-    expect(await page.getByRole('status').textContent()).toContain(
-      'removed from this browser and from the server.',
+    expect(await page.locator(tid('dashboard-notice')).textContent()).toContain(
+      'deleted from the server and from every device.',
     );
+    await waitForAlertCount(page, 0);
   });
 
   it('says the server copy stays until it expires when HTTP cannot reach the server either', async () => {
@@ -105,10 +108,11 @@ describe('sign-out with the WebSocket blocked', () => {
       route.request().method() === 'DELETE' ? route.abort('connectionrefused') : route.fallback(),
     );
 
-    await page.locator(tid('signout')).click();
-    await page.locator(tid('signin-submit')).waitFor();
-    expect(await page.getByRole('status').textContent()).toContain(
-      'The server could not be reached to delete its copy; it expires within 24 hours.',
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(tid('reset-dashboard')).click();
+    await page.locator(tid('dashboard-notice')).waitFor();
+    expect(await page.locator(tid('dashboard-notice')).textContent()).toContain(
+      'the server could not be reached to delete its copy; it expires 24 hours after its last change.',
     );
     expect((await serverState(e2e.baseUrl, token))?.state.widgets.alerts.length).toBe(1);
   });

@@ -1,6 +1,6 @@
 // Signed out: the demo sign-in. Signed in: the dashboard. The session is shared by
 // every tab of this browser, so signing in or out anywhere applies everywhere.
-import { clearPersistedState, useDashboardState } from '@hyvve/client';
+import { useDashboardState } from '@hyvve/client';
 import { useCallback, useEffect, useState } from 'react';
 import { DashboardPage } from './components/DashboardPage.js';
 import { SignInPage } from './components/SignInPage.js';
@@ -25,8 +25,9 @@ export function App() {
   }, [session]);
 
   const signIn = useCallback((next: Session) => {
-    // Another person's dashboard must never be shown to, or synced into, this one.
-    if (writeSession(next)) void clearPersistedState();
+    // Another person's dashboard left in this browser is discarded by the engine, which
+    // knows whose dashboard it holds (DashboardPage passes the session's owner).
+    writeSession(next);
     setNotice(null);
     setSession(next);
   }, []);
@@ -38,7 +39,8 @@ export function App() {
   }, []);
 
   const sessionRejected = useCallback(() => {
-    // Keep the local copy: the same person signing in again gets it back.
+    // Keep the local copy: the same person signing in again gets it back (another person
+    // signing in never sees it: the engine discards a copy of another owner).
     clearSession();
     setNotice('Your session has expired. Sign in again to keep syncing.');
     setSession(null);

@@ -11,8 +11,8 @@ export interface Session {
 }
 
 export const SESSION_KEY = 'hyvve-session';
-/** Whose dashboard the browser's persisted copy is: kept across sign-outs and expiries. */
-export const OWNER_KEY = 'hyvve-session-owner';
+/** Left by earlier versions of the page; removed on sign-in (the engine's copies name their owner now). */
+const LEGACY_OWNER_KEY = 'hyvve-session-owner';
 
 function isSession(value: unknown): value is Session {
   if (typeof value !== 'object' || value === null) return false;
@@ -53,14 +53,13 @@ export function readSession(storage: Storage = localStorage): Session | null {
 }
 
 /**
- * Stores the session. Returns true when the browser's persisted dashboard belonged to
- * someone else, so the caller clears it before it could be shown or synced to this user.
+ * Stores the session. Another person's dashboard left in this browser needs no clean-up
+ * here: the persistence engine is told whose dashboard it holds (`owner`) and discards a
+ * copy of anyone else's before it could be shown or synced.
  */
-export function writeSession(session: Session, storage: Storage = localStorage): boolean {
-  const previousOwner = storage.getItem(OWNER_KEY);
-  storage.setItem(OWNER_KEY, ownerOf(session));
+export function writeSession(session: Session, storage: Storage = localStorage): void {
+  storage.removeItem(LEGACY_OWNER_KEY);
   storage.setItem(SESSION_KEY, JSON.stringify(session));
-  return previousOwner !== null && previousOwner !== ownerOf(session);
 }
 
 export function clearSession(storage: Storage = localStorage): void {

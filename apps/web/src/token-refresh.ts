@@ -32,7 +32,7 @@ export interface TokenSourceOptions {
 
 export function sessionTokenSource(options: TokenSourceOptions): () => Promise<string> {
   const now = options.now ?? Date.now;
-  const store = options.store ?? ((session: Session) => void writeSession(session));
+  const store = options.store ?? ((session: Session) => writeSession(session));
   return async () => {
     const session = options.current();
     const expiresAt = expiryOf(session.token);

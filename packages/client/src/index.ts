@@ -2,10 +2,12 @@
 // the errors and the types their options use. Everything else (debounce, throttle,
 // backoff, the sync units, the envelope format) is internal and may change freely.
 
+export type { Owner } from './content/owner.js';
 export { createStatePersistence } from './engine/engine.js';
 export { createNoopPersistence } from './engine/noop.js';
 export type { StatePersistenceOptions } from './engine/options.js';
 export type {
+  ClearOptions,
   ClearResult,
   PersistableStore,
   PersistenceSnapshot,

@@ -1,6 +1,8 @@
-// Module-level helpers for code outside the hooks: logout (`clearPersistedState`) and
-// "is there anything to restore?" (`hasPersistedState`).
+// Module-level helpers for code outside the hooks: logout (`clearPersistedState`, local:
+// the server copy stays for the person's other devices) and "is there anything to
+// restore?" (`hasPersistedState`).
 import { BROADCAST_CHANNEL_NAME, STATE_TTL_MS, STORAGE_KEY } from '@hyvve/schema';
+import { type Owner, sameOwner } from './content/owner.js';
 import { enginesFor } from './engine/registry.js';
 import type { ClearResult, ServerClearOutcome } from './engine/types.js';
 import { browserChannelFactory, browserStorage, randomOrigin } from './environment.js';
@@ -16,24 +18,27 @@ export interface PersistedStateOptions {
   ttlMs?: number;
   /** Receives failures. @default logs a warning to the console */
   onError?: (error: PersistenceError) => void;
+  /** `hasPersistedState`: only a copy of this owner counts. @default any owner's */
+  owner?: Owner;
 }
 
-// With several engines on one key, the most telling outcome is reported: one deleted copy
-// means the server's copy is gone.
+// With several engines on one key, the most telling outcome is reported.
 const OUTCOME_RANK: readonly ServerClearOutcome[] = [
   'deleted',
   'nothing-stored',
   'offline-queued',
+  'kept',
   'disabled',
 ];
 
 /**
- * Clears the persisted dashboard (e.g. on logout): this tab's storage and store, every
- * other tab (they clear too), and the server copy. Running engines for the key do it all
- * and report what became of the server copy; without one, storage is removed, other tabs
- * are told, the app-wide store is reset, and the server is not reached (`disabled`).
- * Rejects with a `ServerRejectedError` when the server refused the delete (or did not
- * answer in time); local failures go to `onError`.
+ * Clears this browser's persisted dashboard (logout/cleanup): this tab's storage and
+ * store, every other tab (they clear too) and saves not sent yet. The server copy is
+ * never touched (`kept`): it is what brings the dashboard back on the person's other
+ * devices and at their next sign-in; deleting it is `engine.resetServerCopy()` (the hook's
+ * `resetDashboard`). Running engines for the key do it and stop syncing; without one,
+ * storage is removed, other tabs are told and the app-wide store is reset (`disabled`).
+ * Local failures go to `onError`; it never rejects.
  */
 export async function clearPersistedState(
   storageKey: string = STORAGE_KEY,
@@ -66,14 +71,17 @@ export async function clearPersistedState(
       onError,
       handlers: { onState() {}, onDelta() {}, onHello() {}, onClear() {} },
     });
-    tab?.postClear();
+    tab?.postClear('local');
     tab?.close();
   }
   useDashboardState.getState().reset();
   return result;
 }
 
-/** Whether a valid, unexpired state is stored under the key. Never throws; false on the server. */
+/**
+ * Whether a valid, unexpired state is stored under the key (of `options.owner`, when
+ * given). Never throws; false on the server.
+ */
 export function hasPersistedState(
   storageKey: string = STORAGE_KEY,
   options: PersistedStateOptions = {},
@@ -84,5 +92,6 @@ export function hasPersistedState(
     ttlMs: options.ttlMs ?? STATE_TTL_MS,
     now: Date.now(),
   });
-  return result.kind === 'loaded';
+  if (result.kind !== 'loaded') return false;
+  return options.owner === undefined || sameOwner(result.envelope.owner, options.owner);
 }

@@ -29,6 +29,8 @@ interface Device extends RealDevice {
 }
 
 const newUser = real.newUser;
+/** The owner the tokens of `userId` name: a stored copy of theirs carries it. */
+const ownerOf = (userId: string) => ({ workspaceId: 'ws-client', userId });
 
 function device(
   userId: string,
@@ -218,7 +220,12 @@ describe('server sync against the real server and Redis', () => {
 
   it('pushes changes made offline when it connects, and stores the revision', async () => {
     const user = newUser();
-    const storage = storageHolding('integration', makeState({ activeProject: 'offline-edit' }));
+    const storage = storageHolding(
+      'integration',
+      makeState({ activeProject: 'offline-edit' }),
+      undefined,
+      ownerOf(user),
+    );
     // Default 1 s storage debounce: the server's 100 ms save is acknowledged before the write.
     const a = device(user, { storage, debounceMs: 1000 });
     await waitUntil(synced(a), 10_000);
@@ -238,6 +245,8 @@ describe('server sync against the real server and Redis', () => {
     const storage = storageHolding(
       'integration',
       makeState({ activeProject: 'stale-local', timestamp: Date.now() - 60_000 }),
+      undefined,
+      ownerOf(user),
     );
     const b = device(user, { storage });
     await waitUntil(
@@ -256,7 +265,12 @@ describe('server sync against the real server and Redis', () => {
       .getState()
       .setFullState(makeState({ activeProject: 'old-server', timestamp: Date.now() - 60_000 }));
     await waitUntilServerHas(user, 'old-server');
-    const storage = storageHolding('integration', makeState({ activeProject: 'newer-local' }));
+    const storage = storageHolding(
+      'integration',
+      makeState({ activeProject: 'newer-local' }),
+      undefined,
+      ownerOf(user),
+    );
     device(user, { storage });
     await waitUntilServerHas(user, 'newer-local');
     await waitUntil(
@@ -266,12 +280,12 @@ describe('server sync against the real server and Redis', () => {
     );
   });
 
-  it('clearPersistedState deletes the server copy and resets the other device', async () => {
+  it('resetServerCopy deletes the server copy and resets the other device', async () => {
     const user = newUser();
     const [a, b] = await twoSyncedDevices(user);
     a.store.getState().setActiveProject('to-clear');
     await waitUntil(() => b.store.getState().activeProject === 'to-clear', 10_000);
-    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
+    expect(await a.engine.resetServerCopy()).toEqual({ local: true, server: 'deleted' });
     expect((await serverCopy(user)).status).toBe(404);
     await waitUntil(
       () => b.store.getState().activeProject === null,
@@ -280,15 +294,15 @@ describe('server sync against the real server and Redis', () => {
     );
     b.engine.flush();
     expect(b.storage.data.has('integration')).toBe(false);
-    expect(await b.engine.clear()).toEqual({ local: true, server: 'nothing-stored' });
+    expect(await b.engine.resetServerCopy()).toEqual({ local: true, server: 'nothing-stored' });
   });
 
-  it('a clear made while offline deletes the server copy once the socket is back', async () => {
+  it('a reset made while offline deletes the server copy once the socket is back', async () => {
     const { user, a } = await userWithSavedProject('cleared-offline');
     let online = false;
     const b = device(user, { online: () => online });
     await waitUntil(() => b.engine.getSnapshot().syncStatus === 'offline', 10_000, 'b offline');
-    expect(await b.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    expect(await b.engine.resetServerCopy()).toEqual({ local: true, server: 'offline-queued' });
     online = true;
     await waitUntil(
       () => a.store.getState().activeProject === null,
@@ -314,7 +328,7 @@ describe('server sync against the real server and Redis', () => {
     // The same browser profile, reopened later: it holds what a had stored.
     const storage = new SpyStorage();
     storage.setItem('integration', a.storage.data.get('integration') ?? '');
-    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
+    expect(await a.engine.resetServerCopy()).toEqual({ local: true, server: 'deleted' });
     a.engine.stop();
 
     const b = device(user, { storage });
@@ -347,7 +361,7 @@ describe('server sync against the real server and Redis', () => {
     await waitUntil(() => frames.includes('saved'), 10_000, 'b’s save acknowledged');
 
     gate.hold('deleted');
-    expect(await a.engine.clear()).toEqual({ local: true, server: 'deleted' });
+    expect(await a.engine.resetServerCopy()).toEqual({ local: true, server: 'deleted' });
     await waitUntil(() => gate.heldCount === 1, 10_000, 'the delete to reach b');
     getHeld.open();
     await waitUntil(
@@ -363,7 +377,7 @@ describe('server sync against the real server and Redis', () => {
     expect(b.errors).toEqual([]);
   });
 
-  it('clearPersistedState during a load in flight leaves nothing behind', async () => {
+  it('a reset during a load in flight leaves nothing behind', async () => {
     const { user } = await userWithSavedProject('old-data');
 
     // The fresh device's GET is held until after it cleared.
@@ -377,7 +391,7 @@ describe('server sync against the real server and Redis', () => {
     };
     const fresh = device(user, { fetch: slowFetch });
     await waitUntil(() => getStarted, 10_000, 'the load to start');
-    await fresh.engine.clear();
+    await fresh.engine.resetServerCopy();
     answerHeld.open();
     await new Promise((resolve) => setTimeout(resolve, 300));
     fresh.engine.flush();

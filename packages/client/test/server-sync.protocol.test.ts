@@ -1,4 +1,5 @@
 // The client's side of the socket protocol, against a scripted server (real sockets).
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
@@ -87,12 +88,12 @@ async function goOffline(c: Client, conn: ScriptedSocket): Promise<void> {
   await waitUntil(() => status(c) === 'offline');
 }
 
-/** Calls clear() and waits for the delete it sends; `cleared` settles with the answer. */
+/** Calls resetServerCopy() and waits for the delete it sends; `cleared` settles with the answer. */
 async function clearSent(
   c: Client,
   conn: ScriptedSocket,
-): Promise<{ cleared: ReturnType<StatePersistence['clear']>; del: Request }> {
-  const cleared = c.engine.clear();
+): Promise<{ cleared: ReturnType<StatePersistence['resetServerCopy']>; del: Request }> {
+  const cleared = c.engine.resetServerCopy();
   return { cleared, del: await conn.next('delete') };
 }
 
@@ -290,7 +291,7 @@ describe('server sync protocol', () => {
     expect(conn.count('save')).toBe(1);
   });
 
-  it('sends a delete and resolves clear() with `deleted` when the ack bumps the revision', async () => {
+  it('sends a delete and resolves resetServerCopy() with `deleted` when the ack bumps the revision', async () => {
     const c = client();
     const conn = await connectSynced(c, 0, 3);
     const { cleared, del } = await clearSent(c, conn);
@@ -299,7 +300,7 @@ describe('server sync protocol', () => {
     expect(await cleared).toEqual({ local: true, server: 'deleted' });
   });
 
-  it('resolves clear() with `nothing-stored` when the ack keeps the revision', async () => {
+  it('resolves resetServerCopy() with `nothing-stored` when the ack keeps the revision', async () => {
     const c = client();
     const conn = await connectSynced(c, 0, 3);
     // The echo of a delete may come before its ack: the revision at sending decides.
@@ -349,7 +350,7 @@ describe('server sync protocol', () => {
     expect(scripted.server.getRequests).toBe(gets + 1);
   });
 
-  it('rejects clear() with the typed error when the delete is refused, and reports it', async () => {
+  it('rejects resetServerCopy() with the typed error when the delete is refused, and reports it', async () => {
     const c = client();
     const conn = await connectSynced(c);
     await saveAcknowledged(c, conn, 'x', 1);
@@ -367,7 +368,7 @@ describe('server sync protocol', () => {
     expect(c.storage.data.has('protocol')).toBe(false);
   });
 
-  it('rejects clear() and reports it when the delete gets no answer', async () => {
+  it('rejects resetServerCopy() and reports it when the delete gets no answer', async () => {
     const c = client({ ackTimeoutMs: 100 });
     const conn = await connectSynced(c);
     const { cleared } = await clearSent(c, conn);
@@ -384,7 +385,7 @@ describe('server sync protocol', () => {
     await waitUntil(() => status(c) === 'synced');
     await goOffline(c, first);
 
-    expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    expect(await c.engine.resetServerCopy()).toEqual({ local: true, server: 'offline-queued' });
     // Meanwhile another device saved: without the delete first, a pull would bring it back.
     serveState(makeState({ activeProject: 'to-delete' }), 2);
     const second = await scripted.server.ready(1, 2);
@@ -413,7 +414,7 @@ describe('server sync protocol', () => {
     const c = client();
     const first = await connectSynced(c, 0, 2);
     await goOffline(c, first);
-    expect(await c.engine.clear()).toEqual({ local: true, server: 'offline-queued' });
+    expect(await c.engine.resetServerCopy()).toEqual({ local: true, server: 'offline-queued' });
     const second = await scripted.server.ready(1, 2);
     const refused = await second.next('delete');
     sendError(second, refused, 503, 'store_unavailable', 'down');
@@ -431,16 +432,26 @@ describe('server sync protocol', () => {
     c.engine.stop();
     await expect(cleared).rejects.toBeInstanceOf(ServerUnreachableError);
     // A stopped engine reaches no server.
-    expect(await c.engine.clear()).toEqual({ local: true, server: 'disabled' });
+    expect(await c.engine.resetServerCopy()).toEqual({ local: true, server: 'disabled' });
   });
 
-  it('clearPersistedState() reports what the running engine’s delete did', async () => {
-    const c = client();
+  it('clearPersistedState() sends its pending save, clears locally, deletes nothing and stops syncing', async () => {
+    const c = client({ saveThrottleMs: 60_000 });
     const conn = await connectSynced(c, 0, 2);
-    const cleared = clearPersistedState('protocol');
-    const del = await conn.next('delete');
-    sendDeleteAck(conn, del, 3);
-    expect(await cleared).toEqual({ local: true, server: 'deleted' });
+    await saveAcknowledged(c, conn, 'first', 3);
+    c.store.getState().setActiveProject('pending'); // held by the throttle
+    expect(await clearPersistedState('protocol')).toEqual({ local: true, server: 'kept' });
+    // The pending change was the signed-in person's: it reached their server copy.
+    const last = await conn.next('save', 1);
+    expect((last.state as { activeProject: string }).activeProject).toBe('pending');
+    expect(c.store.getState().activeProject).toBeNull();
+    expect(c.storage.data.has('protocol')).toBe(false);
+    expect(status(c)).toBe('local-only');
+    // The socket is closed: nothing else is sent (no delete, not the cleared state).
+    if (conn.socket.readyState !== conn.socket.CLOSED) await once(conn.socket, 'close');
+    expect(conn.count('delete')).toBe(0);
+    expect(conn.count('save')).toBe(2);
+    expect(c.store.getState().activeProject).toBeNull();
   });
 
   it('ignores a state older than the acknowledged revision of its own newer save', async () => {

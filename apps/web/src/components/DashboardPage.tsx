@@ -7,8 +7,8 @@ import { findProject } from '../demo-data.js';
 import { requestDevToken } from '../dev-sign-in.js';
 import { syncServerUrl } from '../server-endpoint.js';
 import { ownerOf, readSession, type Session } from '../session.js';
-import { clearForSignOut } from '../sign-out.js';
-import { signOutNotice } from '../sign-out-notice.js';
+import { resetEverywhere, signOutLocally } from '../sign-out.js';
+import { resetNotice, SIGNED_OUT_NOTICE } from '../sign-out-notice.js';
 import { sessionTokenSource } from '../token-refresh.js';
 import { useSessionCheck } from '../use-session-check.js';
 import { ActivityWidget } from './ActivityWidget.js';
@@ -22,10 +22,7 @@ import { RealTimeIndicator } from './RealTimeIndicator.js';
 
 interface DashboardPageProps {
   session: Session;
-  /**
-   * Called once this tab's and the other tabs' copies are cleared, with a notice saying
-   * what became of the server's copy (one not deleted expires with its TTL).
-   */
+  /** Called once this tab's and the other tabs' copies are cleared, with what to tell the person. */
   onSignedOut: (notice: string | null) => void;
   /** Called when the server rejects the token (expired or revoked). */
   onSessionRejected: () => void;
@@ -51,18 +48,39 @@ export function DashboardPage({ session, onSignedOut, onSessionRejected }: Dashb
     }),
     [],
   );
-  const { isInitialized, syncStatus, clearPersistedState } = useStatePersistence({ server });
+  // Whose dashboard this is: the engine loads at once (also offline) and discards a copy
+  // another person left in this browser.
+  const owner = useMemo(
+    () => ({ workspaceId: session.workspaceId, userId: session.userId }),
+    [session.workspaceId, session.userId],
+  );
+  const { isInitialized, syncStatus, clearPersistedState, resetDashboard } = useStatePersistence({
+    server,
+    owner,
+  });
   const [signingOut, setSigningOut] = useState(false);
+  const [resetting, setResetting] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const activeProject = useDashboardState((s) => s.activeProject);
   const openAlerts = useAlerts().filter((a) => !a.dismissed).length;
 
   const signOut = useCallback(async () => {
     setSigningOut(true);
-    // The engine clears this tab, tells the other tabs and deletes the server copy over its
-    // socket; with the socket down the page deletes it over HTTP before the token is dropped.
-    const outcome = await clearForSignOut(clearPersistedState, session.token);
-    onSignedOut(signOutNotice(outcome));
-  }, [clearPersistedState, onSignedOut, session.token]);
+    // This browser's copies only: the dashboard stays on the server for the other devices.
+    await signOutLocally(clearPersistedState);
+    onSignedOut(SIGNED_OUT_NOTICE);
+  }, [clearPersistedState, onSignedOut]);
+
+  const reset = useCallback(async () => {
+    const confirmed = window.confirm(
+      'Reset your dashboard everywhere? This deletes it from the server, so it is emptied ' +
+        'on all your devices and tabs. It cannot be undone.',
+    );
+    if (!confirmed) return;
+    setResetting(true);
+    setNotice(resetNotice(await resetEverywhere(resetDashboard, session.token)));
+    setResetting(false);
+  }, [resetDashboard, session.token]);
 
   const project = findProject(activeProject);
   const heading = project ? project.name.split(':')[0] : 'Overview';
@@ -89,7 +107,18 @@ export function DashboardPage({ session, onSignedOut, onSessionRejected }: Dashb
           <button
             type="button"
             className="button button-ghost"
+            data-testid="reset-dashboard"
+            title="Deletes this dashboard from the server and all your devices"
+            onClick={() => void reset()}
+            disabled={resetting || signingOut}
+          >
+            {resetting ? 'Resetting…' : 'Reset dashboard everywhere'}
+          </button>
+          <button
+            type="button"
+            className="button button-ghost"
             data-testid="signout"
+            title="Removes the dashboard from this browser only; your other devices keep it"
             onClick={() => void signOut()}
             disabled={signingOut}
           >
@@ -110,6 +139,11 @@ export function DashboardPage({ session, onSignedOut, onSessionRejected }: Dashb
           </div>
           <ControlsBar userId={session.userId} />
         </div>
+        {notice && (
+          <p className="form-notice" role="status" data-testid="dashboard-notice">
+            {notice}
+          </p>
+        )}
         <AgentStatus />
         <div className="grid">
           <ProjectStatusWidget />

@@ -6,8 +6,8 @@ import { Logo } from './Logo.js';
 interface SignInPageProps {
   onSignedIn: (session: Session) => void;
   /**
-   * Why the person is here again (an expired session, a sign-out and what became of the
-   * server's copy), shown above the form.
+   * Why the person is here again (an expired session, or a sign-out, which keeps the
+   * dashboard on the server for their other devices), shown above the form.
    */
   notice?: string | null;
 }

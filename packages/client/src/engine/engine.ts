@@ -9,12 +9,18 @@
 // it holds, so a change is written once per destination, never echoed back where it came
 // from, and a state received from elsewhere is told apart from a local change without a
 // flag that could stick.
+//
+// Copies are owned (content/owner.ts, owner-source.ts): storage and tabs carry the owner,
+// and a token naming another person while the engine runs replaces this browser's copies
+// with that person's (their server copy is loaded, never overwritten). Sign-out (`clear`)
+// is local; deleting the server copy is the separate `resetServerCopy`.
 import {
   createInitialDashboardState,
   type DashboardState,
   toPersistableState,
 } from '@hyvve/schema';
 import { checkState } from '../content/check.js';
+import { describeOwner, type Owner, sameOwner } from '../content/owner.js';
 import { type ContentRefs, isEmptyDashboard, refsOf, sameContent } from '../content/refs.js';
 import { type ContentStamp, timestampAfter } from '../content/stamp.js';
 import {
@@ -30,14 +36,18 @@ import { resolveLogger } from '../logger.js';
 import { createServerSync, type ServerSync } from '../server/sync.js';
 import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
+import type { ClearScope } from '../tabs/channel.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
 import type { CurrentContent, Destination, LocalContent } from './destination.js';
 import { loadStored } from './load.js';
 import { createNoopPersistence } from './noop.js';
 import { resolveOptions, type StatePersistenceOptions } from './options.js';
+import { createOwnerSource } from './owner-source.js';
 import { registerEngine } from './registry.js';
+import { createServerSlot, type ServerSlot } from './server-slot.js';
 import { createSnapshotStore } from './snapshot.js';
-import type { PersistableStore, StatePersistence } from './types.js';
+import { markStoreOwner, storeOwner } from './store-owner.js';
+import type { ClearResult, PersistableStore, StatePersistence } from './types.js';
 
 export function createStatePersistence(
   store: PersistableStore,
@@ -76,7 +86,17 @@ export function createStatePersistence(
   // server hold even when their timestamp predates its own creation.
   let pristine = false;
   let phase: 'idle' | 'running' | 'stopped' = 'idle';
+  /** The owner is known and the stored copy loaded: the destinations are live. */
+  let begun = false;
   const cleanups: Array<() => void> = [];
+  const owners = createOwnerSource({
+    explicit: options.owner,
+    getToken: o.server?.getToken,
+    backoff: o.server?.reconnect ?? {},
+    logger,
+    onError: report,
+    onSwitch: (next, previous) => switchOwner(next, previous),
+  });
 
   /** The store's content as saved and sent: transient parts reset, content timestamp. */
   const current = (): CurrentContent => {
@@ -96,24 +116,27 @@ export function createStatePersistence(
     now,
     refs: () => refsOf(store.getState()),
     current,
-    serverCopyOf: (refs) => serverSync?.serverCopyOf(refs),
+    owner: () => owners.current(),
+    serverCopyOf: (refs) => serverSync()?.serverCopyOf(refs),
     onSaved: (savedAt) => snapshot.set({ lastSavedAt: savedAt }),
     logger,
     report,
   });
   let tabSync: TabSync | null = null;
-  let serverSync: ServerSync | null = null;
   // Stand-ins for destinations that may not exist (yet): the tabs open on start.
   const tabs: Destination = {
     hold: (refs, from) => tabSync?.hold(refs, from),
     notifyChange: () => tabSync?.notifyChange(),
     flush: () => tabSync?.flush(),
   };
+  // The slot is made below: its syncs need the engine's content, which needs this.
+  let slot: ServerSlot | null = null;
   const server: Destination = {
-    hold: (refs, from) => serverSync?.hold(refs, from),
-    notifyChange: () => serverSync?.notifyChange(),
-    flush: () => serverSync?.flush(),
+    hold: (refs, from) => slot?.hold(refs, from),
+    notifyChange: () => slot?.notifyChange(),
+    flush: () => slot?.flush(),
   };
+  const serverSync = (): ServerSync | null => slot?.current() ?? null;
   const destinations: readonly Destination[] = [storageWriter, tabs, server];
 
   /**
@@ -171,26 +194,67 @@ export function createStatePersistence(
   });
 
   const page = pageUrl();
-  serverSync = o.server
-    ? createServerSync(o.server, {
-        origin,
-        logger,
-        onError: report,
-        onStatus: (syncStatus) => snapshot.set({ syncStatus }),
-        onSaved: (savedAt) => snapshot.set({ lastSavedAt: savedAt }),
-        ...(o.migrations ? { migrations: o.migrations } : {}),
-        ...(page ? { pageUrl: page } : {}),
-        // Other tabs of this browser hold their own socket and get the same message;
-        // one that does not will ask for the full state when our next delta arrives.
-        local: localContent([tabs, server]),
-      })
-    : null;
+  const serverSlot = createServerSlot({
+    onStatus: (syncStatus) => snapshot.set({ syncStatus }),
+    // Every token goes through `owners`, which notices another person's.
+    create: (isLive) =>
+      o.server
+        ? createServerSync(
+            { ...o.server, getToken: owners.getToken },
+            {
+              origin,
+              logger,
+              onError: report,
+              // A sync let go (sign-out, another owner) has no say in the status any more.
+              onStatus: (syncStatus) => isLive() && snapshot.set({ syncStatus }),
+              onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
+              ...(o.migrations ? { migrations: o.migrations } : {}),
+              ...(page ? { pageUrl: page } : {}),
+              // Other tabs of this browser hold their own socket and get the same message;
+              // one that does not will ask for the full state when our next delta arrives.
+              local: localContent([tabs, server]),
+            },
+          )
+        : null,
+  });
+
+  slot = serverSlot;
+
+  /** Sign-out: this browser's copies go, the server copy stays, nothing more is sent. */
+  const signOutLocally = (reason: string): void => {
+    serverSlot.detach();
+    clearLocal(reason);
+  };
+
+  /**
+   * A token names another person than the one whose copies this browser holds (a sign-in
+   * in place): the previous owner's sync goes (a save it had pending goes to that owner's
+   * copy, on that owner's socket if it is still open), this browser's copies of them are
+   * discarded, and a fresh sync loads the new owner's server copy, never overwriting it.
+   */
+  function switchOwner(next: Owner, previous: Owner | null): void {
+    if (!begun) return;
+    logger.warn('owner.local_copies_discarded', {
+      storageKey: key,
+      previous: describeOwner(previous),
+      owner: describeOwner(next),
+    });
+    serverSlot.replace(false);
+    // As on a first start with nothing stored: the next content from anywhere is taken.
+    clearLocal('owner changed');
+    markStoreOwner(store, next);
+    pristine = true;
+    snapshot.set({ syncStatus: 'connecting' });
+    serverSync()?.start();
+  }
 
   const onStoreChange = (state: DashboardStore, prev: DashboardStore): void => {
     if (sameContent(state, prev)) return; // loading/errors only: nothing to persist
     if (!sameContent(state, applied)) {
       stamp = { timestamp: state.timestamp, origin };
       pristine = false;
+      // Still signed in after a local clear: sync again, merging with the server copy.
+      if (serverSlot.isDetached()) serverSlot.attach();
     }
     for (const destination of destinations) destination.notifyChange();
   };
@@ -205,6 +269,7 @@ export function createStatePersistence(
       ttlMs: o.ttlMs,
       now: now(),
       migrations: o.migrations,
+      owner: owners.current(),
       local: { state, stamp },
       remove: () => storageWriter.remove(),
       logger,
@@ -217,7 +282,7 @@ export function createStatePersistence(
       const refs = apply(stored.state, stored.stamp, [storageWriter]);
       heldByTabsAfterLoad = { refs, stamp: stored.stamp };
       if (stored.revision !== undefined) {
-        serverSync?.markStored(refs, stored.revision, stored.epoch);
+        serverSync()?.markStored(refs, stored.revision, stored.epoch);
       }
       logger.debug('storage.loaded', {
         storageKey: key,
@@ -240,10 +305,10 @@ export function createStatePersistence(
   const onVisibility = (): void => {
     if (lifecycle.document?.visibilityState === 'hidden') flush();
   };
-  const onOnline = (): void => serverSync?.reconnectNow();
+  const onOnline = (): void => serverSync()?.reconnectNow();
 
   function flush(): void {
-    if (phase !== 'running') return;
+    if (phase !== 'running' || !begun) return;
     for (const destination of destinations) destination.flush();
   }
 
@@ -260,11 +325,19 @@ export function createStatePersistence(
       now,
       logger,
       onError: report,
+      owner: () => owners.current(),
+      onClear: (from, scope) => onTabClear(from, scope),
       // The sending tab writes the shared storage and saves to the server itself.
       host: localContent([storageWriter, server]),
     });
     if (heldByTabsAfterLoad) tabSync?.hold(heldByTabsAfterLoad.refs, heldByTabsAfterLoad.stamp);
     tabSync?.hello();
+  };
+
+  /** Another tab cleared: sign-out clears here too; a reset also means the server copy goes. */
+  const onTabClear = (from: string, scope: ClearScope): void => {
+    if (scope === 'local') signOutLocally(`signed out in tab ${from}`);
+    else clearLocal(`reset in tab ${from}`);
   };
 
   const listenToPage = (): void => {
@@ -284,49 +357,82 @@ export function createStatePersistence(
     }
   };
 
+  /** Once the owner is known: loads its copy and starts every destination. */
+  const begin = (): void => {
+    if (phase !== 'running' || begun) return;
+    begun = true;
+    const owner = owners.current();
+    const held = storeOwner(store);
+    if (held !== undefined && !sameOwner(held, owner)) {
+      // The store still shows the previous person's dashboard: never this owner's content.
+      logger.warn('owner.store_emptied', {
+        held: describeOwner(held),
+        owner: describeOwner(owner),
+      });
+      store.getState().setFullState(createInitialDashboardState(now()));
+    }
+    markStoreOwner(store, owner);
+    // The store may have changed since the engine was created (set before hydration).
+    stamp = { timestamp: store.getState().timestamp, origin };
+    load();
+    cleanups.push(store.subscribe(onStoreChange));
+    openTabSync();
+    // Local content from before start (e.g. set before hydration) still needs saving.
+    storageWriter.notifyChange();
+    if (!pristine && !heldByTabsAfterLoad) tabSync?.notifyChange();
+    listenToPage();
+    cleanups.push(registerEngine(engine));
+    snapshot.set({ isInitialized: true });
+    serverSync()?.start();
+  };
+
+  const localOnly = (): ClearResult => ({ local: true, server: o.server ? 'kept' : 'disabled' });
+
   const engine: StatePersistence = {
     origin,
     storageKey: key,
     start() {
       if (phase !== 'idle') return;
       phase = 'running';
-      // The store may have changed since the engine was created (set before hydration).
-      stamp = { timestamp: store.getState().timestamp, origin };
-      load();
-      cleanups.push(store.subscribe(onStoreChange));
-      openTabSync();
-      // Local content from before start (e.g. set before hydration) still needs saving.
-      storageWriter.notifyChange();
-      if (!pristine && !heldByTabsAfterLoad) tabSync?.notifyChange();
-      listenToPage();
-      cleanups.push(registerEngine(engine));
-      snapshot.set({ isInitialized: true });
-      serverSync?.start();
+      owners.resolve(begin);
     },
     stop() {
-      if (phase !== 'running') {
+      owners.stop();
+      if (phase !== 'running' || !begun) {
         phase = 'stopped';
         return;
       }
       flush();
       phase = 'stopped';
       storageWriter.cancel();
-      serverSync?.stop();
+      serverSync()?.stop();
       tabSync?.close();
       tabSync = null;
       for (const cleanup of cleanups.splice(0)) cleanup();
       snapshot.clearListeners();
     },
     flush,
-    async clear() {
-      if (phase !== 'running') {
+    async clear(clearOptions = {}) {
+      if (clearOptions.server) return engine.resetServerCopy();
+      if (phase !== 'running' || !begun) {
+        storageWriter.remove();
+        return localOnly();
+      }
+      signOutLocally('clearPersistedState');
+      tabSync?.postClear('local');
+      return localOnly();
+    },
+    async resetServerCopy() {
+      if (phase !== 'running' || !begun) {
         storageWriter.remove();
         return { local: true, server: 'disabled' };
       }
-      clearLocal('clearPersistedState');
-      tabSync?.postClear();
-      if (!serverSync) return { local: true, server: 'disabled' };
-      return { local: true, server: await serverSync.deleteRemote() };
+      serverSlot.attach();
+      clearLocal('resetServerCopy');
+      tabSync?.postClear('everywhere');
+      const sync = serverSync();
+      if (!sync) return { local: true, server: 'disabled' };
+      return { local: true, server: await sync.deleteRemote() };
     },
     getSnapshot: () => snapshot.get(),
     subscribe: (listener) => snapshot.subscribe(listener),

@@ -1,8 +1,9 @@
 // Loading on start: reads the envelope (storage/envelope.ts), reports and removes what
-// cannot be used (unreadable, invalid, older than the TTL), and says whether the stored
-// state should replace what the store holds: a state set before hydration finished is
-// kept when it is newer than the stored one.
+// cannot be used (unreadable, invalid, older than the TTL, another owner's), and says
+// whether the stored state should replace what the store holds: a state set before
+// hydration finished is kept when it is newer than the stored one.
 import type { DashboardState, MigrationTable } from '@hyvve/schema';
+import { describeOwner, type Owner, sameOwner } from '../content/owner.js';
 import { isEmptyDashboard } from '../content/refs.js';
 import { type ContentStamp, isNewer } from '../content/stamp.js';
 import type { PersistenceError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface LoadOptions {
   ttlMs: number;
   now: number;
   migrations: MigrationTable | undefined;
+  /** Whose copy this engine may use (null: only a copy without an owner). */
+  owner: Owner | null;
   /** What the store holds now, and its stamp. */
   local: { state: DashboardState; stamp: ContentStamp };
   /** Removes the unusable envelope. */
@@ -63,6 +66,16 @@ export function loadStored(options: LoadOptions): StoredContent | null {
       options.remove();
       return null;
     case 'loaded': {
+      if (!sameOwner(result.envelope.owner, options.owner)) {
+        // Another person's dashboard (or one nobody can vouch for): never shown, never sent.
+        logger.warn('storage.other_owner_discarded', {
+          storageKey: key,
+          stored: describeOwner(result.envelope.owner),
+          owner: describeOwner(options.owner),
+        });
+        options.remove();
+        return null;
+      }
       const { state, origin = '', revision, epoch } = result.envelope;
       const stamp = { timestamp: state.timestamp, origin };
       if (prefersStored(local, stamp)) return { state, stamp, revision, epoch };

@@ -17,6 +17,7 @@ export function createNoopPersistence(storageKey: string = STORAGE_KEY): StatePe
     stop() {},
     flush() {},
     clear: () => Promise.resolve({ local: true, server: 'disabled' }),
+    resetServerCopy: () => Promise.resolve({ local: true, server: 'disabled' }),
     getSnapshot: () => snapshot,
     subscribe: () => () => {},
   };

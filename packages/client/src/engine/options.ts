@@ -6,6 +6,7 @@ import {
   STATE_TTL_MS,
   STORAGE_KEY,
 } from '@hyvve/schema';
+import type { Owner } from '../content/owner.js';
 import type { Lifecycle } from '../environment.js';
 import type { PersistenceError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
@@ -32,6 +33,14 @@ export interface StatePersistenceOptions {
   crossTabIntervalMs?: number;
   /** Live sync with the server; omitted means local only. */
   server?: ServerSyncOptions;
+  /**
+   * Whose dashboard this is. Stored copies and cross-tab messages name it, and the engine
+   * uses only copies of this owner (another person's, or one without an owner, is
+   * discarded). Pass it when the app knows who is signed in: the engine then loads at
+   * once, also offline. @default the `wid`/`sub` claims of the server token (the engine
+   * waits for the first token before loading); none without a server
+   */
+  owner?: Owner;
   /** `true` logs structured events to the console; a logger object receives them. @default false */
   debug?: boolean | PersistenceLogger;
   /** Receives every failure. @default logs a warning to the console */

@@ -18,16 +18,27 @@ export interface PersistenceSnapshot {
 }
 
 /**
- * The server side of a clear: what the delete did (`deleted`, `nothing-stored`), that it
- * waits for the socket (`offline-queued`: sent on reconnect while the engine runs), or
- * `disabled` when no server sync runs (none configured, or the engine is not running).
+ * What became of the server copy: `kept` (a local clear, i.e. sign-out: the server copy
+ * is untouched, for the person's other devices); after `resetServerCopy()` / `clear({
+ * server: true })`, what the delete did (`deleted`, `nothing-stored`) or that it waits for
+ * the socket (`offline-queued`: sent on reconnect while the engine runs); `disabled` when
+ * no server sync runs (none configured, or the engine is not running).
  */
-export type ServerClearOutcome = RemoteDeleteOutcome | 'disabled';
+export type ServerClearOutcome = RemoteDeleteOutcome | 'kept' | 'disabled';
 
-/** What `clear()` / `clearPersistedState()` did. The local copies are always cleared. */
+/** What `clear()` / `clearPersistedState()` / `resetServerCopy()` did. */
 export interface ClearResult {
+  /** This browser's copies (storage, store, other tabs, pending saves) are always cleared. */
   local: true;
   server: ServerClearOutcome;
+}
+
+export interface ClearOptions {
+  /**
+   * Also delete the server copy, on every device ("reset my dashboard"), as
+   * `resetServerCopy()` does. @default false: sign-out keeps it
+   */
+  server?: boolean;
 }
 
 export interface StatePersistence {
@@ -40,11 +51,20 @@ export interface StatePersistence {
   /** Writes now: localStorage (if changed), other tabs, and the server if connected. */
   flush(): void;
   /**
-   * Clears storage and store, tells other tabs, and deletes the server copy (queued while
-   * offline). Rejects with a `ServerRejectedError` when the server refuses the delete or
+   * Sign-out's clean-up, local only: empties storage and store, tells the other tabs of
+   * this browser (they clear too), and stops syncing with the server, after sending a
+   * save still pending to it; the server copy is kept for the person's other devices.
+   * A later local change starts a fresh sync that merges with the server copy (the same
+   * person still signed in). `{ server: true }` is `resetServerCopy()`.
+   */
+  clear(options?: ClearOptions): Promise<ClearResult>;
+  /**
+   * "Reset my dashboard": clears this browser's copies like `clear()` and deletes the
+   * server copy, so every device of the person starts empty (queued while offline). Keeps
+   * syncing. Rejects with a `ServerRejectedError` when the server refuses the delete or
    * does not answer in time; the local copies are cleared either way.
    */
-  clear(): Promise<ClearResult>;
+  resetServerCopy(): Promise<ClearResult>;
   getSnapshot(): PersistenceSnapshot;
   /** Calls `listener` whenever the snapshot changes; returns the unsubscribe. */
   subscribe(listener: () => void): () => void;

@@ -25,10 +25,17 @@ export interface UseStatePersistenceResult extends PersistenceSnapshot {
   /** Writes pending changes now (localStorage, other tabs, server). */
   forceSave: () => void;
   /**
-   * Clears this tab, the other tabs and the server copy (logout). Resolves with what
-   * happened to the server copy; rejects with a `ServerRejectedError` when it refused.
+   * Sign-out's clean-up: clears this browser's copies (this tab, the other tabs, saves not
+   * sent yet) and stops syncing; the server copy stays for the person's other devices
+   * (`server: 'kept'`). Never rejects.
    */
   clearPersistedState: () => Promise<ClearResult>;
+  /**
+   * "Reset my dashboard everywhere": clears this browser's copies and deletes the server
+   * copy, so every device starts empty. Ask the person first. Resolves with what the
+   * delete did; rejects with a `ServerRejectedError` when the server refused it.
+   */
+  resetDashboard: () => Promise<ClearResult>;
 }
 
 /**
@@ -58,6 +65,8 @@ export function useStatePersistence(
   } = options;
   const { storage, createChannel, lifecycle, now, origin, migrations } = options;
   const serverUrl = options.server?.url;
+  // A new person (explicit owner) gets a new engine: nothing of the previous one's is kept.
+  const ownerKey = options.owner ? `${options.owner.workspaceId}/${options.owner.userId}` : null;
   const debugMode = typeof options.debug === 'object' ? 'logger' : Boolean(options.debug);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: callbacks are read through `latest`; only shape-changing options recreate the engine
@@ -101,6 +110,7 @@ export function useStatePersistence(
     channelName,
     crossTabIntervalMs,
     serverUrl,
+    ownerKey,
     debugMode,
     storage,
     createChannel,
@@ -113,7 +123,8 @@ export function useStatePersistence(
   const snapshot = useSyncExternalStore(engine.subscribe, engine.getSnapshot, serverSnapshot);
   const forceSave = useCallback(() => engine.flush(), [engine]);
   const clear = useCallback(() => engine.clear(), [engine]);
-  return { ...snapshot, forceSave, clearPersistedState: clear };
+  const resetDashboard = useCallback(() => engine.resetServerCopy(), [engine]);
+  return { ...snapshot, forceSave, clearPersistedState: clear, resetDashboard };
 }
 
 export interface UseDashboardStateWithPersistenceResult extends UseStatePersistenceResult {

@@ -6,6 +6,7 @@ import {
   ServerRejectedError,
   ServerUnreachableError,
 } from '../errors.js';
+import { fetchFailureDetail, pageOrigin } from './cors.js';
 
 export type FetchLike = (
   url: string,
@@ -22,11 +23,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** GET the stored state. `null` when the server holds none (404). Throws typed errors. */
+/**
+ * GET the stored state. `null` when the server holds none (404). Throws typed errors; a
+ * request the browser refused from another origin says CORS and names `origin` (the page's).
+ */
 export async function fetchStoredState(
   fetchFn: FetchLike,
   stateUrl: string,
   token: string,
+  origin: string | undefined = pageOrigin(),
 ): Promise<FetchedState | null> {
   let response: Awaited<ReturnType<FetchLike>>;
   try {
@@ -35,7 +40,8 @@ export async function fetchStoredState(
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     });
   } catch (error) {
-    throw new ServerUnreachableError(stateUrl, undefined, 'GET failed', { cause: error });
+    const detail = fetchFailureDetail('GET', stateUrl, error, origin);
+    throw new ServerUnreachableError(stateUrl, undefined, detail, { cause: error });
   }
   if (response.status === 404) return null;
   const body: unknown = await response.json().catch(() => null);

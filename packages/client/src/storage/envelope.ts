@@ -1,5 +1,5 @@
-// The localStorage envelope: `{ format, state, savedAt, origin?, revision?, epoch? }`, checked on
-// read. `format` versions the envelope itself; `state.version` is migrated by the
+// The localStorage envelope: `{ format, state, savedAt, owner?, origin?, revision?, epoch? }`,
+// checked on read. `format` versions the envelope itself; `state.version` is migrated by the
 // schema package. Anything unparsable, of an unknown format, invalid, or older than
 // the TTL is reported and removed, never applied.
 import {
@@ -9,6 +9,7 @@ import {
   migrateDashboardState,
   utf8BytesOverLimit,
 } from '@hyvve/schema';
+import { type Owner, readOwner } from '../content/owner.js';
 import {
   InvalidPersistedStateError,
   isQuotaExceeded,
@@ -32,6 +33,11 @@ export interface StorageEnvelope {
   state: DashboardState;
   /** Local time of the write, ms since epoch: the TTL counts from here. */
   savedAt: number;
+  /**
+   * Whose dashboard this is (content/owner.ts). Absent when the engine had no owner (no
+   * server and no `owner` option) and in envelopes of versions before owners.
+   */
+  owner?: Owner;
   /** Engine that produced the state (breaks timestamp ties the same way everywhere). */
   origin?: string;
   /** Server revision this exact state is known to be stored at, if any. */
@@ -101,6 +107,8 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
   if (ageMs > options.ttlMs) return { kind: 'stale', savedAt, ageMs };
 
   const envelope: StorageEnvelope = { format: ENVELOPE_FORMAT, state, savedAt };
+  const owner = legacy ? undefined : readOwner(parsed.owner);
+  if (owner) envelope.owner = owner;
   if (typeof parsed.origin === 'string') envelope.origin = parsed.origin;
   if (typeof parsed.revision === 'number' && Number.isInteger(parsed.revision)) {
     envelope.revision = parsed.revision;

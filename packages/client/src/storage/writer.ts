@@ -2,6 +2,8 @@
 // envelope debounced (a steady stream of changes still lands every `maxWaitMs`), only
 // when the content differs from what storage holds, with the server revision (and store
 // epoch) the content is known to be stored at, so a reload can tell what is synced.
+
+import type { Owner } from '../content/owner.js';
 import type { ContentRefs } from '../content/refs.js';
 import { sameContent } from '../content/refs.js';
 import type { CurrentContent, Destination } from '../engine/destination.js';
@@ -28,6 +30,8 @@ export interface StorageWriterOptions {
   refs(): ContentRefs;
   /** The content to write. */
   current(): CurrentContent;
+  /** Whose content it is: named in the envelope (null: nobody's, written without one). */
+  owner(): Owner | null;
   /** Where the server holds `refs`, if it is known to: kept in the envelope. */
   serverCopyOf(refs: ContentRefs): { revision: number; epoch: string | undefined } | undefined;
   /** A write succeeded at `savedAt` (local time). */
@@ -56,6 +60,8 @@ export function createStorageWriter(options: StorageWriterOptions): StorageWrite
       savedAt: options.now(),
       origin: stamp.origin,
     };
+    const owner = options.owner();
+    if (owner) envelope.owner = owner;
     const server = options.serverCopyOf(refs);
     if (server !== undefined) envelope.revision = server.revision;
     if (server?.epoch !== undefined) envelope.epoch = server.epoch;

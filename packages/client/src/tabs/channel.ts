@@ -1,7 +1,10 @@
 // BroadcastChannel transport between tabs of one browser. Every message carries the
-// sender's origin id and the storage key: a tab drops its own messages and those of
-// engines persisting another key. What to do with a message is the engine's business.
+// sender's origin id, the storage key and the owner of its content (content/owner.ts): a
+// tab drops its own messages, those of engines persisting another key, and those of
+// another owner (another person signed in in that tab). What to do with a message is
+// the engine's business.
 import type { DashboardState } from '@hyvve/schema';
+import { type Owner, readOwner, sameOwner } from '../content/owner.js';
 import type { ContentStamp } from '../content/stamp.js';
 import { CrossTabError } from '../errors.js';
 import type { ContentChanges } from './delta.js';
@@ -16,14 +19,20 @@ export interface ChannelLike {
 
 export type ChannelFactory = (name: string) => ChannelLike;
 
-export type TabMessage =
+/** Fields every message carries; `owner` is absent when the sending engine has none. */
+interface Envelope {
+  key: string;
+  origin: string;
+  owner?: Owner;
+}
+
+/** What a message says, by type. */
+export type TabMessageBody =
   /** A tab's full current state: its first message, and the answer to `hello`. */
   /** `author` is the engine that produced the content (the sender, unless it relays). */
   /** `base`: the content the change was made on, when peers are believed to hold it. */
   | {
       type: 'state';
-      key: string;
-      origin: string;
       state: DashboardState;
       author: string;
       base?: ContentStamp;
@@ -31,16 +40,23 @@ export type TabMessage =
   /** What changed since the content stamped `base` (a delta, delta.ts); `stamp` is the result's. */
   | {
       type: 'patch';
-      key: string;
-      origin: string;
       base: ContentStamp;
       stamp: ContentStamp;
       changes: ContentChanges;
     }
   /** Asks peers (or only the one named `to`) for their full state: on start, or after a delta it could not apply. */
-  | { type: 'hello'; key: string; origin: string; to?: string }
-  /** Persisted state was cleared (logout): every tab clears too. */
-  | { type: 'clear'; key: string; origin: string };
+  | { type: 'hello'; to?: string }
+  /**
+   * Persisted state was cleared: every tab clears too. `scope` `local` (sign-out): this
+   * browser's copies only; `everywhere` (or absent, as older versions sent it): the
+   * server copy is being deleted too.
+   */
+  | { type: 'clear'; scope?: ClearScope };
+
+export type TabMessage = Envelope & TabMessageBody;
+
+/** What a clear covers: this browser's copies, or the server copy as well. */
+export type ClearScope = 'local' | 'everywhere';
 
 export interface CrossTabHandlers {
   /** Unchecked: whoever posts on the channel may run another app version. */
@@ -48,7 +64,7 @@ export interface CrossTabHandlers {
   /** Unchecked as well. */
   onDelta(message: { base: unknown; stamp: unknown; changes: unknown }, origin: string): void;
   onHello(origin: string): void;
-  onClear(origin: string): void;
+  onClear(origin: string, scope: ClearScope): void;
 }
 
 export interface CrossTab {
@@ -56,7 +72,7 @@ export interface CrossTab {
   postDelta(base: ContentStamp, stamp: ContentStamp, changes: ContentChanges): void;
   /** `to` limits the answer to one peer. */
   postHello(to?: string): void;
-  postClear(): void;
+  postClear(scope: ClearScope): void;
   close(): void;
 }
 
@@ -67,6 +83,10 @@ export interface CrossTabOptions {
   createChannel: ChannelFactory;
   handlers: CrossTabHandlers;
   onError: (error: CrossTabError) => void;
+  /** Whose content this tab holds now: named in what it sends, compared with what it gets. */
+  owner?: () => Owner | null;
+  /** A message of another owner was dropped (for the log). */
+  onOtherOwner?: (message: { type: string; origin: string; owner: Owner | undefined }) => void;
 }
 
 function isTabMessage(data: unknown): data is TabMessage {
@@ -82,6 +102,7 @@ function isTabMessage(data: unknown): data is TabMessage {
 /** Opens the channel. Returns null (after reporting) when BroadcastChannel cannot be opened. */
 export function openCrossTab(options: CrossTabOptions): CrossTab | null {
   const { channelName, storageKey: key, origin, handlers, onError } = options;
+  const ownerNow = options.owner ?? (() => null);
   let channel: ChannelLike;
   try {
     channel = options.createChannel(channelName);
@@ -93,6 +114,13 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
   const onMessage = (event: { data: unknown }): void => {
     const message = event.data;
     if (!isTabMessage(message) || message.key !== key || message.origin === origin) return;
+    const owner = readOwner(message.owner);
+    // A clear naming nobody (`clearPersistedState()` where no engine runs) is for every tab.
+    const forEveryone = message.type === 'clear' && owner === undefined;
+    if (!forEveryone && !sameOwner(owner, ownerNow())) {
+      options.onOtherOwner?.({ type: message.type, origin: message.origin, owner });
+      return;
+    }
     switch (message.type) {
       case 'state':
         handlers.onState(message, message.origin);
@@ -104,12 +132,14 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
         if (message.to === undefined || message.to === origin) handlers.onHello(message.origin);
         return;
       case 'clear':
-        handlers.onClear(message.origin);
+        handlers.onClear(message.origin, message.scope === 'local' ? 'local' : 'everywhere');
     }
   };
   channel.addEventListener('message', onMessage);
 
-  const post = (message: TabMessage): void => {
+  const post = (body: TabMessageBody): void => {
+    const owner = ownerNow();
+    const message = owner ? { ...body, key, origin, owner } : { ...body, key, origin };
     try {
       channel.postMessage(message);
     } catch (error) {
@@ -123,13 +153,12 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
     postState: (state, author, base) =>
       post(
         base === undefined
-          ? { type: 'state', key, origin, state, author }
-          : { type: 'state', key, origin, state, author, base },
+          ? { type: 'state', state, author }
+          : { type: 'state', state, author, base },
       ),
-    postDelta: (base, stamp, changes) => post({ type: 'patch', key, origin, base, stamp, changes }),
-    postHello: (to) =>
-      post(to === undefined ? { type: 'hello', key, origin } : { type: 'hello', key, origin, to }),
-    postClear: () => post({ type: 'clear', key, origin }),
+    postDelta: (base, stamp, changes) => post({ type: 'patch', base, stamp, changes }),
+    postHello: (to) => post(to === undefined ? { type: 'hello' } : { type: 'hello', to }),
+    postClear: (scope) => post({ type: 'clear', scope }),
     close() {
       if (closed) return;
       closed = true;

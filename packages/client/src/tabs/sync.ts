@@ -8,6 +8,7 @@
 // tab's own, broadcast like an edit); merges of the same pair give the same content on
 // every tab, so tabs settle instead of ping-ponging.
 import { type DashboardState, mergeDashboardStates } from '@hyvve/schema';
+import { describeOwner, type Owner } from '../content/owner.js';
 import {
   type ContentRefs,
   isEmptyDashboard,
@@ -26,7 +27,7 @@ import type { Destination, LocalContent } from '../engine/destination.js';
 import type { CrossTabError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
 import { createThrottle } from '../timing/throttle.js';
-import { type ChannelFactory, type CrossTab, openCrossTab } from './channel.js';
+import { type ChannelFactory, type ClearScope, type CrossTab, openCrossTab } from './channel.js';
 import { applyChanges, type ContentChanges, diffContent } from './delta.js';
 
 export interface TabSyncOptions {
@@ -38,6 +39,13 @@ export interface TabSyncOptions {
   intervalMs: number;
   now: () => number;
   host: LocalContent;
+  /** Whose content this tab holds: messages of another owner are dropped both ways. */
+  owner: () => Owner | null;
+  /**
+   * Another tab cleared: this tab's copies are to be cleared too (`local`: sign-out, the
+   * server copy stays; `everywhere`: the server copy is being deleted).
+   */
+  onClear: (from: string, scope: ClearScope) => void;
   logger: PersistenceLogger;
   onError: (error: CrossTabError) => void;
 }
@@ -48,7 +56,7 @@ export interface TabSync extends Destination {
   hello(): void;
   /** What the peers hold is unknown (every tab clears on its own): the next send is full. */
   forget(): void;
-  postClear(): void;
+  postClear(scope: ClearScope): void;
   close(): void;
 }
 
@@ -140,6 +148,14 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     origin: options.origin,
     createChannel: options.createChannel,
     onError: options.onError,
+    owner: options.owner,
+    onOtherOwner: ({ type, origin, owner }) =>
+      logger.warn('tab.other_owner_ignored', {
+        type,
+        from: origin,
+        sender: describeOwner(owner),
+        owner: describeOwner(options.owner()),
+      }),
     handlers: {
       onState({ state: raw, author, base }, from) {
         const state = host.check(raw, 'another tab');
@@ -192,11 +208,11 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         remember(stamp, state);
         held = { refs, stamp };
       },
-      onClear(from) {
+      onClear(from, scope) {
         throttle.cancel();
         held = null;
         history.clear();
-        host.cleared(`cleared in tab ${from}`);
+        options.onClear(from, scope);
       },
     },
   });
@@ -217,11 +233,11 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     forget() {
       held = null;
     },
-    postClear() {
+    postClear(scope) {
       throttle.cancel();
       held = null;
       history.clear();
-      transport?.postClear();
+      transport?.postClear(scope);
     },
     close() {
       throttle.cancel();

@@ -1,11 +1,13 @@
 // Every module of the client, public and internal, for the tests (the package's own
 // entry, src/index.ts, exports only the public API).
 
+export * from '../../src/content/owner.js';
 export * from '../../src/content/refs.js';
 export * from '../../src/content/stamp.js';
 export * from '../../src/engine/engine.js';
 export * from '../../src/engine/noop.js';
 export * from '../../src/engine/options.js';
+export * from '../../src/engine/owner-source.js';
 export * from '../../src/engine/types.js';
 export * from '../../src/environment.js';
 export * from '../../src/errors.js';

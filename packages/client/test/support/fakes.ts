@@ -40,9 +40,14 @@ export class SpyStorage implements StateStorage {
  * A SpyStorage already holding an envelope of `state` under `key`, with `revision` when
  * given: what a browser profile has stored from an earlier session.
  */
-export function storageHolding(key: string, state: unknown, revision?: number): SpyStorage {
+export function storageHolding(
+  key: string,
+  state: unknown,
+  revision?: number,
+  owner?: { workspaceId: string; userId: string },
+): SpyStorage {
   const storage = new SpyStorage();
-  storage.setItem(key, JSON.stringify({ format: 1, state, savedAt: Date.now(), revision }));
+  storage.setItem(key, JSON.stringify({ format: 1, state, savedAt: Date.now(), revision, owner }));
   return storage;
 }
 
