@@ -91,12 +91,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       logger.info({ store: 'redis', url: redactUrl(options.redisUrl ?? '') }, 'state store: Redis');
     }
   }
-  const service = new StatePersistenceService({
-    store,
-    logger,
-    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
-    ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
-  });
+  let service: StatePersistenceService;
+  try {
+    service = new StatePersistenceService({
+      store,
+      logger,
+      ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
+    });
+  } catch (error) {
+    // A bad ttlSeconds or maxClockSkewMs: the store was opened already.
+    await store.close();
+    throw error;
+  }
   if (devAuth) {
     logger.warn(
       {

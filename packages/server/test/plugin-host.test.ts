@@ -3,7 +3,7 @@
 // store (two host instances share a user's limit), the warning for a Redis that persists
 // nothing in the host's log, and the limiter it made closed with the app.
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +67,7 @@ function capturedLogger() {
 /** A host app with a route of its own and the plugin; closed (then its service) after the file. */
 async function hostApp(
   options: Partial<DashboardStatePluginOptions> & { redisUrl?: string; connectionName?: string },
-  logger = pino({ level: 'silent' }),
+  logger: FastifyBaseLogger = pino({ level: 'silent' }),
 ): Promise<FastifyInstance> {
   const { redisUrl, connectionName, ...pluginOptions } = options;
   const service = new StatePersistenceService({
