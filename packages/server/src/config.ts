@@ -16,7 +16,7 @@ import {
   type RateLimitOptions,
   type ServerOptions,
 } from './options.js';
-import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster.js';
+import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster-options.js';
 
 // Kept exported from here, where it was defined first.
 export { ConfigError };

@@ -80,7 +80,7 @@ export type {
   ClusterNode,
   ClusterPubSub,
   RedisClusterOptions,
-} from './store/redis/cluster.js';
+} from './store/redis/cluster-options.js';
 export type { RedisPersistence } from './store/redis/persistence.js';
 export { warnIfRedisNotPersistent } from './store/redis/persistence.js';
 export type { RedisStateStoreOptions } from './store/redis/redis-store.js';

@@ -44,7 +44,7 @@ import { checkRedisStoreOptions } from '../store-options.js';
 import { SubscriptionRegistry } from '../subscription-registry.js';
 import { ChannelCatchUp } from './catch-up.js';
 import type { ChannelPubSub } from './channel-pubsub.js';
-import type { RedisClusterOptions } from './cluster.js';
+import type { RedisClusterOptions } from './cluster-options.js';
 import { watchCommandCluster, watchSubscriberCluster } from './cluster-signals.js';
 import { createConnections, quit, type RedisClient } from './connections.js';
 import { createChannelPubSub } from './create-pubsub.js';
