@@ -126,6 +126,17 @@ describe('protective headers', () => {
     expect(own.headers['content-security-policy']).toBeUndefined();
   });
 
+  it('stay on when an option is given as undefined (plain JavaScript): defaults apply', async () => {
+    const app = await hostApp({
+      securityHeaders: undefined,
+      stallTimeoutMs: undefined,
+      heartbeatIntervalMs: undefined,
+    } as unknown as Partial<DashboardStatePluginOptions>);
+    const api = await app.inject({ method: 'GET', url: PATH });
+    expect(api.statusCode).toBe(401);
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it('cover every answer of the app with `app`, and none with false', async () => {
     const everywhere = await hostApp({ securityHeaders: 'app' });
     const own = await everywhere.inject({ method: 'GET', url: '/host-page' });

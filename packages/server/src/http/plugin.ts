@@ -78,14 +78,15 @@ async function dashboardState(
   checkPluginOptions(options);
   const { service } = options;
   const metrics = options.metrics ?? new ServerMetrics();
+  // `??`, not a spread: an option given as undefined (plain JavaScript) takes its default.
   const settings = {
-    authTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
-    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
-    stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
-    coalesceWindowMs: DEFAULT_COALESCE_WINDOW_MS,
-    redisConnectTimeoutMs: DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
-    securityHeaders: 'api' as SecurityHeadersScope,
-    ...options,
+    authTimeoutMs: options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    coalesceWindowMs: options.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS,
+    redisConnectTimeoutMs: options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+    securityHeaders: options.securityHeaders ?? ('api' as SecurityHeadersScope),
+    onSocketClose: options.onSocketClose,
   };
   if (options.authSecret.length < ADVISED_SECRET_LENGTH) {
     fastify.log.warn(
