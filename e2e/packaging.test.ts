@@ -89,6 +89,15 @@ describe('the packed packages installed in a fresh app', () => {
     }
   });
 
+  it('leave @fastify/static out: an optional peer, only a server of the page needs it', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(app, 'node_modules/@hyvve/server/package.json'), 'utf8'),
+    );
+    expect(manifest.dependencies).not.toHaveProperty('@fastify/static');
+    expect(manifest.peerDependenciesMeta['@fastify/static']).toEqual({ optional: true });
+    expect(existsSync(join(app, 'node_modules/@fastify/static'))).toBe(false);
+  });
+
   it('use the app’s React and Zustand: the client lists them as peers only', () => {
     const client = JSON.parse(
       readFileSync(join(app, 'node_modules/@hyvve/client/package.json'), 'utf8'),
@@ -128,12 +137,53 @@ const saved = await fastify.inject({
 const metrics = await fastify.dashboardStateMetrics.text();
 await fastify.close();
 await service.close();
+
+// The plugin in a host app answers with startServer's headers and limits.
+const HEADERS = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy'];
+const pick = (headers) => Object.fromEntries(HEADERS.map((name) => [name, headers[name]]));
+// One save per 100 s after a burst of two: the third is refused however slow the machine.
+const rateLimit = { savesPerSecond: 0.01, burst: 2 };
+const complete = await server.startServer({ logLevel: 'silent', authSecret: 's'.repeat(32), rateLimit });
+const hostService = new server.StatePersistenceService({ store: server.createMemoryStateStore() });
+const host = Fastify();
+await host.register(server.dashboardStatePlugin, { service: hostService, authSecret: 's'.repeat(32), rateLimit });
+const statuses = { startServer: [], plugin: [] };
+const headers = {};
+for (const [name, app] of [['startServer', complete.app], ['plugin', host]]) {
+  for (let i = 0; i < 3; i++) {
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/api/dashboard/state',
+      headers: { authorization: 'Bearer ' + token },
+      payload: { state: schema.createInitialDashboardState(Date.now() + i) },
+    });
+    statuses[name].push(answer.statusCode);
+    headers[name] = pick(answer.headers);
+  }
+}
+await host.close();
+await hostService.close();
+await complete.close();
+
+// @fastify/static is an optional peer: not installed here, so serving a page says so.
+const page = await server
+  .startServer({ logLevel: 'silent', authSecret: 's'.repeat(32), staticDir: '.' })
+  .then(() => 'started', (error) => ({ name: error.name, option: error.option, message: error.message }));
+const refused = Fastify();
+refused.register(server.dashboardStatePlugin, { service: hostService, authSecret: undefined });
+const optionError = await refused
+  .ready()
+  .then(() => 'ready', (error) => ({ name: error.name, option: error.option }));
 console.log(JSON.stringify({
   client: Object.keys(client),
   react: Object.keys(react),
   server: Object.keys(server),
   saved: saved.statusCode,
   savesCounted: metrics.includes('hyvve_state_saves_total{transport="http",status="200"} 1'),
+  statuses,
+  headers,
+  page,
+  optionError,
 }));
 `,
     );
@@ -190,6 +240,15 @@ console.log(JSON.stringify({
     );
     expect(result.saved).toBe(200);
     expect(result.savesCounted).toBe(true);
+    expect(result.statuses).toEqual({ startServer: [200, 200, 429], plugin: [200, 200, 429] });
+    expect(result.headers.plugin).toEqual(result.headers.startServer);
+    expect(result.headers.plugin['x-content-type-options']).toBe('nosniff');
+    expect(result.page).toMatchObject({
+      name: 'OptionError',
+      option: 'staticDir',
+      message: expect.stringContaining('npm install @fastify/static'),
+    });
+    expect(result.optionError).toEqual({ name: 'OptionError', option: 'authSecret' });
   });
 
   it.each([

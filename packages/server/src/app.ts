@@ -1,15 +1,14 @@
 // The Fastify application: the state API plugin, health probes, the optional dev
 // sign-in and, when built, the web app at `/`. Not listening yet: startServer does that.
-import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { closeConnectionsOnShutdown } from './http/close-connections.js';
 import { registerDevTokenRoute } from './http/dev-token-route.js';
 import { registerHealthRoutes } from './http/health-routes.js';
 import { registerMetricsRoute } from './http/metrics-route.js';
 import { type DashboardStatePluginOptions, dashboardStatePlugin } from './http/plugin.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerStaticPage } from './http/static-page.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import { createRequestLimiter } from './rate-limit/request-limiter.js';
+import type { RequestLimiter } from './rate-limit/request-limiter.js';
 import type { StatePersistenceService } from './service/state-persistence-service.js';
 
 export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' | 'authSecret'> {
@@ -18,7 +17,10 @@ export interface AppOptions extends Omit<DashboardStatePluginOptions, 'service' 
   authSecret: string;
   /** Registers POST /api/dev/token (tokens for anyone: demos and development only). @default false */
   devAuth?: boolean;
-  /** Folder of a built web app to serve at `/` (with index.html as the SPA fallback). */
+  /**
+   * Folder of a built web app to serve at `/` (with index.html as the SPA fallback); needs
+   * the optional package `@fastify/static` (an OptionError naming it when it is missing).
+   */
   staticDir?: string;
   /** Proxies whose X-Forwarded-For names the client, for the per-IP limit. @default false */
   trustProxy?: boolean | string;
@@ -45,9 +47,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...pluginOptions
   } = options;
   const metrics = pluginOptions.metrics ?? new ServerMetrics();
-  // One limiter for the state API and the dev sign-in, so neither is a way around the other.
-  const requestLimiter =
-    pluginOptions.requestLimiter ?? createRequestLimiter(pluginOptions.rateLimit);
   const verbose = VERBOSE_LEVELS.has(logger.level);
   const app = Fastify({
     loggerInstance: logger,
@@ -61,20 +60,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...(trustProxy === undefined ? {} : { trustProxy }),
   });
   closeConnectionsOnShutdown(app);
-  registerSecurityHeaders(app);
+  // The plugin decides the headers (here on every answer: page, probes, 404s too), the
+  // limits and the store's warnings, for this app as for any host.
   app.register(dashboardStatePlugin, {
     service,
     authSecret,
     ...pluginOptions,
     metrics,
-    ...(requestLimiter === undefined ? {} : { requestLimiter }),
+    securityHeaders: pluginOptions.securityHeaders ?? 'app',
   });
   registerHealthRoutes(app, service);
   if (serveMetrics && metrics.enabled) registerMetricsRoute(app, metrics, { token: metricsToken });
-  if (devAuth) registerDevTokenRoute(app, authSecret, requestLimiter);
-  if (staticDir) {
-    app.register(fastifyStatic, { root: staticDir, prefix: '/' });
-  }
+  // The plugin's limiter, so the dev sign-in is no way around the state API's limits.
+  if (devAuth) registerDevTokenRoute(app, authSecret, pluginLimiter(app));
+  if (staticDir !== undefined) registerStaticPage(app, staticDir);
   app.setNotFoundHandler((request, reply) => {
     const wantsPage =
       staticDir !== undefined &&
@@ -87,4 +86,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
       .send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
   });
   return app;
+}
+
+/** Spends from the plugin's limiter, which exists once the plugin is loaded. */
+function pluginLimiter(app: FastifyInstance): RequestLimiter {
+  return {
+    ip: (address) => app.dashboardStateLimiter?.ip(address),
+    user: (owner) => app.dashboardStateLimiter?.user(owner),
+    close: async () => {},
+  };
 }

@@ -5,6 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { MAX_CLOCK_SKEW_MS, STATE_TTL_SECONDS } from '@hyvve/schema';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type TokenPolicy } from './auth/token.js';
 import { algorithmOfPublicKey } from './auth/token-keys.js';
+import { ConfigError } from './errors.js';
 import {
   DEFAULT_COALESCE_WINDOW_MS,
   DEFAULT_ENV_PORT,
@@ -15,18 +16,10 @@ import {
   type RateLimitOptions,
   type ServerOptions,
 } from './options.js';
-import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster.js';
+import type { ClusterNode, RedisClusterOptions } from './store/redis/cluster-options.js';
 
-/** A variable that is missing or malformed; the message says which and what is expected. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable} ${message}`);
-  }
-}
+// Kept exported from here, where it was defined first.
+export { ConfigError };
 
 export interface ServerConfig extends ServerOptions {
   port: number;

@@ -160,6 +160,34 @@ export class StateNotFoundError extends PersistenceError {
   }
 }
 
+/** A variable that is missing or malformed; the message says which and what is expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable} ${message}`);
+  }
+}
+
+/**
+ * An option given in code (to the plugin, `startServer`, a store) that is missing or
+ * malformed: `option` names it (`authSecret`, `rateLimit.burst`), the message says what
+ * is expected and what was given. A ConfigError, so one catch handles both sources.
+ */
+export class OptionError extends ConfigError {
+  override name = 'OptionError';
+  constructor(
+    readonly option: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(option, message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
 const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, number>> = {
   invalid_request: 400,
   invalid_state: 400,

@@ -8,14 +8,16 @@ export type { TokenVerifierOptions } from './auth/token-verifier.js';
 export { TokenVerifier } from './auth/token-verifier.js';
 export type { ChannelEvent } from './channel/channel-event.js';
 export type { Environment, ServerConfig } from './config.js';
-export { ConfigError, loadConfig } from './config.js';
+export { loadConfig } from './config.js';
 export type { ApiError } from './errors.js';
 export {
   AuthError,
   ClockAheadError,
+  ConfigError,
   InvalidIdError,
   InvalidRequestError,
   InvalidStateError,
+  OptionError,
   PersistenceError,
   RateLimitedError,
   StaleRevisionError,
@@ -29,7 +31,7 @@ export {
 export { closeConnectionsOnShutdown } from './http/close-connections.js';
 export type { MetricsRouteOptions } from './http/metrics-route.js';
 export { METRICS_PATH, registerMetricsRoute } from './http/metrics-route.js';
-export type { DashboardStatePluginOptions } from './http/plugin.js';
+export type { DashboardStatePluginOptions, SecurityHeadersScope } from './http/plugin.js';
 export { dashboardStatePlugin } from './http/plugin.js';
 export type { Logger } from './logger.js';
 export type {
@@ -41,6 +43,8 @@ export { ServerMetrics } from './metrics/server-metrics.js';
 export type { ResyncResult, StoreConnectionRole, StoreMetrics } from './metrics/store-metrics.js';
 export type { RateLimitOptions, ServerOptions } from './options.js';
 export { DEFAULT_RATE_LIMIT, DEFAULT_STALL_TIMEOUT_MS } from './options.js';
+export type { RequestLimiter } from './rate-limit/request-limiter.js';
+export { createRequestLimiter } from './rate-limit/request-limiter.js';
 export { SaveRateLimiter, TokenBucketLimiter } from './rate-limit/token-buckets.js';
 export type { StateOwner, StateScope } from './scope.js';
 export { isValidId, stateScope } from './scope.js';
@@ -76,7 +80,7 @@ export type {
   ClusterNode,
   ClusterPubSub,
   RedisClusterOptions,
-} from './store/redis/cluster.js';
+} from './store/redis/cluster-options.js';
 export type { RedisPersistence } from './store/redis/persistence.js';
 export { warnIfRedisNotPersistent } from './store/redis/persistence.js';
 export type { RedisStateStoreOptions } from './store/redis/redis-store.js';

@@ -50,6 +50,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // An option startServer refused (OptionError is a ConfigError): its name and the fix.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(
     `failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
   );

@@ -2,7 +2,7 @@
 // read their defaults here, and config.ts only maps environment variables onto these.
 import { isIP } from 'node:net';
 import type { TokenPolicy } from './auth/token.js';
-import type { RedisClusterOptions } from './store/redis/cluster.js';
+import type { RedisClusterOptions } from './store/redis/cluster-options.js';
 
 /** Default address the server listens on: this machine only. */
 export const DEFAULT_HOST = '127.0.0.1';

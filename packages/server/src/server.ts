@@ -1,6 +1,7 @@
 // Starts a complete server: store (Redis when a URL is given, else in-process memory:
-// redisTarget and createStateStore decide), request limits, service, Fastify app,
-// listening socket, and a close() that shuts it all down once.
+// redisTarget and createStateStore decide), service, Fastify app (the plugin inside it
+// adds the limits, headers and store warnings any host gets), listening socket, and a
+// close() that shuts it all down once.
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -18,10 +19,9 @@ import {
   redisTarget,
   type ServerOptions,
 } from './options.js';
-import { createRequestLimiter } from './rate-limit/request-limiter.js';
+import { checkServerOptions } from './server-option-checks.js';
 import { StatePersistenceService } from './service/state-persistence-service.js';
 import { createStateStore } from './store/create-store.js';
-import { warnIfRedisNotPersistent } from './store/redis/persistence.js';
 import { RedisStateStore } from './store/redis/redis-store.js';
 
 export interface RunningServer {
@@ -52,6 +52,7 @@ function redactUrl(url: string): string {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  checkServerOptions(options);
   const instanceId = options.instanceId ?? randomBytes(4).toString('hex');
   const logger = pino({
     level: options.logLevel ?? 'info',
@@ -89,35 +90,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } else {
       logger.info({ store: 'redis', url: redactUrl(options.redisUrl ?? '') }, 'state store: Redis');
     }
-    const connectTimeoutMs = options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
-    if (await store.waitUntilReady(connectTimeoutMs)) {
-      await warnIfRedisNotPersistent(() => store.persistence(), logger);
-    } else {
-      logger.warn('Redis is not reachable yet: serving 503 for state requests until it is');
-    }
-  } else {
-    logger.warn(
-      { store: 'memory' },
-      'REDIS_URL is not set: state is kept IN THIS PROCESS ONLY (lost on restart, one instance only)',
-    );
   }
-  const service = new StatePersistenceService({
-    store,
-    logger,
-    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
-    ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
-  });
-  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-  const requestLimiter = createRequestLimiter(
-    rateLimit,
-    redis && { ...redis, connectionName: `hyvve:${instanceId}:limit`, logger },
-  );
-  // Until it is connected a Redis limiter lets requests through: give it the store's time.
-  const limiterReady = await requestLimiter?.waitUntilReady?.(
-    options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
-  );
-  if (limiterReady === false) {
-    logger.warn('the rate limiter cannot reach Redis yet: requests pass unlimited until it can');
+  let service: StatePersistenceService;
+  try {
+    service = new StatePersistenceService({
+      store,
+      logger,
+      ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
+    });
+  } catch (error) {
+    // A bad ttlSeconds or maxClockSkewMs: the store was opened already.
+    await store.close();
+    throw error;
   }
   if (devAuth) {
     logger.warn(
@@ -131,31 +116,40 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
 
-  const app = buildApp({
-    service,
-    authSecret,
-    devAuth,
-    logger,
-    metrics,
-    serveMetrics: options.metricsPort === undefined,
-    ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
-    ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
-    rateLimit,
-    ...(requestLimiter === undefined ? {} : { requestLimiter }),
-    ...(options.tokenPolicy === undefined ? {} : { tokenPolicy: options.tokenPolicy }),
-    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-    ...(options.authPublicKey === undefined ? {} : { authPublicKey: options.authPublicKey }),
-    ...(options.authJwksUrl === undefined ? {} : { authJwksUrl: options.authJwksUrl }),
-    ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
-    ...(options.onSocketClose === undefined ? {} : { onSocketClose: options.onSocketClose }),
-    ...(options.coalesceWindowMs === undefined
-      ? {}
-      : { coalesceWindowMs: options.coalesceWindowMs }),
-  });
+  let app: FastifyInstance;
+  try {
+    app = buildApp({
+      service,
+      authSecret,
+      devAuth,
+      logger,
+      metrics,
+      serveMetrics: options.metricsPort === undefined,
+      ...(options.metricsToken === undefined ? {} : { metricsToken: options.metricsToken }),
+      ...(options.staticDir === undefined ? {} : { staticDir: options.staticDir }),
+      // The plugin applies these (Redis-backed with a Redis store), and warns about the
+      // store, as it does for any host: plugin-limits.ts, store-start.ts.
+      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+      redisConnectTimeoutMs: options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+      ...(options.tokenPolicy === undefined ? {} : { tokenPolicy: options.tokenPolicy }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(options.authPublicKey === undefined ? {} : { authPublicKey: options.authPublicKey }),
+      ...(options.authJwksUrl === undefined ? {} : { authJwksUrl: options.authJwksUrl }),
+      ...(options.authTimeoutMs === undefined ? {} : { authTimeoutMs: options.authTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
+      ...(options.onSocketClose === undefined ? {} : { onSocketClose: options.onSocketClose }),
+      ...(options.coalesceWindowMs === undefined
+        ? {}
+        : { coalesceWindowMs: options.coalesceWindowMs }),
+    });
+  } catch (error) {
+    // A bad option found while building (staticDir, dev sign-in in production).
+    await service.close();
+    throw error;
+  }
   const baseLogger: FastifyBaseLogger = logger;
   const metricsApp =
     options.metricsPort === undefined || !metrics.enabled
@@ -170,7 +164,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await metricsApp?.listen({ port: options.metricsPort ?? 0, host });
   } catch (error) {
     await Promise.allSettled([app.close(), metricsApp?.close()]);
-    await requestLimiter?.close();
     await service.close();
     throw error;
   }
@@ -193,7 +186,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         try {
           await Promise.all([app.close(), metricsApp?.close()]);
         } finally {
-          await requestLimiter?.close();
           await service.close();
           logger.info('dashboard state server closed');
         }

@@ -84,7 +84,7 @@ describe('MAX_CLOCK_SKEW_MS', () => {
     });
     expect(
       () => new StatePersistenceService({ store: new MemoryStateStore(), maxClockSkewMs: -1 }),
-    ).toThrow(RangeError);
+    ).toThrow(expect.objectContaining({ name: 'OptionError', option: 'maxClockSkewMs' }));
     await service.close();
   });
 });

@@ -44,7 +44,7 @@ describe('server process', () => {
       timeoutMs: 15_000,
       what: 'the server to listen',
     });
-    expect(output.stdout).toContain('REDIS_URL is not set');
+    expect(output.stdout).toContain('IN THIS PROCESS ONLY');
     expect(output.stdout).toContain('DEV AUTH IS ON');
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');

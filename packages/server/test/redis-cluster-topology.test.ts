@@ -1,7 +1,7 @@
 // The slot-map fingerprint the store compares after every refresh to notice a failover or
 // a migrated slot, and the store's refusal of an ambiguous configuration.
 import { describe, expect, it } from 'vitest';
-import { RedisStateStore } from '../src/index.js';
+import { OptionError, RedisStateStore } from '../src/index.js';
 import { primaryFingerprint } from '../src/store/redis/cluster.js';
 
 function slotMap(owners: Array<[number, number, string]>): string[][] {
@@ -47,14 +47,19 @@ describe('primaryFingerprint', () => {
 });
 
 describe('RedisStateStore options', () => {
-  it('needs exactly one of url and cluster', () => {
-    expect(() => new RedisStateStore({})).toThrow('either `url` (one Redis) or `cluster`');
+  it('needs exactly one of redisUrl and cluster, and names the option', () => {
+    expect(() => new RedisStateStore({})).toThrow(
+      new OptionError(
+        'redisUrl',
+        'or `cluster` is required: RedisStateStore needs either `redisUrl` (one Redis) or `cluster`',
+      ),
+    );
     expect(
       () =>
         new RedisStateStore({
-          url: 'redis://127.0.0.1:1',
+          redisUrl: 'redis://127.0.0.1:1',
           cluster: { nodes: [{ host: '127.0.0.1', port: 1 }] },
         }),
-    ).toThrow(TypeError);
+    ).toThrow(OptionError);
   });
 });

@@ -9,6 +9,7 @@ import {
   InvalidIdError,
   InvalidStateError,
   MemoryStateStore,
+  OptionError,
   RedisStateStore,
   StaleRevisionError,
   StateConflictError,
@@ -274,7 +275,7 @@ describe('StatePersistenceService options', () => {
   it('refuses a TTL that is not a positive whole number of seconds', () => {
     expect(
       () => new StatePersistenceService({ store: new MemoryStateStore(), ttlSeconds: 0 }),
-    ).toThrow(RangeError);
+    ).toThrow(new OptionError('ttlSeconds', 'must be a positive integer up to 31536000 (got 0)'));
   });
 
   it('uses the injected clock for savedAt and the default origin', async () => {

@@ -2,12 +2,14 @@
 //   app.register(dashboardStatePlugin, { service, authSecret })
 // It serves the HTTP routes and the subscribe WebSocket, decorates `dashboardState`
 // with the service, and on close says 1001 to its sockets and waits for their saves.
-// It never closes the service: whoever created it does.
+// It never closes the service: whoever created it does. It is what makes startServer
+// safe, so a host gets the same by default: checked options (plugin-options.ts), the
+// protective headers, the limits (Redis-backed with a Redis store: plugin-limits.ts) and
+// the store's warnings (store-start.ts).
 import websocket from '@fastify/websocket';
 import { CloseCode, SUBSCRIBE_PATH } from '@hyvve/schema';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { TokenPolicy } from '../auth/token.js';
 import { tokenKeys } from '../auth/token-keys.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { ServerMetrics } from '../metrics/server-metrics.js';
@@ -15,58 +17,29 @@ import {
   DEFAULT_AUTH_TIMEOUT_MS,
   DEFAULT_COALESCE_WINDOW_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
   DEFAULT_STALL_TIMEOUT_MS,
-  type RateLimitOptions,
 } from '../options.js';
-import { createRequestLimiter, type RequestLimiter } from '../rate-limit/request-limiter.js';
+import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 import { WriteCoalescer } from '../socket/fan-out/write-coalescer.js';
 import { limitMessageSize } from '../socket/frame-limit.js';
 import { StateSocket } from '../socket/state-socket.js';
+import { announceStore } from '../store/store-start.js';
 import { sendApiError } from './error-handler.js';
 import { appJsonTextParser } from './json-text.js';
+import { pluginLimits } from './plugin-limits.js';
+import {
+  ADVISED_SECRET_LENGTH,
+  checkPluginOptions,
+  type DashboardStatePluginOptions,
+  type SecurityHeadersScope,
+} from './plugin-options.js';
 import { requestMetricsHook } from './request-metrics.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { registerStateRoutes } from './state-routes.js';
 
-export interface DashboardStatePluginOptions {
-  service: StatePersistenceService;
-  /** HS256 secret the bearer tokens are signed with. */
-  authSecret: string;
-  /** An identity provider's public key (PEM) whose RS256/ES256/EdDSA tokens are accepted too. */
-  authPublicKey?: string;
-  /** An identity provider's JWKS address whose RS256/ES256/EdDSA tokens are accepted too. */
-  authJwksUrl?: string;
-  /** Lifetime, issuer and audience a token must meet. @default lifetime at most 24 h */
-  tokenPolicy?: TokenPolicy;
-  /**
-   * Per-user and per-IP limits of every request and socket message, in this process;
-   * false disables them. @default 20/s burst 40 per user, 100/s burst 200 per IP
-   */
-  rateLimit?: RateLimitOptions | false;
-  /** Limits kept elsewhere (Redis, shared by instances); replaces `rateLimit` when given. */
-  requestLimiter?: RequestLimiter;
-  /** Time for a WebSocket's first `auth` message (without an Authorization header). @default 5000 */
-  authTimeoutMs?: number;
-  /** WebSocket ping interval; a socket that misses one pong is dropped. @default 30000 */
-  heartbeatIntervalMs?: number;
-  /**
-   * A WebSocket whose reader drained nothing of its output for this long is closed with
-   * 4408 ("stalled"); a slow reader that still drains is never cut (it gets fewer, newer
-   * changes instead). @default 30000
-   */
-  stallTimeoutMs?: number;
-  /**
-   * Under load, a socket's changes wait up to this many ms after its last write and
-   * leave together in one write, the newest replacing older ones (fewer system calls per
-   * delivered change); a socket quiet for longer is written at once. 0: at the end of
-   * every turn. @default 40
-   */
-  coalesceWindowMs?: number;
-  /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */
-  metrics?: ServerMetrics;
-  /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
-  onSocketClose?: (code: number, reason: string) => void;
-}
+export type { DashboardStatePluginOptions, SecurityHeadersScope } from './plugin-options.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -74,6 +47,11 @@ declare module 'fastify' {
     dashboardState: StatePersistenceService;
     /** The Prometheus metrics of the dashboard state API. */
     dashboardStateMetrics: ServerMetrics;
+    /**
+     * The limits the API spends (Redis-backed with a Redis store), for the host's own
+     * routes to spend too; undefined when `rateLimit: false`.
+     */
+    dashboardStateLimiter: RequestLimiter | undefined;
   }
 }
 
@@ -97,18 +75,23 @@ async function dashboardState(
   fastify: FastifyInstance,
   options: DashboardStatePluginOptions,
 ): Promise<void> {
+  checkPluginOptions(options);
   const { service } = options;
   const metrics = options.metrics ?? new ServerMetrics();
+  // `??`, not a spread: an option given as undefined (plain JavaScript) takes its default.
   const settings = {
-    authTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
-    heartbeatIntervalMs: DEFAULT_HEARTBEAT_INTERVAL_MS,
-    stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
-    coalesceWindowMs: DEFAULT_COALESCE_WINDOW_MS,
-    ...options,
+    authTimeoutMs: options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    coalesceWindowMs: options.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS,
+    redisConnectTimeoutMs: options.redisConnectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+    securityHeaders: options.securityHeaders ?? ('api' as SecurityHeadersScope),
+    onSocketClose: options.onSocketClose,
   };
-  if (!Number.isFinite(settings.stallTimeoutMs) || settings.stallTimeoutMs <= 0) {
-    throw new RangeError(
-      `stallTimeoutMs must be a positive number (got ${settings.stallTimeoutMs})`,
+  if (options.authSecret.length < ADVISED_SECRET_LENGTH) {
+    fastify.log.warn(
+      { authSecretLength: options.authSecret.length },
+      `authSecret is shorter than ${ADVISED_SECRET_LENGTH} characters: tokens signed with it can be forged by guessing it`,
     );
   }
   const coalescer = new WriteCoalescer({ windowMs: settings.coalesceWindowMs });
@@ -120,7 +103,12 @@ async function dashboardState(
     }),
     { ...(options.tokenPolicy === undefined ? {} : { policy: options.tokenPolicy }) },
   );
-  const limiter = options.requestLimiter ?? createRequestLimiter(options.rateLimit);
+  // The store's warnings and the limits, as startServer has them (the same code runs there).
+  const [, limits] = await Promise.all([
+    announceStore(service.store, fastify.log, settings.redisConnectTimeoutMs),
+    pluginLimits(options, service, fastify.log, settings.redisConnectTimeoutMs),
+  ]);
+  const { limiter } = limits;
   const bodyLimit = service.maxStateBytes + BODY_LIMIT_MARGIN_BYTES;
   const sockets = new Set<StateSocket>();
   const inFlight = new Set<Promise<void>>();
@@ -130,6 +118,9 @@ async function dashboardState(
   };
   fastify.decorate('dashboardState', service);
   fastify.decorate('dashboardStateMetrics', metrics);
+  fastify.decorate('dashboardStateLimiter', limiter);
+  if (settings.securityHeaders === 'app') registerSecurityHeaders(fastify);
+  const apiHeaders = settings.securityHeaders === 'api';
 
   // Every socket hears when this instance loses its store and when it is back (caught up).
   const stopStatus = service.onStoreStatus((status) => {
@@ -164,11 +155,13 @@ async function dashboardState(
   fastify.addHook('onClose', async () => {
     // Flush: saves that arrived over a socket before the shutdown still reach the store.
     await Promise.allSettled(inFlight);
+    if (limits.owned) await limiter?.close();
   });
 
   // Encapsulated children: our error handler applies to our routes only, and the
   // WebSocket plugin's per-request hooks stay off the HTTP save path.
   await fastify.register(async (routes) => {
+    if (apiHeaders) registerSecurityHeaders(routes);
     routes.setErrorHandler((error, request, reply) =>
       sendApiError(reply, request, error, service.maxStateBytes),
     );
@@ -177,6 +170,7 @@ async function dashboardState(
   });
   await fastify.register(async (subscribe) => {
     const parseJson = appJsonTextParser(subscribe);
+    if (apiHeaders) registerSecurityHeaders(subscribe);
     if (!subscribe.hasDecorator('websocketServer')) {
       await subscribe.register(websocket, {
         options: { maxPayload: bodyLimit },

@@ -5,7 +5,8 @@ import { type Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../options.js';
 import type { StateOwner } from '../scope.js';
-import { createClusterClient, type RedisClusterOptions } from '../store/redis/cluster.js';
+import { createClusterClient } from '../store/redis/cluster.js';
+import type { RedisClusterOptions } from '../store/redis/cluster-options.js';
 import { RedisTokenBuckets } from './redis-token-buckets.js';
 import { TokenBucketLimiter, type TokenBuckets } from './token-buckets.js';
 

@@ -78,11 +78,14 @@ export type {
   StateSubscription,
 } from './service-types.js';
 
+import { checkServiceOptions } from './service-options.js';
+
 export class StatePersistenceService {
   readonly ttlSeconds: number;
   readonly maxStateBytes: number;
   readonly maxClockSkewMs: number;
-  private readonly store: StateStore;
+  /** The store it persists in (the plugin reads whether it is Redis, to keep limits there). */
+  readonly store: StateStore;
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -90,6 +93,7 @@ export class StatePersistenceService {
   private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
 
   constructor(options: StatePersistenceServiceOptions) {
+    checkServiceOptions(options);
     this.store = options.store;
     this.ttlSeconds = options.ttlSeconds ?? STATE_TTL_SECONDS;
     this.maxStateBytes = options.maxStateBytes ?? MAX_STATE_SIZE_BYTES;
@@ -97,10 +101,6 @@ export class StatePersistenceService {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.maxClockSkewMs = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS;
-    if (!(this.maxClockSkewMs >= 0)) throw new RangeError('maxClockSkewMs must be 0 or more');
-    if (!Number.isInteger(this.ttlSeconds) || this.ttlSeconds <= 0) {
-      throw new RangeError('ttlSeconds must be a positive integer');
-    }
   }
 
   /** The server clock: what `savedAt` and the clock-skew check read. */

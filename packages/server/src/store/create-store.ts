@@ -3,7 +3,9 @@
 import { MemoryStateStore, type MemoryStateStoreOptions } from './memory-store.js';
 import { RedisStateStore, type RedisStateStoreOptions } from './redis/redis-store.js';
 import type { StateStore } from './state-store.js';
+import { checkStateStoreOptions } from './store-options.js';
 
+/** `createRedisStateStore({ redisUrl })` or `({ cluster })`; the options are checked (OptionError). */
 export function createRedisStateStore(options: RedisStateStoreOptions): RedisStateStore {
   return new RedisStateStore(options);
 }
@@ -12,8 +14,8 @@ export function createMemoryStateStore(options: MemoryStateStoreOptions = {}): M
   return new MemoryStateStore(options);
 }
 
-export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url'> {
-  /** Redis to persist in; absent = an in-process memory store (one instance only). */
+export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url' | 'redisUrl'> {
+  /** Redis to persist in; absent or empty = an in-process memory store (one instance only). */
   redisUrl?: string | undefined;
 }
 
@@ -21,8 +23,9 @@ export interface StateStoreOptions extends Omit<RedisStateStoreOptions, 'url'> {
 // The only place a Redis or a memory store is chosen (startServer and the module-level
 // functions come here too).
 export function createStateStore(options: StateStoreOptions = {}): StateStore {
+  checkStateStoreOptions(options);
   const { redisUrl, ...rest } = options;
-  if (redisUrl) return createRedisStateStore({ ...rest, url: redisUrl });
+  if (redisUrl) return createRedisStateStore({ ...rest, redisUrl });
   if (rest.cluster) return createRedisStateStore(rest);
   return createMemoryStateStore(rest.logger === undefined ? {} : { logger: rest.logger });
 }

@@ -29,6 +29,7 @@ import type {
   StoreStatus,
   Subscription,
 } from './state-store.js';
+import { checkMemoryStoreOptions } from './store-options.js';
 import { SubscriptionRegistry } from './subscription-registry.js';
 
 export interface MemoryStateStoreOptions {
@@ -64,6 +65,7 @@ export class MemoryStateStore implements StateStore {
   private closed = false;
 
   constructor(options: MemoryStateStoreOptions = {}) {
+    checkMemoryStoreOptions(options);
     this.now = options.now ?? Date.now;
     this.registry = new SubscriptionRegistry(
       { open: async (scope) => this.head(scope), close: async () => {} },

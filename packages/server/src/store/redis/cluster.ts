@@ -5,30 +5,11 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { keySlot } from './key-slot.js';
 
-/** A seed node of a cluster (any node will do: the client reads the slot map from it). */
-export interface ClusterNode {
-  host: string;
-  port: number;
-}
+// The options are in their own file, free of ioredis: the published declarations name
+// them, and a consumer type-checking with skipLibCheck: false then never loads ioredis's.
+export type { ClusterNode, ClusterPubSub, RedisClusterOptions } from './cluster-options.js';
 
-/** How changes travel between instances on a cluster. */
-export type ClusterPubSub = 'sharded' | 'classic';
-
-export interface RedisClusterOptions {
-  /** Seed nodes (`REDIS_CLUSTER_NODES`). */
-  nodes: readonly ClusterNode[];
-  /** ACL user and password of every node (`REDIS_USERNAME` / `REDIS_PASSWORD`). */
-  username?: string;
-  password?: string;
-  /**
-   * `sharded`: SPUBLISH / SSUBSCRIBE, each message stays on the shard that owns the user's
-   * slot. `classic`: PUBLISH / SUBSCRIBE, which the cluster bus copies to every node.
-   * @default 'sharded'
-   */
-  pubsub?: ClusterPubSub;
-  /** Redirections (MOVED, ASK, TRYAGAIN, lost node) a command follows before it fails. @default 6 */
-  maxRedirections?: number;
-}
+import type { ClusterNode, RedisClusterOptions } from './cluster-options.js';
 
 /** Settings of the store's cluster clients (commands; subscriptions when sharded). */
 export interface ClusterClientSettings {

@@ -3,7 +3,7 @@
 import type { Cluster } from 'ioredis';
 import type { ChannelPubSub } from './channel-pubsub.js';
 import { ClassicPubSub } from './classic-pubsub.js';
-import type { RedisClusterOptions } from './cluster.js';
+import type { RedisClusterOptions } from './cluster-options.js';
 import { pubsubOf, type RedisClient } from './connections.js';
 import { ShardedPubSub } from './sharded-pubsub.js';
 

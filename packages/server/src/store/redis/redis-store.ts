@@ -24,6 +24,7 @@ import {
 import { StoreUnavailableError } from '../../errors.js';
 import { errorMessage, type Logger, silentLogger } from '../../logger.js';
 import type { StoreMetrics } from '../../metrics/store-metrics.js';
+import type { RedisTarget } from '../../options.js';
 import type { StateScope } from '../../scope.js';
 import type {
   ChannelHead,
@@ -39,10 +40,11 @@ import type {
   StoreStatus,
   Subscription,
 } from '../state-store.js';
+import { checkRedisStoreOptions } from '../store-options.js';
 import { SubscriptionRegistry } from '../subscription-registry.js';
 import { ChannelCatchUp } from './catch-up.js';
 import type { ChannelPubSub } from './channel-pubsub.js';
-import type { RedisClusterOptions } from './cluster.js';
+import type { RedisClusterOptions } from './cluster-options.js';
 import { watchCommandCluster, watchSubscriberCluster } from './cluster-signals.js';
 import { createConnections, quit, type RedisClient } from './connections.js';
 import { createChannelPubSub } from './create-pubsub.js';
@@ -58,8 +60,10 @@ export { parseCounter } from './replies.js';
 
 export interface RedisStateStoreOptions {
   /** `redis://[user:password@]host:port[/db]`: one Redis. Give this or `cluster`. */
+  redisUrl?: string;
+  /** @deprecated the old name of `redisUrl` (same meaning; give one of them). */
   url?: string;
-  /** A Redis Cluster (seed nodes, credentials, pub/sub mode) instead of `url`. */
+  /** A Redis Cluster (seed nodes, credentials, pub/sub mode) instead of `redisUrl`. */
   cluster?: RedisClusterOptions;
   /** Prefix of the connection names in `CLIENT LIST` (`<name>:cmd`, `<name>:sub`). @default 'hyvve' */
   connectionName?: string;
@@ -87,6 +91,10 @@ const MAX_KNOWN_REVISIONS = 100_000;
 
 export class RedisStateStore implements StateStore {
   readonly kind: 'redis' | 'redis-cluster';
+  /** The Redis it keeps states in (the plugin keeps its limits there too). */
+  readonly target: RedisTarget;
+  /** Prefix of its connection names in `CLIENT LIST`. */
+  readonly connectionName: string;
   private readonly redis: RedisClient;
   private readonly subscriber: RedisClient;
   /** Joins and leaves channels: classic or sharded pub/sub (channel-pubsub.ts). */
@@ -123,12 +131,13 @@ export class RedisStateStore implements StateStore {
     this.metrics = options.metrics;
     this.throttledLog = new ThrottledLog(this.logger);
     this.maxReconnectDelayMs = settings.maxReconnectDelayMs;
-    if ((options.url === undefined) === (options.cluster === undefined)) {
-      throw new TypeError('RedisStateStore needs either `url` (one Redis) or `cluster`');
-    }
+    checkRedisStoreOptions(options);
+    const url = options.redisUrl ?? options.url;
+    this.target = options.cluster ? { cluster: options.cluster } : { url: url ?? '' };
+    this.connectionName = settings.connectionName;
     this.kind = options.cluster ? 'redis-cluster' : 'redis';
     const connections = createConnections({
-      url: options.url,
+      url,
       cluster: options.cluster,
       connectionName: settings.connectionName,
       commandTimeoutMs: settings.commandTimeoutMs,
