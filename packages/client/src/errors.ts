@@ -12,104 +12,125 @@ export type PersistenceErrorCode =
   | 'server_unreachable'
   | 'token_failed';
 
+// Fields are `declare`d and assigned in the constructor: a class field (or a parameter
+// property) would also emit a field definition per property, bytes every page pays for.
 export class PersistenceError extends Error {
-  readonly code: PersistenceErrorCode;
+  declare readonly code: PersistenceErrorCode;
 
   constructor(code: PersistenceErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.code = code;
+    this.name = new.target.name;
   }
 }
 
+const reasonOf = (cause: unknown): string =>
+  cause instanceof Error ? cause.message : String(cause);
+
 /** localStorage refused a write because the origin's quota is used up. */
 export class StorageQuotaError extends PersistenceError {
-  constructor(
-    readonly key: string,
-    readonly bytes: number,
-    cause: unknown,
-  ) {
+  declare readonly key: string;
+  declare readonly bytes: number;
+
+  constructor(key: string, bytes: number, cause: unknown) {
     super(
       'storage_quota_exceeded',
       `localStorage quota exceeded writing "${key}" (${bytes} bytes); state kept in memory only`,
       { cause },
     );
+    this.key = key;
+    this.bytes = bytes;
   }
 }
 
 /** A storage call failed for another reason (disabled storage, private mode, security policy). */
 export class StorageAccessError extends PersistenceError {
-  constructor(
-    readonly key: string,
-    readonly operation: 'read' | 'write' | 'remove',
-    cause: unknown,
-  ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super('storage_failed', `localStorage ${operation} of "${key}" failed: ${reason}`, { cause });
+  declare readonly key: string;
+  declare readonly operation: 'read' | 'write' | 'remove';
+
+  constructor(key: string, operation: 'read' | 'write' | 'remove', cause: unknown) {
+    super('storage_failed', `localStorage ${operation} of "${key}" failed: ${reasonOf(cause)}`, {
+      cause,
+    });
+    this.key = key;
+    this.operation = operation;
   }
 }
 
 /** The state's JSON is larger than the limit the server (and this engine) accepts. */
 export class StateTooLargeError extends PersistenceError {
-  constructor(
-    readonly bytes: number,
-    readonly limit: number,
-  ) {
+  declare readonly bytes: number;
+  declare readonly limit: number;
+
+  constructor(bytes: number, limit: number) {
     super('state_too_large', `state is ${bytes} bytes, over the ${limit} byte limit; not saved`);
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 
 /** What was found under the storage key (or received from a peer) is not a usable state. */
 export class InvalidPersistedStateError extends PersistenceError {
-  constructor(
-    readonly source: string,
-    readonly path: string,
-    readonly reason: string,
-  ) {
+  declare readonly source: string;
+  declare readonly path: string;
+  declare readonly reason: string;
+
+  constructor(source: string, path: string, reason: string) {
     super('invalid_persisted_state', `discarded invalid state from ${source}: ${reason}`);
+    this.source = source;
+    this.path = path;
+    this.reason = reason;
   }
 }
 
 /** The BroadcastChannel could not be opened or a message could not be posted. */
 export class CrossTabError extends PersistenceError {
-  constructor(
-    readonly operation: 'open' | 'post',
-    cause: unknown,
-  ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super('cross_tab_failed', `cross-tab ${operation} failed: ${reason}`, { cause });
+  declare readonly operation: 'open' | 'post';
+
+  constructor(operation: 'open' | 'post', cause: unknown) {
+    super('cross_tab_failed', `cross-tab ${operation} failed: ${reasonOf(cause)}`, { cause });
+    this.operation = operation;
   }
 }
 
 /** The server answered a save, delete or load with an error status. */
 export class ServerRejectedError extends PersistenceError {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly detail: string,
-    readonly requestId?: string,
-  ) {
+  declare readonly status: number;
+  declare readonly error: string;
+  declare readonly detail: string;
+  declare readonly requestId?: string;
+
+  constructor(status: number, error: string, detail: string, requestId?: string) {
     super('server_rejected', `server rejected the request (${status} ${error}): ${detail}`);
+    this.status = status;
+    this.error = error;
+    this.detail = detail;
+    // Always an own property (undefined when absent), as the parameter property made it.
+    (this as { requestId?: string | undefined }).requestId = requestId;
   }
 }
 
 /** The server could not be reached, or the socket closed. */
 export class ServerUnreachableError extends PersistenceError {
+  declare readonly url: string;
+  declare readonly closeCode: number | undefined;
+
   constructor(
-    readonly url: string,
-    readonly closeCode: number | undefined,
+    url: string,
+    closeCode: number | undefined,
     detail: string,
     options?: { cause?: unknown },
   ) {
     super('server_unreachable', `server ${url} unreachable: ${detail}`, options);
+    this.url = url;
+    this.closeCode = closeCode;
   }
 }
 
 /** `getToken()` threw or returned nothing: the connection cannot authenticate. */
 export class TokenError extends PersistenceError {
   constructor(cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super('token_failed', `getToken() failed: ${reason}`, { cause });
+    super('token_failed', `getToken() failed: ${reasonOf(cause)}`, { cause });
   }
 }
 

@@ -1,9 +1,11 @@
 // The client's side of the socket protocol, against a scripted server (real sockets).
 import { once } from 'node:events';
+import { CloseCode } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
+  AUTH_FAILED_CLOSE_CODE,
   clearPersistedState,
   createDashboardStore,
   type DashboardStoreApi,
@@ -14,6 +16,7 @@ import {
   ServerRejectedError,
   type ServerSyncOptions,
   ServerUnreachableError,
+  STALLED_CLOSE_CODE,
   type StatePersistence,
   type StatePersistenceOptions,
   TokenError,
@@ -109,6 +112,11 @@ async function saveAcknowledged(
 }
 
 describe('server sync protocol', () => {
+  it("acts on the server's close codes (socket.ts writes them as numbers, not via CloseCode)", () => {
+    expect(AUTH_FAILED_CLOSE_CODE).toBe(CloseCode.unauthorized);
+    expect(STALLED_CLOSE_CODE).toBe(CloseCode.stalled);
+  });
+
   it('authenticates with the first message and reports synced after ready', async () => {
     const c = client();
     expect(status(c)).toBe('connecting');

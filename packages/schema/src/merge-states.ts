@@ -64,7 +64,7 @@ export function mergeDashboardStates(
 ): DashboardState {
   if (local === remote || deepEqual(local, remote)) return local;
   const newer = newerSide(local, remote, order);
-  const merger = new ThreeWay(newer);
+  const merger = threeWay(newer);
   const widgets: DashboardWidgets = {
     projectStatus: merger.projectStatus(
       base?.widgets.projectStatus ?? null,
@@ -115,53 +115,18 @@ function newerSide(local: DashboardState, remote: DashboardState, order: MergeOr
   return JSON.stringify(local) >= JSON.stringify(remote) ? 'local' : 'remote';
 }
 
-/** The per-field rules, with the side that wins a value changed on both. */
-class ThreeWay {
-  constructor(private readonly newer: Side) {}
-
+/**
+ * The per-field rules, with the side that wins a value changed on both (closures, not a
+ * class: the minifier can rename them, and the browser bundle carries this file).
+ */
+function threeWay(newer: Side) {
   /** A value as a whole: the changed side's, or the newer side's when both changed it. */
-  value<T>(base: T | undefined, local: T, remote: T): T {
+  const value = <T>(base: T | undefined, local: T, remote: T): T => {
     if (local === remote || deepEqual(local, remote)) return local;
     if (deepEqual(base, local)) return remote;
     if (deepEqual(base, remote)) return local;
-    return this.newer === 'local' ? local : remote;
-  }
-
-  /** Field by field while both sides show the same project; another project is a new widget. */
-  projectStatus(
-    base: ProjectStatus | null,
-    local: ProjectStatus | null,
-    remote: ProjectStatus | null,
-  ): ProjectStatus | null {
-    if (local === null || remote === null || local.projectId !== remote.projectId) {
-      return this.value(base, local, remote);
-    }
-    const from = base?.projectId === local.projectId ? base : null;
-    return this.fields(from, local, remote, {});
-  }
-
-  metrics(
-    base: MetricsWidget | null,
-    local: MetricsWidget | null,
-    remote: MetricsWidget | null,
-  ): MetricsWidget | null {
-    if (local === null || remote === null) return this.value(base, local, remote);
-    const metrics = this.byId(base?.metrics ?? [], local.metrics, remote.metrics);
-    return this.fields(base, local, remote, { metrics });
-  }
-
-  activity(
-    base: ActivityWidget | null,
-    local: ActivityWidget | null,
-    remote: ActivityWidget | null,
-  ): ActivityWidget | null {
-    if (local === null || remote === null) return this.value(base, local, remote);
-    const activities = keepNewest(
-      this.byId(base?.activities ?? [], local.activities, remote.activities),
-      MAX_ACTIVITIES,
-    );
-    return this.fields(base, local, remote, { activities });
-  }
+    return newer === 'local' ? local : remote;
+  };
 
   /**
    * Items merged by id: added on either side → kept, removed on either side → removed,
@@ -169,7 +134,11 @@ class ThreeWay {
    * Order: the newer side's, with the other side's additions placed after the item they
    * follow there.
    */
-  byId<T extends Item>(base: readonly T[], local: readonly T[], remote: readonly T[]): T[] {
+  const byId = <T extends Item>(
+    base: readonly T[],
+    local: readonly T[],
+    remote: readonly T[],
+  ): T[] => {
     if (local === remote || deepEqual(local, remote)) return local as T[];
     if (deepEqual(base, local)) return remote as T[];
     if (deepEqual(base, remote)) return local as T[];
@@ -179,12 +148,12 @@ class ThreeWay {
     const surviving = (id: string): T | undefined => {
       const localItem = localById.get(id);
       const remoteItem = remoteById.get(id);
-      if (!baseById.has(id)) return this.value(undefined, localItem, remoteItem);
+      if (!baseById.has(id)) return value(undefined, localItem, remoteItem);
       // Removed on either side → removed, even if the other side changed it.
       if (localItem === undefined || remoteItem === undefined) return undefined;
-      return this.value(baseById.get(id), localItem, remoteItem);
+      return value(baseById.get(id), localItem, remoteItem);
     };
-    const [first, second] = this.newer === 'local' ? [local, remote] : [remote, local];
+    const [first, second] = newer === 'local' ? [local, remote] : [remote, local];
     const merged = new Map<string, T>();
     for (const item of first) {
       const kept = surviving(item.id);
@@ -205,26 +174,64 @@ class ThreeWay {
       if (merged.has(item.id)) anchor = item.id;
     }
     return order.map((id) => merged.get(id) as T);
-  }
+  };
 
   /**
    * An object merged key by key (`value` rule), with the keys in `merged` already decided.
    * Keys absent on the winning side of a value stay absent (optional fields).
    */
-  private fields<T extends object>(base: T | null, local: T, remote: T, merged: Partial<T>): T {
+  const fields = <T extends object>(base: T | null, local: T, remote: T, merged: Partial<T>): T => {
     const result: Record<string, unknown> = {};
     const baseRecord = (base ?? {}) as Record<string, unknown>;
     const localRecord = local as Record<string, unknown>;
     const remoteRecord = remote as Record<string, unknown>;
     const keys = new Set([...Object.keys(localRecord), ...Object.keys(remoteRecord)]);
     for (const key of keys) {
-      const value = Object.hasOwn(merged, key)
+      const kept = Object.hasOwn(merged, key)
         ? (merged as Record<string, unknown>)[key]
-        : this.value(baseRecord[key], localRecord[key], remoteRecord[key]);
-      if (value !== undefined) result[key] = value;
+        : value(baseRecord[key], localRecord[key], remoteRecord[key]);
+      if (kept !== undefined) result[key] = kept;
     }
     return result as T;
-  }
+  };
+
+  return {
+    value,
+    byId,
+    /** Field by field while both sides show the same project; another project is a new widget. */
+    projectStatus(
+      base: ProjectStatus | null,
+      local: ProjectStatus | null,
+      remote: ProjectStatus | null,
+    ): ProjectStatus | null {
+      if (local === null || remote === null || local.projectId !== remote.projectId) {
+        return value(base, local, remote);
+      }
+      const from = base?.projectId === local.projectId ? base : null;
+      return fields(from, local, remote, {});
+    },
+    metrics(
+      base: MetricsWidget | null,
+      local: MetricsWidget | null,
+      remote: MetricsWidget | null,
+    ): MetricsWidget | null {
+      if (local === null || remote === null) return value(base, local, remote);
+      const metrics = byId(base?.metrics ?? [], local.metrics, remote.metrics);
+      return fields(base, local, remote, { metrics });
+    },
+    activity(
+      base: ActivityWidget | null,
+      local: ActivityWidget | null,
+      remote: ActivityWidget | null,
+    ): ActivityWidget | null {
+      if (local === null || remote === null) return value(base, local, remote);
+      const activities = keepNewest(
+        byId(base?.activities ?? [], local.activities, remote.activities),
+        MAX_ACTIVITIES,
+      );
+      return fields(base, local, remote, { activities });
+    },
+  };
 }
 
 function indexById<T extends Item>(items: readonly T[]): Map<string, T> {

@@ -1,6 +1,7 @@
 // The one HTTP call the engine makes: reading the stored state when the socket's `ready`
 // says the server moved on (the socket protocol has no "get").
 import { type DashboardState, validateDashboardState } from '@hyvve/schema';
+import { isRecord } from '../content/owner.js';
 import {
   InvalidPersistedStateError,
   ServerRejectedError,
@@ -17,10 +18,6 @@ export interface FetchedState {
   state: DashboardState;
   revision: number;
   savedAt: number;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 /**

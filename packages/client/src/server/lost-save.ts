@@ -7,6 +7,7 @@
 // lacks stays ambiguous (never stored, or stored and removed since) and is kept, as a
 // local change: nothing the user did is dropped on a guess.
 import { type DashboardState, jsonEqual } from '@hyvve/schema';
+import { isRecord } from '../content/owner.js';
 
 /** The merge base, with the parts of `lost` that `remote` holds unchanged taken into it. */
 export function baseWithLostSave(
@@ -53,10 +54,6 @@ function absorbItems(base: Item[], lost: Item[], remote: Item[]): Item[] {
     if (!inBase.has(item.id) && held && jsonEqual(item, held)) result.push(item);
   }
   return result;
-}
-
-function isRecord(value: Json): value is Record<string, Json> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isItemList(value: Json): value is Item[] {

@@ -1,7 +1,7 @@
 // The socket the connection talks through, and what arrives on it: the part of WebSocket
 // the engine uses (the browser's and the `ws` package's both fit), the token source, the
 // close codes the server uses, and the parse of an incoming frame.
-import { CloseCode, type ParsedServerMessage, parseServerMessage } from '@hyvve/schema';
+import { type ParsedServerMessage, parseServerMessage } from '@hyvve/schema';
 
 interface SocketEvents {
   open: unknown;
@@ -31,10 +31,13 @@ export type GetToken = () => string | Promise<string>;
 
 /** `readyState` of an open socket. */
 export const SOCKET_OPEN = 1;
-/** Close code the server uses for a missing or invalid token. */
-export const AUTH_FAILED_CLOSE_CODE = CloseCode.unauthorized;
-/** Close code the server uses for a socket that drained nothing for `WS_STALL_TIMEOUT_MS`. */
-export const STALLED_CLOSE_CODE = CloseCode.stalled;
+// The two close codes as numbers: referring to the schema's `CloseCode` object would put
+// all of it in every page (a bundler cannot take one property of an object). The
+// server-sync protocol test holds them equal to `CloseCode`.
+/** Close code the server uses for a missing or invalid token (`CloseCode.unauthorized`). */
+export const AUTH_FAILED_CLOSE_CODE = 4401;
+/** Close code for a socket that drained nothing for `WS_STALL_TIMEOUT_MS` (`CloseCode.stalled`). */
+export const STALLED_CLOSE_CODE = 4408;
 
 /** A parsed server message; `state` fields are still unchecked (`unknown`). */
 export type IncomingServerMessage = ParsedServerMessage;

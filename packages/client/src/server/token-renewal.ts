@@ -3,6 +3,7 @@
 // socket (and its subscription) instead of closing it with 4401 at expiry. The token is
 // read, never verified: the server does that.
 
+import { tokenClaims } from '../content/owner.js';
 import type { PersistenceLogger } from '../logger.js';
 import type { GetToken } from './socket.js';
 
@@ -13,19 +14,10 @@ const MIN_DELAY_MS = 1_000;
 
 /** `exp` of a JWT in ms since epoch; undefined when it has none or is not a JWT. */
 export function tokenExpiry(token: string): number | undefined {
-  const payload = token.split('.')[1];
-  if (payload === undefined) return undefined;
-  try {
-    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const decoded: unknown = JSON.parse(atob(base64));
-    if (typeof decoded !== 'object' || decoded === null || !('exp' in decoded)) return undefined;
-    return typeof decoded.exp === 'number' ? decoded.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
+  const exp = tokenClaims(token)?.exp;
+  return typeof exp === 'number' ? exp * 1000 : undefined;
 }
 
-/** When to renew a token expiring at `expiresAt`, as a delay from `now`. */
 export function renewalDelay(expiresAt: number, now: number, renewBeforeMs: number): number {
   const left = expiresAt - now;
   const delay = left > renewBeforeMs * 1.25 ? left - renewBeforeMs : left * 0.8;

@@ -9,7 +9,7 @@ import {
   migrateDashboardState,
   utf8BytesOverLimit,
 } from '@hyvve/schema';
-import { type Owner, readOwner } from '../content/owner.js';
+import { isRecord, type Owner, readOwner } from '../content/owner.js';
 import {
   InvalidPersistedStateError,
   isQuotaExceeded,
@@ -57,10 +57,6 @@ export interface ReadOptions {
   ttlMs: number;
   now: number;
   migrations?: MigrationTable;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function invalid(key: string, path: string, reason: string): ReadResult {
