@@ -1,6 +1,7 @@
-// Limits shared by instances through Redis (one token bucket per user and per IP, keys
-// with a hash tag), socket floods closed with 1008, and the message size capped also
-// when the host app registered the WebSocket plugin itself.
+// Limits shared by instances through Redis (the user's bucket spent inside the store's
+// scripts, in the user's hash tag; IP tokens leased in blocks), socket floods closed with
+// 1008, and the message size capped also when the host app registered the WebSocket
+// plugin itself.
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -15,11 +16,10 @@ import {
   dashboardStatePlugin,
   MemoryStateStore,
   RateLimitedError,
+  RedisStateStore,
   StatePersistenceService,
+  stateScope,
 } from '../src/index.js';
-import { silentLogger } from '../src/logger.js';
-import { rateLimitKey } from '../src/rate-limit/redis-token-buckets.js';
-import { redisRequestLimiter } from '../src/rate-limit/request-limiter.js';
 import { api, TEST_SECRET, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
@@ -65,48 +65,31 @@ describe('limits shared through Redis', () => {
     expect(saved).toBeGreaterThanOrEqual(4);
     expect(saved).toBeLessThanOrEqual(5);
     expect(statuses.filter((status) => status === 429).length).toBe(8 - saved);
-    const key = rateLimitKey('user', `acme:${user}`);
-    expect(key).toBe(`dashboard:ratelimit:{user:acme:${user}}`);
+    const key = stateScope('acme', user).userBucketKey;
+    expect(key).toBe(`dashboard:ratelimit:user:{acme:${user}}`);
     expect(await client.exists(key)).toBe(1);
     expect(await client.pttl(key)).toBeGreaterThan(0);
   });
 
-  it('lets requests through when Redis cannot be reached (the store answers 503 then anyway)', async () => {
-    const limiter = redisRequestLimiter(
-      { savesPerSecond: 1, burst: 1 },
-      {
-        url: 'redis://127.0.0.1:1',
-        connectionName: 'lim-down',
-        logger: silentLogger,
-        commandTimeoutMs: 100,
-      },
-    );
-    expect(await limiter.waitUntilReady?.(200)).toBe(false);
-    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
-    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
-    await limiter.close();
-  });
-
-  it('refuses with RateLimitedError and the wait, from Redis time', async () => {
-    const limiter = redisRequestLimiter(
-      { savesPerSecond: 2, burst: 1 },
-      { url: redis.url, connectionName: 'lim-unit', logger: silentLogger },
-    );
-    expect(await limiter.waitUntilReady?.(5000)).toBe(true);
-    const owner = { workspaceId: 'acme', userId: newUser() };
-    // Until its connection is up the limiter lets requests through: spend until Redis counts.
-    await waitFor(
-      async () => {
-        await limiter.user(owner);
-        return (await client.exists(rateLimitKey('user', `acme:${owner.userId}`))) === 1;
-      },
-      { what: 'the limiter to reach Redis' },
-    );
-    const error = await Promise.resolve(limiter.user(owner)).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RateLimitedError);
-    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
-    expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
-    await limiter.close();
+  it('refuses with RateLimitedError and the wait from Redis time, inside the save script', async () => {
+    const store = new RedisStateStore({ url: redis.url, connectionName: 'lim-unit' });
+    expect(await store.waitUntilReady(5000)).toBe(true);
+    const service = new StatePersistenceService({ store });
+    try {
+      const owner = { workspaceId: 'acme', userId: newUser() };
+      const limit = { perSecond: 2, burst: 1 };
+      await service.save(owner, makeState({ timestamp: 1_700_000_000_000 }), { limit });
+      const error = await service
+        .save(owner, makeState({ timestamp: 1_700_000_000_001 }), { limit })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
+      expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
+      // Refused inside the script: nothing was saved.
+      expect((await service.load(owner))?.revision).toBe(1);
+    } finally {
+      await service.close();
+    }
   });
 });
 
@@ -152,7 +135,7 @@ describe('limits shared through Redis Cluster', () => {
     expect((await api(a, 'GET', PATH, { token })).status).toBe(429);
     expect((await api(b, 'GET', PATH, { token })).status).toBe(429);
     // The bucket is in the cluster, not in either instance.
-    const key = rateLimitKey('user', `acme:${user}`);
+    const key = stateScope('acme', user).userBucketKey;
     const owner = await cluster.primaryPortOf(key);
     expect((await cluster.cli(['EXISTS', key], owner)).trim()).toBe('1');
   }, 60_000);
