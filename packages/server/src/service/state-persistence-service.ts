@@ -35,6 +35,7 @@ import type {
   Subscription,
 } from '../store/state-store.js';
 import { applyPatch, type PatchOptions } from './apply-patch.js';
+import { KnownStates } from './known-states.js';
 import { checkClock, checkOwner, persistable, serialise } from './persistable.js';
 import type {
   DeleteResult,
@@ -83,6 +84,8 @@ export class StatePersistenceService {
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
   private readonly now: () => number;
+  /** The newest state saved or read here per user: a patch's base without a store read. */
+  private readonly known = new KnownStates();
   /** Subscriptions made through `subscribe`, so `unsubscribe(owner)` can end them. */
   private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
 
@@ -185,17 +188,15 @@ export class StatePersistenceService {
           : replaced;
     }
     switch (outcome.status) {
-      case 'saved':
+      case 'saved': {
+        const { revision, savedAt, epoch } = outcome;
         this.logger.debug(
-          {
-            workspaceId: scope.workspaceId,
-            userId: scope.userId,
-            revision: outcome.revision,
-            chars: request.stateJson.length,
-          },
+          { workspaceId: scope.workspaceId, userId: scope.userId, revision },
           'state saved',
         );
-        return { revision: outcome.revision, savedAt: outcome.savedAt, epoch: outcome.epoch };
+        this.known.remember(scope, { stateJson: request.stateJson, revision, savedAt, epoch });
+        return { revision, savedAt, epoch };
+      }
       case 'stale':
         throw new StaleRevisionError(options.ifMatch ?? -1, outcome.revision);
       case 'conflict': {
@@ -225,6 +226,7 @@ export class StatePersistenceService {
       return await applyPatch(
         {
           load: (target) => this.load(target),
+          known: (target) => this.knownState(toScope(target)),
           save: (target, state, saveOptions) => {
             const spend = unspent;
             unspent = undefined;
@@ -271,7 +273,16 @@ export class StatePersistenceService {
   async load(owner: StateOwner, options: LimitOption = {}): Promise<StoredState | null> {
     const scope = toScope(owner);
     const record = await this.store.load(scope, options.limit);
+    if (record?.version === STATE_VERSION) this.known.remember(scope, record);
     return record ? this.decode(scope, record) : null;
+  }
+
+  /** The newest state this instance saved or read for `scope` (no store call), if any. */
+  private knownState(scope: StateScope): (StoredState & { epoch: string }) | undefined {
+    const known = this.known.get(scope);
+    if (known === undefined) return undefined;
+    const { revision, savedAt, epoch } = known;
+    return { state: JSON.parse(known.stateJson), revision, savedAt, epoch };
   }
 
   /**
@@ -287,6 +298,7 @@ export class StatePersistenceService {
     if (!record) return null;
     const { epoch } = record;
     if (record.version === STATE_VERSION) {
+      this.known.remember(scope, record);
       const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt},"epoch":${JSON.stringify(epoch)}}`;
       return { json, revision: record.revision, epoch };
     }
@@ -307,6 +319,7 @@ export class StatePersistenceService {
     options: { origin?: string } & LimitOption = {},
   ): Promise<DeleteResult> {
     const scope = toScope(owner);
+    this.known.forget(scope);
     const result = await this.store.delete(scope, {
       ttlSeconds: this.ttlSeconds,
       origin: options.origin ?? this.defaultOrigin,
