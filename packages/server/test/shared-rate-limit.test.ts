@@ -13,14 +13,25 @@ import {
 } from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
+  DEFAULT_RATE_LIMIT,
   dashboardStatePlugin,
   MemoryStateStore,
   RateLimitedError,
   RedisStateStore,
+  type RunningServer,
   StatePersistenceService,
   stateScope,
 } from '../src/index.js';
-import { api, TEST_SECRET, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { silentLogger } from '../src/logger.js';
+import { IpLeases } from '../src/rate-limit/ip-leases.js';
+import {
+  type ApiResponse,
+  api,
+  TEST_SECRET,
+  testServer,
+  tokenFor,
+  wsUrl,
+} from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -89,6 +100,116 @@ describe('limits shared through Redis', () => {
       expect((await service.load(owner))?.revision).toBe(1);
     } finally {
       await service.close();
+    }
+  });
+});
+
+/** 120 saves of one user at once, alternating between `servers`; the time they took. */
+async function burstOf120(servers: Awaited<ReturnType<typeof testServer>>[], token: string) {
+  const started = performance.now();
+  const responses: ApiResponse[] = await Promise.all(
+    Array.from({ length: 120 }, (_, i) =>
+      api(servers[i % servers.length] as RunningServer, 'POST', PATH, {
+        token,
+        body: { state: makeState({ timestamp: 1_700_000_000_000 + i }) },
+      }),
+    ),
+  );
+  return { responses, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The default per-user limit held: the burst, plus what refilled while the saves ran. */
+function expectOneUsersBurst({ responses, seconds }: Awaited<ReturnType<typeof burstOf120>>) {
+  const { burst, savesPerSecond } = DEFAULT_RATE_LIMIT;
+  // The token is spent before the newer-wins check: a save let through is 200 or 409.
+  const through = responses.filter((response) => response.status !== 429);
+  expect(through.every((response) => response.status === 200 || response.status === 409)).toBe(
+    true,
+  );
+  expect(through.length).toBeGreaterThanOrEqual(burst);
+  expect(through.length).toBeLessThanOrEqual(burst + Math.ceil(seconds * savesPerSecond));
+  const limited = responses.find((response) => response.status === 429);
+  expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+}
+
+describe('the default per-user limit', () => {
+  it("two instances on one Redis admit one user's burst of 120 saves as one burst, not two", async () => {
+    const a = await testServer({ redisUrl: redis.url, rateLimit: DEFAULT_RATE_LIMIT });
+    const b = await testServer({ redisUrl: redis.url, rateLimit: DEFAULT_RATE_LIMIT });
+    const result = await burstOf120([a, b], await tokenFor(newUser()));
+    expectOneUsersBurst(result);
+    // Each instance alone would have let a burst through: together, not twice that.
+    expect(result.responses.filter((r) => r.status !== 429).length).toBeLessThan(
+      2 * DEFAULT_RATE_LIMIT.burst,
+    );
+  });
+
+  it('the memory store admits the same burst by the same rule', async () => {
+    const server = await testServer({ rateLimit: DEFAULT_RATE_LIMIT });
+    expectOneUsersBurst(await burstOf120([server], await tokenFor(newUser())));
+  });
+});
+
+describe('per-IP leases', () => {
+  it('N instances admit at most burst + rate·t + N·credit of one IP', async () => {
+    const rate = { perSecond: 5, burst: 20 };
+    const credit = 2;
+    const connections = [0, 1, 2].map(() => new Redis(redis.url));
+    const leases = connections.map(
+      (connection) => new IpLeases(connection, { rate, credit, logger: silentLogger }),
+    );
+    try {
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        leases.flatMap((lease) =>
+          Array.from({ length: 40 }, () => {
+            try {
+              return Promise.resolve(lease.take('203.0.113.7')).then(
+                () => true,
+                () => false,
+              );
+            } catch {
+              return Promise.resolve(false);
+            }
+          }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const admitted = outcomes.filter(Boolean).length;
+      expect(admitted).toBeGreaterThanOrEqual(rate.burst / 2);
+      expect(admitted).toBeLessThanOrEqual(
+        rate.burst + Math.ceil(rate.perSecond * seconds) + leases.length * credit,
+      );
+      // The credit spent was charged to the shared bucket: it is below what was granted.
+      const bucket = await client.hget('dashboard:ratelimit:ip:{ip}:203.0.113.7', 't');
+      expect(Number(bucket)).toBeLessThan(1);
+    } finally {
+      for (const lease of leases) await lease.close();
+      for (const connection of connections) connection.disconnect();
+    }
+  });
+
+  it('while Redis cannot be reached, each instance limits an IP alone by the same rule', async () => {
+    const down = new Redis('redis://127.0.0.1:1', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
+    down.on('error', () => {});
+    const lease = new IpLeases(down, {
+      rate: { perSecond: 1, burst: 3 },
+      credit: 1,
+      flushMs: 5,
+      logger: silentLogger,
+    });
+    try {
+      lease.take('198.51.100.1');
+      await waitFor(() => !lease.shared, { what: 'the settlement to fail' });
+      for (let i = 0; i < 3; i++) expect(() => lease.take('198.51.100.1')).not.toThrow();
+      expect(() => lease.take('198.51.100.1')).toThrow(RateLimitedError);
+    } finally {
+      await lease.close();
+      down.disconnect();
     }
   });
 });

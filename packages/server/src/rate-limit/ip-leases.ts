@@ -158,6 +158,11 @@ export class IpLeases {
   /** Settlements sent to Redis so far (one EVAL each), for tests and the benchmark. */
   settlements = 0;
 
+  /** False while Redis fails (each IP is then limited by this instance alone). */
+  get shared(): boolean {
+    return !this.failing;
+  }
+
   /** IPs held (for tests). */
   get size(): number {
     return this.leases.size;
