@@ -7,12 +7,13 @@ import {
   MERGE_PATCH_CONTENT_TYPE,
   type PatchContentType,
   STATE_PATH,
+  type StatePatchRequest,
 } from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { InvalidRequestError, StateNotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
-import { limitedBy, readOrSpend } from '../rate-limit/user-limit.js';
+import { limitedBy, refuseAfterSpending } from '../rate-limit/user-limit.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
@@ -127,20 +128,25 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
 
   const save = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { scope } = identityOf(request);
-    const { state, origin } = await limited(scope, (limit) =>
-      readOrSpend(request.body, readSaveBody, service, scope, limit),
-    );
-    const ifMatch = parseIfMatch(request.headers['if-match']);
-    const source = stateSource(request);
-    const result = await limited(scope, (limit) =>
-      service.save(scope, state, {
-        origin: origin ?? HTTP_ORIGIN,
+    // One limited call: a body refused before the store spends the user's token alone.
+    const result = await limited(scope, (limit) => {
+      let body: SaveBody;
+      let ifMatch: ReturnType<typeof parseIfMatch>;
+      try {
+        body = readSaveBody(request.body);
+        ifMatch = parseIfMatch(request.headers['if-match']);
+      } catch (error) {
+        return refuseAfterSpending(service, scope, limit, error);
+      }
+      const source = stateSource(request);
+      return service.save(scope, body.state, {
+        origin: body.origin ?? HTTP_ORIGIN,
         ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
         ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
         ...(source === undefined ? {} : { source }),
         ...limit,
-      }),
-    );
+      });
+    });
     return reply
       .header('etag', etagOf(result.revision, result.epoch))
       .type(JSON_TYPE)
@@ -156,25 +162,22 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   // 404 when nothing is stored: a patch needs a state to apply to (POST a full one).
   app.patch(STATE_PATH, { bodyLimit }, async (request, reply) => {
     const { scope } = identityOf(request);
-    const patch = await limited(scope, (limit) =>
-      readOrSpend(
-        request,
-        (received) =>
-          toPatchRequest(patchContentType(received.headers['content-type']), received.body),
-        service,
-        scope,
-        limit,
-      ),
-    );
-    const ifMatch = parseIfMatch(request.headers['if-match']);
-    const result = await limited(scope, (limit) =>
-      service.patch(scope, patch, {
+    const result = await limited(scope, (limit) => {
+      let patch: StatePatchRequest;
+      let ifMatch: ReturnType<typeof parseIfMatch>;
+      try {
+        patch = toPatchRequest(patchContentType(request.headers['content-type']), request.body);
+        ifMatch = parseIfMatch(request.headers['if-match']);
+      } catch (error) {
+        return refuseAfterSpending(service, scope, limit, error);
+      }
+      return service.patch(scope, patch, {
         origin: HTTP_ORIGIN,
         ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
         ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
         ...limit,
-      }),
-    );
+      });
+    });
     return reply
       .header('etag', etagOf(result.revision, result.epoch))
       .type(JSON_TYPE)

@@ -91,6 +91,8 @@ export class IpLeases {
   private readonly leases = new Map<string, Lease>();
   private readonly block: number;
   private readonly credit: number;
+  /** Below this many tokens left, the next block is asked for. */
+  private readonly lowWater: number;
   private readonly flushMs: number;
   private readonly idleMs: number;
   private readonly now: () => number;
@@ -111,6 +113,7 @@ export class IpLeases {
     this.block = options.block ?? Math.max(1, Math.ceil(options.rate.burst / 4));
     this.credit = options.credit ?? Math.max(1, Math.ceil(options.rate.burst / 10));
     this.flushMs = options.flushMs ?? 50;
+    this.lowWater = this.block / 2;
     this.idleMs = options.idleMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.fallback = new BucketMap(this.now);
@@ -141,7 +144,7 @@ export class IpLeases {
     lease.usedAt = now;
     if (lease.tokens >= 1) {
       lease.tokens -= 1;
-      if (lease.tokens < this.block / 2) this.want(lease);
+      if (lease.tokens < this.lowWater && !lease.wanted) this.want(lease);
       return;
     }
     if (now < lease.refusedUntil) throw new RateLimitedError(lease.refusedUntil - now);

@@ -32,22 +32,17 @@ export interface RefusedSpender {
 }
 
 /**
- * `read(input)`, or, when it throws (the request is refused before any store call), the
- * user's token spent alone (one command) and the error thrown again.
+ * The answer to a request refused before any store call (`error`): the user's token is
+ * spent alone first (one command; an empty bucket makes it a RateLimitedError instead).
  */
-export async function readOrSpend<I, T>(
-  input: I,
-  read: (input: I) => T,
+export async function refuseAfterSpending(
   spender: RefusedSpender,
   owner: StateOwner,
   { limit }: LimitArgument,
-): Promise<T> {
-  try {
-    return read(input);
-  } catch (error) {
-    if (limit !== undefined) await spender.spendRefused(owner, limit);
-    throw error;
-  }
+  error: unknown,
+): Promise<never> {
+  if (limit !== undefined) await spender.spendRefused(owner, limit);
+  throw error;
 }
 
 /** Users remembered as refused before the expired entries are swept. */

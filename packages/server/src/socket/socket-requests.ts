@@ -6,11 +6,12 @@ import {
   JSON_PATCH_CONTENT_TYPE,
   MERGE_PATCH_CONTENT_TYPE,
   type ServerMessage,
+  type StatePatchRequest,
 } from '@hyvve/schema';
 import type { Identity } from '../auth/token.js';
 import { toApiError } from '../errors.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
-import { type Limited, readOrSpend } from '../rate-limit/user-limit.js';
+import { type Limited, refuseAfterSpending } from '../rate-limit/user-limit.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 
@@ -59,21 +60,19 @@ export function answerRequest(
         (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
       // Answered and counted as a save, as HTTP PATCH is.
       return answerSave(message.id, metrics, answers, () =>
-        limited(scope, (limit) =>
-          readOrSpend(
-            message.patch,
-            (patch) => toPatchRequest(contentType, patch),
-            service,
-            scope,
-            limit,
-          ).then((patch) =>
-            service.patch(scope, patch, {
-              origin: message.origin ?? WS_ORIGIN,
-              ...ifMatch,
-              ...limit,
-            }),
-          ),
-        ),
+        limited(scope, (limit) => {
+          let patch: StatePatchRequest;
+          try {
+            patch = toPatchRequest(contentType, message.patch);
+          } catch (error) {
+            return refuseAfterSpending(service, scope, limit, error);
+          }
+          return service.patch(scope, patch, {
+            origin: message.origin ?? WS_ORIGIN,
+            ...ifMatch,
+            ...limit,
+          });
+        }),
       );
     }
     case 'delete':
