@@ -25,7 +25,6 @@ import { SocketMessageGate } from './socket-message-gate.js';
 import { answerRequest, type RequestContext } from './socket-requests.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
-
 import type { SocketOptions } from './state-socket-options.js';
 
 export type StateSocketOptions = SocketOptions<StateSocket>;
