@@ -151,7 +151,7 @@ describe('the default per-user limit', () => {
 });
 
 describe('per-IP leases', () => {
-  it('N instances admit at most burst + rate·t + N·credit of one IP', async () => {
+  it('N instances admit at most burst + rate·(t + lease) + N·credit of one IP', async () => {
     const rate = { perSecond: 5, burst: 20 };
     const credit = 2;
     const connections = [0, 1, 2].map(() => new Redis(redis.url));
@@ -177,8 +177,9 @@ describe('per-IP leases', () => {
       const seconds = (performance.now() - started) / 1000;
       const admitted = outcomes.filter(Boolean).length;
       expect(admitted).toBeGreaterThanOrEqual(rate.burst / 2);
+      // Leased tokens live 0.5 s: they were taken from the bucket at most that long before.
       expect(admitted).toBeLessThanOrEqual(
-        rate.burst + Math.ceil(rate.perSecond * seconds) + leases.length * credit,
+        rate.burst + Math.ceil(rate.perSecond * (seconds + 0.5)) + leases.length * credit,
       );
       // The credit spent was charged to the shared bucket: it is below what was granted.
       const bucket = await client.hget('dashboard:ratelimit:ip:{ip}:203.0.113.7', 't');
@@ -186,6 +187,38 @@ describe('per-IP leases', () => {
     } finally {
       for (const lease of leases) await lease.close();
       for (const connection of connections) connection.disconnect();
+    }
+  });
+
+  it('gives leased tokens back once they are half a second old, and spends none of them after', async () => {
+    let clock = 1_000_000;
+    const connection = new Redis(redis.url);
+    const lease = new IpLeases(connection, {
+      rate: { perSecond: 1, burst: 20 },
+      credit: 2,
+      logger: silentLogger,
+      now: () => clock,
+    });
+    const key = 'dashboard:ratelimit:ip:{ip}:192.0.2.9';
+    try {
+      lease.take('192.0.2.9'); // on credit
+      await waitFor(() => lease.settlements === 1, { what: 'the first settlement' });
+      // Charged 1, leased a block of 5: 14 left in Redis (plus what refilled meanwhile).
+      const leased = Number(await client.hget(key, 't'));
+      expect(leased).toBeGreaterThanOrEqual(14);
+      expect(leased).toBeLessThan(16);
+      clock += 500;
+      // The block expired: this request is on credit again, and the 5 go back to Redis
+      // while the next block is asked for, in the same settlement.
+      lease.take('192.0.2.9');
+      await waitFor(() => lease.settlements === 2, { what: 'the second settlement' });
+      const after = Number(await client.hget(key, 't'));
+      // 14 - 1 (credit) + 5 (given back) - 5 (new block) = 13; without the give-back, 8.
+      expect(after).toBeGreaterThanOrEqual(13);
+      expect(after).toBeLessThan(16);
+    } finally {
+      await lease.close();
+      connection.disconnect();
     }
   });
 

@@ -39,11 +39,13 @@ export interface DashboardStatePluginOptions {
   /** Lifetime, issuer and audience a token must meet. @default lifetime at most 24 h */
   tokenPolicy?: TokenPolicy;
   /**
-   * Per-user and per-IP limits of every request and socket message, in this process;
-   * false disables them. @default 20/s burst 40 per user, 100/s burst 200 per IP
+   * Per-user and per-IP limits of every request and socket message; false disables them.
+   * The user's tokens are spent by the service's store (in Redis, shared by instances,
+   * when it is the Redis store), the IP's in this process unless `requestLimiter` shares
+   * them. @default 20/s burst 40 per user, 100/s burst 200 per IP
    */
   rateLimit?: RateLimitOptions | false;
-  /** Limits kept elsewhere (Redis, shared by instances); replaces `rateLimit` when given. */
+  /** Limits with IP leases in Redis (shared by instances); replaces `rateLimit` when given. */
   requestLimiter?: RequestLimiter;
   /** Time for a WebSocket's first `auth` message (without an Authorization header). @default 5000 */
   authTimeoutMs?: number;

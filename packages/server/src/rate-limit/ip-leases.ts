@@ -6,10 +6,11 @@
 // needing tokens are settled together: one EVAL per flush interval per instance, whatever
 // the number of requests or IPs.
 //
-// Bound: every admitted request is a token taken from the Redis bucket, except the credit
-// not yet charged, at most `credit` per IP per instance. So N instances together admit at
-// most burst + rate·t + N·credit requests of one IP in any t seconds (one instance alone:
-// burst + rate·t + credit). Tokens leased but unused are returned after `idleMs`.
+// Bound: every admitted request is a token taken from the Redis bucket at most `leaseMs`
+// before (a lease's tokens expire then and go back), except the credit not yet charged, at
+// most `credit` per IP per instance. So N instances together admit at most
+// burst + rate·(t + leaseMs) + N·credit requests of one IP in any t seconds (one instance
+// alone: the same with one credit).
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -55,7 +56,9 @@ export interface IpLeaseOptions {
   credit?: number;
   /** Longest wait before the leases wanted are settled. @default 50 */
   flushMs?: number;
-  /** A lease unused this long goes back to Redis. @default 1000 */
+  /** Leased tokens unspent this long after they were taken go back to Redis. @default 500 */
+  leaseMs?: number;
+  /** An IP unseen this long is forgotten (its credit charged, its tokens given back). @default 1000 */
   idleMs?: number;
   logger: Logger;
   now?: () => number;
@@ -66,13 +69,22 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-interface Lease {
-  /** Tokens granted by Redis, not spent yet. */
+interface Grant {
   tokens: number;
+  /** When the settlement that took them from Redis was sent (ms): they expire `leaseMs` later. */
+  at: number;
+}
+
+interface Lease {
+  /** Tokens granted by Redis, not spent yet, oldest first. */
+  grants: Grant[];
+  /** Expired tokens to give back at the next settlement. */
+  returning: number;
   /** Requests admitted on credit, not yet sent to Redis. */
   debt: number;
-  /** Credit sent in the settlement under way. */
+  /** Credit and given-back tokens sent in the settlement under way. */
   charging: number;
+  givingBack: number;
   /** Redis said the bucket is empty until then (ms): refused locally. */
   refusedUntil: number;
   usedAt: number;
@@ -87,6 +99,13 @@ interface WithLease {
 /** Settlements at most this many IPs at once (the rest go in the next one). */
 const MAX_BATCH = 500;
 
+/** Leased tokens an IP holds, unexpired or not. */
+function held(lease: Lease): number {
+  let tokens = 0;
+  for (const grant of lease.grants) tokens += grant.tokens;
+  return tokens;
+}
+
 export class IpLeases {
   private readonly leases = new Map<string, Lease>();
   private readonly block: number;
@@ -95,6 +114,7 @@ export class IpLeases {
   private readonly lowWater: number;
   private readonly flushMs: number;
   private readonly idleMs: number;
+  private readonly leaseMs: number;
   private readonly now: () => number;
   private readonly redis: WithLease;
   /** While Redis fails: each IP limited by this instance alone (the same rule, locally). */
@@ -115,6 +135,7 @@ export class IpLeases {
     this.flushMs = options.flushMs ?? 50;
     this.lowWater = this.block / 2;
     this.idleMs = options.idleMs ?? 1000;
+    this.leaseMs = options.leaseMs ?? 500;
     this.now = options.now ?? Date.now;
     this.fallback = new BucketMap(this.now);
     if (!('hyvveIpLease' in redis)) redis.defineCommand('hyvveIpLease', { lua: IP_LEASE_LUA });
@@ -131,9 +152,11 @@ export class IpLeases {
     let lease = this.leases.get(address);
     if (lease === undefined) {
       lease = {
-        tokens: 0,
+        grants: [],
+        returning: 0,
         debt: 0,
         charging: 0,
+        givingBack: 0,
         refusedUntil: 0,
         usedAt: now,
         wanted: false,
@@ -142,9 +165,8 @@ export class IpLeases {
       this.leases.set(address, lease);
     }
     lease.usedAt = now;
-    if (lease.tokens >= 1) {
-      lease.tokens -= 1;
-      if (lease.tokens < this.lowWater && !lease.wanted) this.want(lease);
+    if (this.spendLeased(lease, now)) {
+      if (!lease.wanted && held(lease) < this.lowWater) this.want(lease);
       return;
     }
     if (now < lease.refusedUntil) throw new RateLimitedError(lease.refusedUntil - now);
@@ -194,6 +216,24 @@ export class IpLeases {
     this.timer.unref();
   }
 
+  /** Spends one leased token, if one is left that has not expired. */
+  private spendLeased(lease: Lease, now: number): boolean {
+    this.expire(lease, now);
+    const oldest = lease.grants[0];
+    if (oldest === undefined) return false;
+    oldest.tokens -= 1;
+    if (oldest.tokens < 1) lease.grants.shift();
+    return true;
+  }
+
+  /** Drops the grants older than `leaseMs`: their tokens go back at the next settlement. */
+  private expire(lease: Lease, now: number): void {
+    while (lease.grants.length > 0 && now - (lease.grants[0]?.at ?? now) >= this.leaseMs) {
+      lease.returning += lease.grants.shift()?.tokens ?? 0;
+      this.schedule(this.flushMs);
+    }
+  }
+
   private async settle(): Promise<void> {
     if (this.settling) {
       this.schedule(this.flushMs);
@@ -205,17 +245,21 @@ export class IpLeases {
     const batch: Lease[] = [];
     for (const [address, lease] of this.leases) {
       if (batch.length >= MAX_BATCH) break;
+      this.expire(lease, now);
+      // An IP unseen for a while is forgotten (its credit charged, its tokens given back).
       const idle = now - lease.usedAt >= this.idleMs && lease.waiters.length === 0;
-      if (!lease.wanted && !idle && lease.debt === 0) continue;
-      // An idle lease goes back (its unused tokens returned, its credit charged).
-      const giveBack = idle ? Math.floor(lease.tokens) : 0;
-      if (idle) this.leases.delete(address);
-      if (giveBack === 0 && lease.debt === 0 && idle) continue;
+      if (idle) {
+        this.leases.delete(address);
+        for (const grant of lease.grants.splice(0)) lease.returning += grant.tokens;
+      }
+      const asks = lease.wanted && !idle;
+      if (!asks && lease.debt === 0 && lease.returning === 0) continue;
       keys.push(ipBucketKey(address));
-      args.push(lease.debt - giveBack, idle ? 0 : this.wanted(lease));
-      lease.tokens -= giveBack;
+      args.push(lease.debt - lease.returning, asks ? this.block + lease.waiters.length : 0);
       lease.charging = lease.debt;
+      lease.givingBack = lease.returning;
       lease.debt = 0;
+      lease.returning = 0;
       lease.wanted = false;
       batch.push(lease);
     }
@@ -228,9 +272,11 @@ export class IpLeases {
       const answeredAt = this.now();
       batch.forEach((lease, index) => {
         lease.charging = 0;
-        lease.tokens += Number(reply[index * 2]);
+        lease.givingBack = 0;
+        const granted = Number(reply[index * 2]);
+        if (granted > 0) lease.grants.push({ tokens: granted, at: now });
         const wait = Number(reply[index * 2 + 1]);
-        if (lease.tokens < 1 && wait > 0) lease.refusedUntil = answeredAt + wait;
+        if (lease.grants.length === 0 && wait > 0) lease.refusedUntil = answeredAt + wait;
         this.wake(lease, answeredAt);
       });
     } catch (error) {
@@ -242,14 +288,9 @@ export class IpLeases {
     if ([...this.leases.values()].some((lease) => lease.wanted)) this.schedule(this.flushMs);
   }
 
-  private wanted(lease: Lease): number {
-    return this.block + lease.waiters.length;
-  }
-
   private wake(lease: Lease, now: number): void {
     for (const waiter of lease.waiters.splice(0)) {
-      if (lease.tokens >= 1) {
-        lease.tokens -= 1;
+      if (this.spendLeased(lease, now)) {
         waiter.resolve();
       } else {
         waiter.reject(new RateLimitedError(Math.max(1, lease.refusedUntil - now)));
@@ -262,7 +303,9 @@ export class IpLeases {
     this.failing = true;
     for (const lease of batch) {
       lease.debt += lease.charging;
+      lease.returning += lease.givingBack;
       lease.charging = 0;
+      lease.givingBack = 0;
       lease.wanted = true;
       // Waiters were within their block: let them through rather than hold them.
       for (const waiter of lease.waiters.splice(0)) waiter.resolve();
