@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { startCpuAccount } from '../lib/proc-status.js';
+import { clientCommandCalls } from '../lib/redis-commands.js';
 import type { Figure } from '../lib/results.js';
 import { median } from '../lib/stats.js';
 import { signTokenPool } from '../lib/tokens.js';
@@ -13,6 +14,12 @@ import { type ServerKind, startServer } from './servers.js';
 
 export const STATE_BYTES = 10 * 1024;
 export const CONNECTIONS = 50;
+/**
+ * Users of the save load, each with its own client address: enough that none of them
+ * comes near the default per-user limit (20/s) or per-IP limit (100/s) at the rates
+ * measured (2 000 users share 40 000 saves/s before one would).
+ */
+export const BENCH_USERS = 2000;
 
 export interface Measurement {
   load: HttpLoadResult;
@@ -23,6 +30,8 @@ export interface Measurement {
   /** Share of the machine's CPUs used by processes outside the bench meanwhile. */
   othersCpuShare: number;
   warmupS: number;
+  /** Commands the server sent Redis per request, warm-up and run (INFO commandstats). */
+  redisCommandsPerSave: number;
 }
 
 interface RoundResult {
@@ -47,13 +56,17 @@ export async function measure(
       cpu: context.cpu.load,
     });
     try {
+      const commandsBefore = await clientCommandCalls(context.redis.url);
       const account = await startCpuAccount([instance.pid, context.redisPid, load.pid]);
       const result = await load.run<HttpLoadResult>(
         { ...config, url: instance.url } satisfies HttpLoadConfig,
         (config.durationS + config.warmupS + 30) * 1000,
       );
       const cpu = await account();
+      const commands = (await clientCommandCalls(context.redis.url)) - commandsBefore;
+      const requests = result.total2xx + result.non2xx + result.warmup.requests;
       return {
+        redisCommandsPerSave: commands / Math.max(1, requests),
         load: result,
         serverCpuSeconds: cpu.byPid[instance.pid] ?? Number.NaN,
         redisCpuSeconds: cpu.byPid[context.redisPid] ?? Number.NaN,
@@ -135,6 +148,7 @@ interface ServerSummary {
   serverCpuUtilization: number | null;
   /** redis-server CPU per 1,000 requests, in ms. */
   redisCpuMsPer1000: number | null;
+  redisCommandsPerSave: number | null;
   othersCpuShare: number | null;
   /** Why the figures are not valid: any round with an error or a failed start. */
   invalid?: string;
@@ -163,6 +177,7 @@ function summarizeServer(rounds: RoundResult[], server: ServerKind): ServerSumma
     p99Ms: med((m) => m.load.latencyMs.p99),
     serverCpuUtilization: med((m) => m.serverCpuSeconds / durationS(m)),
     othersCpuShare: med((m) => m.othersCpuShare),
+    redisCommandsPerSave: med((m) => m.redisCommandsPerSave),
     redisCpuMsPer1000: med(
       (m) => (m.redisCpuSeconds * 1e6) / Math.max(1, m.load.requestsPerSec * durationS(m)),
     ),
@@ -183,7 +198,7 @@ const PRIMING_S = 3;
 
 export const httpSave: Benchmark = async (context) => {
   const durationS = context.quick ? 3 : 10;
-  const users = context.quick ? 200 : 1000;
+  const users = BENCH_USERS;
   const tokens = await signTokenPool(context.authSecret, users);
   const config: Omit<HttpLoadConfig, 'url'> = {
     path: SAVE_PATH,
@@ -194,7 +209,8 @@ export const httpSave: Benchmark = async (context) => {
     userHeader: BENCH_USER_HEADER,
     stateBytes: STATE_BYTES,
   };
-  const servers: ServerKind[] = ['ours', 'redis-floor', 'framework-floor'];
+  // `ours-default`: the default configuration (limits and metrics on); `ours` (limits off) as an info row.
+  const servers: ServerKind[] = ['ours-default', 'ours', 'redis-floor', 'framework-floor'];
   // One short unmeasured pass of each server first: in every run the first measured
   // round was the slowest for all three (8-40 % for ours, which went first), the run's
   // one-time warm-up landing on whichever server came first. Skipped in quick runs.
@@ -223,7 +239,8 @@ export const httpSave: Benchmark = async (context) => {
       }
     }
   }
-  const ours = summarizeServer(rounds, 'ours');
+  const ours = summarizeServer(rounds, 'ours-default');
+  const limitsOff = summarizeServer(rounds, 'ours');
   const redisFloor = summarizeServer(rounds, 'redis-floor');
   const frameworkFloor = summarizeServer(rounds, 'framework-floor');
   context.log('http-save: redis-benchmark');
@@ -232,6 +249,7 @@ export const httpSave: Benchmark = async (context) => {
 
   const invalid = [
     ours.invalid && `ours: ${ours.invalid}`,
+    limitsOff.invalid && `ours, limits off: ${limitsOff.invalid}`,
     redisFloor.invalid && `Redis floor: ${redisFloor.invalid}`,
   ]
     .filter(Boolean)
@@ -243,13 +261,13 @@ export const httpSave: Benchmark = async (context) => {
   const figures: Figure[] = [
     {
       ...common,
-      label: 'HTTP save throughput (10 KB, 50 conns)',
+      label: 'HTTP save throughput (10 KB, 50 conns, default config: limits + metrics on)',
       unit: 'req/s',
       ours: ours.requestsPerSec,
       baseline: redisFloor.requestsPerSec,
       baselineLabel: 'Redis floor',
       target: { kind: 'ratio-at-least', value: 0.9 },
-      note: `median of ${context.rounds} round(s); server CPU busy (of its one core): ours ${percent(ours.serverCpuUtilization)}, Redis floor ${percent(redisFloor.serverCpuUtilization)}, framework floor ${percent(frameworkFloor.serverCpuUtilization)}; other processes on the machine used ${percent(ours.othersCpuShare)} / ${percent(redisFloor.othersCpuShare)} / ${percent(frameworkFloor.othersCpuShare)} of its CPUs`,
+      note: `${context.cpu.description}; ${users} users, each its own client address (X-Forwarded-For, TRUST_PROXY); median of ${context.rounds} round(s); server CPU busy (of its one core): ours ${percent(ours.serverCpuUtilization)}, Redis floor ${percent(redisFloor.serverCpuUtilization)}, framework floor ${percent(frameworkFloor.serverCpuUtilization)}; other processes on the machine used ${percent(ours.othersCpuShare)} / ${percent(redisFloor.othersCpuShare)} / ${percent(frameworkFloor.othersCpuShare)} of its CPUs`,
     },
     {
       ...common,
@@ -259,6 +277,26 @@ export const httpSave: Benchmark = async (context) => {
       baseline: redisFloor.p99Ms,
       baselineLabel: 'Redis floor',
       target: { kind: 'ratio-at-most', value: 1.2 },
+    },
+    {
+      ...common,
+      label: 'HTTP save throughput, limits off',
+      unit: 'req/s',
+      ours: limitsOff.requestsPerSec,
+      baseline: redisFloor.requestsPerSec,
+      baselineLabel: 'Redis floor',
+      target: { kind: 'info' },
+      note: `RATE_LIMIT_SAVES_PER_SECOND=0; p99 ${limitsOff.p99Ms ?? 'n/a'} ms`,
+    },
+    {
+      ...common,
+      label: 'Redis commands per save (default config)',
+      unit: 'commands',
+      ours: ours.redisCommandsPerSave,
+      baseline: redisFloor.redisCommandsPerSave,
+      baselineLabel: 'Redis floor',
+      target: { kind: 'info' },
+      note: `INFO commandstats: commands the server sent Redis (not those run inside its scripts) / requests, warm-up included; one save script per save, plus the per-IP lease settlements (one EVAL per 50 ms per instance at most, for every IP). Limits off: ${limitsOff.redisCommandsPerSave?.toFixed(4) ?? 'n/a'}`,
     },
     {
       benchmark: 'http-save',
@@ -297,7 +335,7 @@ export const httpSave: Benchmark = async (context) => {
       durationS,
       users,
       rounds,
-      medians: { ours, redisFloor, frameworkFloor },
+      medians: { ours, limitsOff, redisFloor, frameworkFloor },
       redisBenchmark: redisBench,
     },
   };

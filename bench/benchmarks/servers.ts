@@ -4,6 +4,7 @@ import type { BenchContext } from './context.js';
 
 export type ServerKind =
   | 'ours'
+  | 'ours-default'
   | 'ours-no-metrics'
   | 'redis-floor'
   | 'framework-floor'
@@ -11,6 +12,7 @@ export type ServerKind =
 
 const scripts: Record<ServerKind, string> = {
   ours: 'servers/ours-server.ts',
+  'ours-default': 'servers/ours-server.ts',
   'ours-no-metrics': 'servers/ours-server.ts',
   'redis-floor': 'servers/redis-floor-server.ts',
   'framework-floor': 'servers/framework-floor-server.ts',
@@ -49,7 +51,8 @@ export interface ServerStartOptions {
 
 function redisEnv(kind: ServerKind, redis: ServerRedis): Record<string, string> {
   if ('url' in redis) return { BENCH_REDIS_URL: redis.url };
-  if (kind !== 'ours' && kind !== 'ours-no-metrics') throw new UnsupportedServerRedisError(kind);
+  if (kind !== 'ours' && kind !== 'ours-no-metrics' && kind !== 'ours-default')
+    throw new UnsupportedServerRedisError(kind);
   return { BENCH_REDIS_CLUSTER_NODES: redis.clusterNodes, BENCH_REDIS_PUBSUB: redis.pubsub };
 }
 
@@ -70,6 +73,10 @@ export async function startServer(
       BENCH_AUTH_SECRET: context.authSecret,
       BENCH_INSTANCE_ID: name,
       BENCH_METRICS: kind === 'ours-no-metrics' ? 'off' : 'on',
+      // `ours-default` (and the metrics-cost baseline): the default limits, as `npm start`
+      // runs them. `ours`: limits off, for the fan-out loads, whose hot user saves as fast
+      // as it can (far past any per-user limit, by design).
+      BENCH_RATE_LIMIT: kind === 'ours-default' || kind === 'ours-no-metrics' ? 'default' : 'off',
     },
     ...(options.openFiles === undefined ? {} : { openFiles: options.openFiles }),
   });

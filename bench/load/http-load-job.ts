@@ -1,6 +1,8 @@
 // Load process running autocannon against one save route: many users, each request
-// with the next user's pre-signed token and a fresh, increasing state timestamp, so
-// every save is accepted by a server that applies the newer-wins rule.
+// with the next user's pre-signed token, that user's own client address (X-Forwarded-For,
+// trusted by our server: the per-IP limit sees many clients, as behind a load balancer)
+// and a fresh, increasing state timestamp, so every save is accepted by a server that
+// applies the newer-wins rule.
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { runJobChild } from '../lib/child-side.js';
 import { createStateTemplate, preciseNow } from '../lib/state-template.js';
@@ -29,9 +31,14 @@ export interface HttpLoadResult {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
-  warmup: { requestsPerSec: number; non2xx: number; errors: number };
+  warmup: { requestsPerSec: number; requests: number; non2xx: number; errors: number };
   cpuSeconds: number;
   durationS: number;
+}
+
+/** A distinct client address per user (10.x.y.z). */
+function clientAddress(user: number): string {
+  return `10.${(user >> 16) & 255}.${(user >> 8) & 255}.${user & 255}`;
 }
 
 function requestFactory(config: HttpLoadConfig): AutocannonRequest[] {
@@ -54,6 +61,7 @@ function requestFactory(config: HttpLoadConfig): AutocannonRequest[] {
             authorization: `Bearer ${config.tokens[user]}`,
             'content-type': 'application/json',
             [config.userHeader]: benchUserId(user),
+            'x-forwarded-for': clientAddress(user),
           },
           body: template.saveBody(timestamp),
         };
@@ -97,6 +105,7 @@ runJobChild<HttpLoadConfig, HttpLoadResult>(async (config) => {
     statusCodes,
     warmup: {
       requestsPerSec: warmup?.requests.average ?? 0,
+      requests: (warmup?.['2xx'] ?? 0) + (warmup?.non2xx ?? 0),
       non2xx: warmup?.non2xx ?? 0,
       errors: warmup?.errors ?? 0,
     },

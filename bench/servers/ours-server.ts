@@ -1,8 +1,10 @@
 // Our server, from its build (packages/server/dist, resolved through the package's
-// default export condition at run time), in its own process as in production. The
-// launcher only exists to turn off the per-user rate limit (the bench saves far faster
-// than a person), to turn the metrics off for the metrics-cost baseline, to point it at
-// one Redis or a Redis Cluster, and to answer the orchestrator's memory/shutdown requests.
+// default export condition at run time), in its own process as in production, behind a
+// trusted proxy (the HTTP load names each user's client address in X-Forwarded-For).
+// The launcher only exists to pick the limits (BENCH_RATE_LIMIT: `default` as `npm start`
+// runs them, for the save benchmarks; `off` for the fan-out loads, whose hot user saves
+// as fast as it can), to turn the metrics off for the metrics-cost baseline, to point it
+// at one Redis or a Redis Cluster, and to answer the orchestrator's memory/shutdown requests.
 import { loadConfig, type ServerOptions, startServer } from '@hyvve/server';
 import { runServerChild } from '../lib/child-side.js';
 import { requireEnv } from './env.js';
@@ -38,7 +40,9 @@ await runServerChild(async () => {
     port: 0,
     ...redisOptions(),
     authSecret: requireEnv('BENCH_AUTH_SECRET'),
-    rateLimit: false,
+    // `default`: no option, so the defaults apply exactly as `npm start` has them.
+    ...(process.env.BENCH_RATE_LIMIT === 'default' ? {} : { rateLimit: false as const }),
+    trustProxy: true,
     logLevel: 'silent',
     instanceId: requireEnv('BENCH_INSTANCE_ID'),
     // `ours-no-metrics` (the metrics-cost benchmark's baseline) counts nothing.

@@ -92,7 +92,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
 function pluginLimiter(app: FastifyInstance): RequestLimiter {
   return {
     ip: (address) => app.dashboardStateLimiter?.ip(address),
-    user: (owner) => app.dashboardStateLimiter?.user(owner),
+    get user() {
+      return app.dashboardStateLimiter?.user;
+    },
     close: async () => {},
   };
 }

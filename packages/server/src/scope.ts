@@ -17,6 +17,11 @@ export interface StateScope {
   /** `dashboard:state:channel:{workspaceId:userId}`: pub/sub channel of that user's changes. */
   readonly channel: string;
   /**
+   * `dashboard:ratelimit:user:{workspaceId:userId}`: the user's token bucket, spent by the
+   * scripts in the same call as the save, read or delete (same tag: same slot).
+   */
+  readonly userBucketKey: string;
+  /**
    * The untagged names of versions before the hash tag (`dashboard:state:<wid>:<uid>` and
    * `dashboard:state:revision:<wid>:<uid>`): read when the tagged ones hold nothing, and
    * removed by the next save or delete, which moves the user to the tagged names.
@@ -55,6 +60,7 @@ export function stateScope(workspaceId: string, userId: string): StateScope {
     stateKey: `dashboard:state:${tag}`,
     revisionKey: `dashboard:state:revision:${tag}`,
     channel: `dashboard:state:channel:${tag}`,
+    userBucketKey: `dashboard:ratelimit:user:${tag}`,
     legacyStateKey: `dashboard:state:${suffix}`,
     legacyRevisionKey: `dashboard:state:revision:${suffix}`,
   };

@@ -17,7 +17,7 @@ import {
   RedisStateStore,
   StatePersistenceService,
 } from '../src/index.js';
-import { rateLimitKey } from '../src/rate-limit/redis-token-buckets.js';
+import { stateScope } from '../src/scope.js';
 import { TEST_SECRET, testServer, tokenFor } from './support/servers.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -171,7 +171,7 @@ describe('limits', () => {
     expect(saved).toBeGreaterThanOrEqual(4);
     expect(saved).toBeLessThanOrEqual(5);
     expect(statuses.filter((status) => status === 429)).toHaveLength(8 - saved);
-    expect(await admin.exists(rateLimitKey('user', `acme:${user}`))).toBe(1);
+    expect(await admin.exists(stateScope('acme', user).userBucketKey)).toBe(1);
     const clients = String(await admin.client('LIST'));
     expect(clients).toContain('name=host-a:limit');
     expect(clients).toContain('name=host-b:limit');

@@ -13,7 +13,12 @@ import {
   type TestRedisCluster,
 } from '../../../test-support/redis-cluster.js';
 import { stateMessageText } from '../src/channel/channel-event.js';
-import { type ClusterPubSub, type RunningServer, stateScope } from '../src/index.js';
+import {
+  type ClusterPubSub,
+  DEFAULT_RATE_LIMIT,
+  type RunningServer,
+  stateScope,
+} from '../src/index.js';
 import { keySlot } from '../src/store/redis/key-slot.js';
 import { api, field, testServer, tokenFor, wsUrl } from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
@@ -245,8 +250,10 @@ describe.each<ClusterPubSub>(['sharded', 'classic'])('slot migration with %s pub
   beforeAll(async () => {
     await cluster.waitUntilHealthy();
     const redisCluster = { nodes: cluster.seeds, pubsub };
-    a = await testServer({ redisCluster, instanceId: `migration-${pubsub}-a` });
-    b = await testServer({ redisCluster, instanceId: `migration-${pubsub}-b` });
+    // The default limits: the user's bucket lives in the user's slot and moves with it.
+    const rateLimit = DEFAULT_RATE_LIMIT;
+    a = await testServer({ redisCluster, rateLimit, instanceId: `migration-${pubsub}-a` });
+    b = await testServer({ redisCluster, rateLimit, instanceId: `migration-${pubsub}-b` });
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);
@@ -261,8 +268,9 @@ describe.each<ClusterPubSub>(['sharded', 'classic'])('slot migration with %s pub
     const { stateKey } = stateScope('acme', userId);
     const slot = String(keySlot(stateKey));
     const watchers = [await ready(a, token), await ready(b, token)];
-    // Save, delete, save: both the state and its revision counter exist (a save touches
-    // both keys, and during a migration Redis runs it on the target only once both moved).
+    // Save, delete, save: the state, its revision counter and the user's rate-limit bucket
+    // exist (a save touches all three keys, and during a migration Redis runs it on the
+    // target only once all of them moved).
     expect((await saveAt(a, token, T0)).status).toBe(200);
     expect((await api(a, 'DELETE', PATH, { token })).status).toBe(204);
     expect((await saveAt(a, token, T0)).status).toBe(200);
@@ -277,7 +285,8 @@ describe.each<ClusterPubSub>(['sharded', 'classic'])('slot migration with %s pub
     const keys = (await cluster.cli(['CLUSTER', 'GETKEYSINSLOT', slot, '100'], source))
       .split('\n')
       .filter(Boolean);
-    expect(keys.sort()).toEqual([stateKey, stateScope('acme', userId).revisionKey].sort());
+    const { revisionKey, userBucketKey } = stateScope('acme', userId);
+    expect(keys.sort()).toEqual([stateKey, revisionKey, userBucketKey].sort());
     await cluster.cli(
       ['MIGRATE', '127.0.0.1', String(target), '', '0', '5000', 'KEYS', ...keys],
       source,

@@ -1,6 +1,7 @@
-// Limits shared by instances through Redis (one token bucket per user and per IP, keys
-// with a hash tag), socket floods closed with 1008, and the message size capped also
-// when the host app registered the WebSocket plugin itself.
+// Limits shared by instances through Redis (the user's bucket spent inside the store's
+// scripts, in the user's hash tag; IP tokens leased in blocks), socket floods closed with
+// 1008, and the message size capped also when the host app registered the WebSocket
+// plugin itself.
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -12,15 +13,25 @@ import {
 } from '../../../test-support/redis-cluster.js';
 import { startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
 import {
+  DEFAULT_RATE_LIMIT,
   dashboardStatePlugin,
   MemoryStateStore,
   RateLimitedError,
+  RedisStateStore,
+  type RunningServer,
   StatePersistenceService,
+  stateScope,
 } from '../src/index.js';
 import { silentLogger } from '../src/logger.js';
-import { rateLimitKey } from '../src/rate-limit/redis-token-buckets.js';
-import { redisRequestLimiter } from '../src/rate-limit/request-limiter.js';
-import { api, TEST_SECRET, testServer, tokenFor, wsUrl } from './support/servers.js';
+import { IpLeases } from '../src/rate-limit/ip-leases.js';
+import {
+  type ApiResponse,
+  api,
+  TEST_SECRET,
+  testServer,
+  tokenFor,
+  wsUrl,
+} from './support/servers.js';
 import { TestSocket } from './support/test-socket.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -65,48 +76,174 @@ describe('limits shared through Redis', () => {
     expect(saved).toBeGreaterThanOrEqual(4);
     expect(saved).toBeLessThanOrEqual(5);
     expect(statuses.filter((status) => status === 429).length).toBe(8 - saved);
-    const key = rateLimitKey('user', `acme:${user}`);
-    expect(key).toBe(`dashboard:ratelimit:{user:acme:${user}}`);
+    const key = stateScope('acme', user).userBucketKey;
+    expect(key).toBe(`dashboard:ratelimit:user:{acme:${user}}`);
     expect(await client.exists(key)).toBe(1);
     expect(await client.pttl(key)).toBeGreaterThan(0);
   });
 
-  it('lets requests through when Redis cannot be reached (the store answers 503 then anyway)', async () => {
-    const limiter = redisRequestLimiter(
-      { savesPerSecond: 1, burst: 1 },
-      {
-        url: 'redis://127.0.0.1:1',
-        connectionName: 'lim-down',
-        logger: silentLogger,
-        commandTimeoutMs: 100,
-      },
+  it('refuses with RateLimitedError and the wait from Redis time, inside the save script', async () => {
+    const store = new RedisStateStore({ url: redis.url, connectionName: 'lim-unit' });
+    expect(await store.waitUntilReady(5000)).toBe(true);
+    const service = new StatePersistenceService({ store });
+    try {
+      const owner = { workspaceId: 'acme', userId: newUser() };
+      const limit = { perSecond: 2, burst: 1 };
+      await service.save(owner, makeState({ timestamp: 1_700_000_000_000 }), { limit });
+      const error = await service
+        .save(owner, makeState({ timestamp: 1_700_000_000_001 }), { limit })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
+      expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
+      // Refused inside the script: nothing was saved.
+      expect((await service.load(owner))?.revision).toBe(1);
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+/** 120 saves of one user at once, alternating between `servers`; the time they took. */
+async function burstOf120(servers: Awaited<ReturnType<typeof testServer>>[], token: string) {
+  const started = performance.now();
+  const responses: ApiResponse[] = await Promise.all(
+    Array.from({ length: 120 }, (_, i) =>
+      api(servers[i % servers.length] as RunningServer, 'POST', PATH, {
+        token,
+        body: { state: makeState({ timestamp: 1_700_000_000_000 + i }) },
+      }),
+    ),
+  );
+  return { responses, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The default per-user limit held: the burst, plus what refilled while the saves ran. */
+function expectOneUsersBurst({ responses, seconds }: Awaited<ReturnType<typeof burstOf120>>) {
+  const { burst, savesPerSecond } = DEFAULT_RATE_LIMIT;
+  // The token is spent before the newer-wins check: a save let through is 200 or 409.
+  const through = responses.filter((response) => response.status !== 429);
+  expect(through.every((response) => response.status === 200 || response.status === 409)).toBe(
+    true,
+  );
+  expect(through.length).toBeGreaterThanOrEqual(burst);
+  expect(through.length).toBeLessThanOrEqual(burst + Math.ceil(seconds * savesPerSecond));
+  const limited = responses.find((response) => response.status === 429);
+  expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+}
+
+describe('the default per-user limit', () => {
+  it("two instances on one Redis admit one user's burst of 120 saves as one burst, not two", async () => {
+    const a = await testServer({ redisUrl: redis.url, rateLimit: DEFAULT_RATE_LIMIT });
+    const b = await testServer({ redisUrl: redis.url, rateLimit: DEFAULT_RATE_LIMIT });
+    const result = await burstOf120([a, b], await tokenFor(newUser()));
+    expectOneUsersBurst(result);
+    // Each instance alone would have let a burst through: together, not twice that.
+    expect(result.responses.filter((r) => r.status !== 429).length).toBeLessThan(
+      2 * DEFAULT_RATE_LIMIT.burst,
     );
-    expect(await limiter.waitUntilReady?.(200)).toBe(false);
-    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
-    await expect(limiter.ip('10.0.0.1')).resolves.toBeUndefined();
-    await limiter.close();
   });
 
-  it('refuses with RateLimitedError and the wait, from Redis time', async () => {
-    const limiter = redisRequestLimiter(
-      { savesPerSecond: 2, burst: 1 },
-      { url: redis.url, connectionName: 'lim-unit', logger: silentLogger },
+  it('the memory store admits the same burst by the same rule', async () => {
+    const server = await testServer({ rateLimit: DEFAULT_RATE_LIMIT });
+    expectOneUsersBurst(await burstOf120([server], await tokenFor(newUser())));
+  });
+});
+
+describe('per-IP leases', () => {
+  it('N instances admit at most burst + rate·(t + lease) + N·credit of one IP', async () => {
+    const rate = { perSecond: 5, burst: 20 };
+    const credit = 2;
+    const connections = [0, 1, 2].map(() => new Redis(redis.url));
+    const leases = connections.map(
+      (connection) => new IpLeases(connection, { rate, credit, logger: silentLogger }),
     );
-    expect(await limiter.waitUntilReady?.(5000)).toBe(true);
-    const owner = { workspaceId: 'acme', userId: newUser() };
-    // Until its connection is up the limiter lets requests through: spend until Redis counts.
-    await waitFor(
-      async () => {
-        await limiter.user(owner);
-        return (await client.exists(rateLimitKey('user', `acme:${owner.userId}`))) === 1;
-      },
-      { what: 'the limiter to reach Redis' },
-    );
-    const error = await Promise.resolve(limiter.user(owner)).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RateLimitedError);
-    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
-    expect((error as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(500);
-    await limiter.close();
+    try {
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        leases.flatMap((lease) =>
+          Array.from({ length: 40 }, () => {
+            try {
+              return Promise.resolve(lease.take('203.0.113.7')).then(
+                () => true,
+                () => false,
+              );
+            } catch {
+              return Promise.resolve(false);
+            }
+          }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const admitted = outcomes.filter(Boolean).length;
+      expect(admitted).toBeGreaterThanOrEqual(rate.burst / 2);
+      // Leased tokens live 0.5 s: they were taken from the bucket at most that long before.
+      expect(admitted).toBeLessThanOrEqual(
+        rate.burst + Math.ceil(rate.perSecond * (seconds + 0.5)) + leases.length * credit,
+      );
+      // The credit spent was charged to the shared bucket: it is below what was granted.
+      const bucket = await client.hget('dashboard:ratelimit:ip:{ip}:203.0.113.7', 't');
+      expect(Number(bucket)).toBeLessThan(1);
+    } finally {
+      for (const lease of leases) await lease.close();
+      for (const connection of connections) connection.disconnect();
+    }
+  });
+
+  it('gives leased tokens back once they are half a second old, and spends none of them after', async () => {
+    let clock = 1_000_000;
+    const connection = new Redis(redis.url);
+    const lease = new IpLeases(connection, {
+      rate: { perSecond: 1, burst: 20 },
+      credit: 2,
+      logger: silentLogger,
+      now: () => clock,
+    });
+    const key = 'dashboard:ratelimit:ip:{ip}:192.0.2.9';
+    try {
+      lease.take('192.0.2.9'); // on credit
+      await waitFor(() => lease.settlements === 1, { what: 'the first settlement' });
+      // Charged 1, leased a block of 5: 14 left in Redis (plus what refilled meanwhile).
+      const leased = Number(await client.hget(key, 't'));
+      expect(leased).toBeGreaterThanOrEqual(14);
+      expect(leased).toBeLessThan(16);
+      clock += 500;
+      // The block expired: this request is on credit again, and the 5 go back to Redis
+      // while the next block is asked for, in the same settlement.
+      lease.take('192.0.2.9');
+      await waitFor(() => lease.settlements === 2, { what: 'the second settlement' });
+      const after = Number(await client.hget(key, 't'));
+      // 14 - 1 (credit) + 5 (given back) - 5 (new block) = 13; without the give-back, 8.
+      expect(after).toBeGreaterThanOrEqual(13);
+      expect(after).toBeLessThan(16);
+    } finally {
+      await lease.close();
+      connection.disconnect();
+    }
+  });
+
+  it('while Redis cannot be reached, each instance limits an IP alone by the same rule', async () => {
+    const down = new Redis('redis://127.0.0.1:1', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+    });
+    down.on('error', () => {});
+    const lease = new IpLeases(down, {
+      rate: { perSecond: 1, burst: 3 },
+      credit: 1,
+      flushMs: 5,
+      logger: silentLogger,
+    });
+    try {
+      lease.take('198.51.100.1');
+      await waitFor(() => !lease.shared, { what: 'the settlement to fail' });
+      for (let i = 0; i < 3; i++) expect(() => lease.take('198.51.100.1')).not.toThrow();
+      expect(() => lease.take('198.51.100.1')).toThrow(RateLimitedError);
+    } finally {
+      await lease.close();
+      down.disconnect();
+    }
   });
 });
 
@@ -152,7 +289,7 @@ describe('limits shared through Redis Cluster', () => {
     expect((await api(a, 'GET', PATH, { token })).status).toBe(429);
     expect((await api(b, 'GET', PATH, { token })).status).toBe(429);
     // The bucket is in the cluster, not in either instance.
-    const key = rateLimitKey('user', `acme:${user}`);
+    const key = stateScope('acme', user).userBucketKey;
     const owner = await cluster.primaryPortOf(key);
     expect((await cluster.cli(['EXISTS', key], owner)).trim()).toBe('1');
   }, 60_000);

@@ -3,24 +3,22 @@
 // in a handler run after an asynchronous check is reported, not lost.
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../src/errors.js';
-import type { RequestLimiter } from '../src/rate-limit/request-limiter.js';
-import { SocketMessageGate } from '../src/socket/socket-message-gate.js';
+import { SocketMessageGate, type SpendMessage } from '../src/socket/socket-message-gate.js';
 
-/** A limiter answering asynchronously, refusing the keys in `refuse` (by IP or user id). */
-function asyncLimiter(refuse: Set<string>): RequestLimiter {
+/** A spend answering asynchronously, refusing the keys in `refuse` (the IP before auth, else the user id). */
+function asyncLimiter(refuse: Set<string>): SpendMessage {
   const answer = (key: string) =>
     new Promise<void>((resolve, reject) =>
       setTimeout(() => (refuse.has(key) ? reject(new RateLimitedError(250)) : resolve()), 5),
     );
-  return { ip: answer, user: (owner) => answer(owner.userId), close: async () => {} };
+  return (owner) => answer(owner === undefined ? '10.0.0.1' : owner.userId);
 }
 
-function gate(limiter: RequestLimiter | undefined, floodLimit = 20) {
+function gate(spend: SpendMessage | undefined, floodLimit = 20) {
   const events: string[] = [];
   const errors: unknown[] = [];
   const instance = new SocketMessageGate({
-    limiter,
-    ip: '10.0.0.1',
+    spend,
     floodLimit,
     onLimited: (error, message) => events.push(`429:${String(message)}:${error.retryAfterMs}`),
     onFlood: () => events.push('flood'),
@@ -56,12 +54,8 @@ describe('SocketMessageGate', () => {
 
   it('counts refusals in a row only: a message that passes starts the count again', () => {
     let refuse = true;
-    const limiter: RequestLimiter = {
-      ip: () => {
-        if (refuse) throw new RateLimitedError(100);
-      },
-      user: () => {},
-      close: async () => {},
+    const limiter: SpendMessage = (owner) => {
+      if (owner === undefined && refuse) throw new RateLimitedError(100);
     };
     const { instance, events } = gate(limiter, 1);
     instance.admit(undefined, 'a', () => events.push('a'));

@@ -1,6 +1,8 @@
-// The onRequest hook of the state routes: the per-IP limit, the token and the per-user
-// limit are all checked before the body is read, so an anonymous or badly signed client
-// cannot make the server read and parse a megabyte, and a flood costs a hash lookup.
+// The onRequest hook of the state routes: the per-IP limit (leased, no round trip), the
+// token, and whether the user is known to be out of tokens are all checked before the
+// body is read, so an anonymous, badly signed or limited client cannot make the server
+// read and parse a megabyte, and a flood costs a hash lookup. The user's token itself is
+// spent by the store, in the same command as the request's operation (state-routes.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Identity } from '../auth/token.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
@@ -35,7 +37,7 @@ async function verifySlowly(
 ): Promise<void> {
   await limiter?.ip(request.ip);
   const identity = await verifier.verifyHeader(request.headers.authorization);
-  await limiter?.user(identity);
+  limiter?.user?.check(identity);
   request.identity = identity;
 }
 
@@ -50,12 +52,11 @@ export function gateRequests(app: FastifyInstance, deps: RequestGateDependencies
         verifySlowly(request, deps).then(() => done(), done);
         return;
       }
-      // The common case (a known token): both limits at once, so with Redis the two
-      // checks leave in one write and cost one round trip.
+      // The common case (a known token): answered in this turn, without Redis.
       const ip = limiter?.ip(request.ip);
-      const user = limiter?.user(cached);
-      if (isPromise(ip) || isPromise(user)) {
-        Promise.all([ip, user]).then(() => {
+      limiter?.user?.check(cached);
+      if (isPromise(ip)) {
+        ip.then(() => {
           request.identity = cached;
           done();
         }, done);

@@ -7,11 +7,13 @@ import {
   MERGE_PATCH_CONTENT_TYPE,
   type PatchContentType,
   STATE_PATH,
+  type StatePatchRequest,
 } from '@hyvve/schema';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { InvalidRequestError, StateNotFoundError, UnsupportedMediaTypeError } from '../errors.js';
 import type { RequestLimiter } from '../rate-limit/request-limiter.js';
+import { limitedBy, refuseAfterSpending } from '../rate-limit/user-limit.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService, StateSource } from '../service/state-persistence-service.js';
 import { etagOf, matchesIfNoneMatch, parseIfMatch } from './conditional-headers.js';
@@ -110,10 +112,12 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   const { service, verifier, limiter, bodyLimit } = deps;
   keepStateBodyText(app);
   gateRequests(app, { verifier, limiter });
+  // The user's limit, spent in the same store call as the request's operation.
+  const limited = limitedBy(limiter?.user);
 
   app.get(STATE_PATH, async (request, reply) => {
     const { scope } = identityOf(request);
-    const loaded = await service.loadJson(scope);
+    const loaded = await limited(scope, (limit) => service.loadJson(scope, limit));
     if (!loaded) throw new StateNotFoundError();
     reply.header('etag', etagOf(loaded.revision, loaded.epoch)).header('cache-control', 'no-cache');
     if (matchesIfNoneMatch(request.headers['if-none-match'], loaded.revision, loaded.epoch)) {
@@ -124,14 +128,24 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
 
   const save = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { scope } = identityOf(request);
-    const { state, origin } = readSaveBody(request.body);
-    const ifMatch = parseIfMatch(request.headers['if-match']);
-    const source = stateSource(request);
-    const result = await service.save(scope, state, {
-      origin: origin ?? HTTP_ORIGIN,
-      ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
-      ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
-      ...(source === undefined ? {} : { source }),
+    // One limited call: a body refused before the store spends the user's token alone.
+    const result = await limited(scope, (limit) => {
+      let body: SaveBody;
+      let ifMatch: ReturnType<typeof parseIfMatch>;
+      try {
+        body = readSaveBody(request.body);
+        ifMatch = parseIfMatch(request.headers['if-match']);
+      } catch (error) {
+        return refuseAfterSpending(service, scope, limit, error);
+      }
+      const source = stateSource(request);
+      return service.save(scope, body.state, {
+        origin: body.origin ?? HTTP_ORIGIN,
+        ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
+        ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
+        ...(source === undefined ? {} : { source }),
+        ...limit,
+      });
     });
     return reply
       .header('etag', etagOf(result.revision, result.epoch))
@@ -148,12 +162,21 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
   // 404 when nothing is stored: a patch needs a state to apply to (POST a full one).
   app.patch(STATE_PATH, { bodyLimit }, async (request, reply) => {
     const { scope } = identityOf(request);
-    const patch = toPatchRequest(patchContentType(request.headers['content-type']), request.body);
-    const ifMatch = parseIfMatch(request.headers['if-match']);
-    const result = await service.patch(scope, patch, {
-      origin: HTTP_ORIGIN,
-      ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
-      ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
+    const result = await limited(scope, (limit) => {
+      let patch: StatePatchRequest;
+      let ifMatch: ReturnType<typeof parseIfMatch>;
+      try {
+        patch = toPatchRequest(patchContentType(request.headers['content-type']), request.body);
+        ifMatch = parseIfMatch(request.headers['if-match']);
+      } catch (error) {
+        return refuseAfterSpending(service, scope, limit, error);
+      }
+      return service.patch(scope, patch, {
+        origin: HTTP_ORIGIN,
+        ...(ifMatch === undefined ? {} : { ifMatch: ifMatch.revision }),
+        ...(ifMatch?.epoch === undefined ? {} : { ifMatchEpoch: ifMatch.epoch }),
+        ...limit,
+      });
     });
     return reply
       .header('etag', etagOf(result.revision, result.epoch))
@@ -165,7 +188,7 @@ export function registerStateRoutes(app: FastifyInstance, deps: StateRouteDepend
 
   app.delete(STATE_PATH, async (request, reply) => {
     const { scope } = identityOf(request);
-    await service.delete(scope, { origin: HTTP_ORIGIN });
+    await limited(scope, (limit) => service.delete(scope, { origin: HTTP_ORIGIN, ...limit }));
     return reply.code(204).send();
   });
 }

@@ -1,24 +1,29 @@
 // The limits every request and socket message passes: one bucket per client IP (before
-// auth, so anonymous floods are bounded too) and one per user (after auth). In memory
-// for one instance, in Redis when there is one, so instances share one limit.
+// auth, so anonymous floods are bounded too) and one per user (after auth). With Redis
+// both are shared by the instances, and neither costs a round trip of its own on the hot
+// path: the user's token is spent by the store in the same script as the request's save,
+// read or delete (user-limit.ts), and the IP's tokens are leased in blocks (ip-leases.ts).
+// Without Redis both live in this process.
 import { type Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../options.js';
-import type { StateOwner } from '../scope.js';
 import { createClusterClient } from '../store/redis/cluster.js';
 import type { RedisClusterOptions } from '../store/redis/cluster-options.js';
-import { RedisTokenBuckets } from './redis-token-buckets.js';
-import { TokenBucketLimiter, type TokenBuckets } from './token-buckets.js';
+import { IpLeases } from './ip-leases.js';
+import { BucketMap, type BucketRate, checkRate } from './token-buckets.js';
+import { UserLimit } from './user-limit.js';
 
 export interface RequestLimiter {
   /** Spends one request of this client IP; throws/rejects RateLimitedError when none is left. */
   ip(address: string): void | Promise<void>;
-  /** Spends one request of this user; throws/rejects RateLimitedError when none is left. */
-  user(owner: StateOwner): void | Promise<void>;
+  /** The per-user limit, spent by the store with the request's own operation; none when off. */
+  readonly user: UserLimit | undefined;
   /** Closes what the limiter opened (its Redis connection). */
   close(): Promise<void>;
   /** Resolves true once the limiter counts (its Redis answers), false after `timeoutMs`. */
   waitUntilReady?(timeoutMs: number): Promise<boolean>;
+  /** Per-IP settlements sent to Redis (one EVAL each), when the IP limit is shared. */
+  readonly ipSettlements?: number;
 }
 
 /** True once `client` is ready, false when `timeoutMs` passes first. */
@@ -37,27 +42,22 @@ function readyWithin(client: Redis | Cluster, timeoutMs: number): Promise<boolea
   });
 }
 
-/** `workspace:user`: ids match ID_PATTERN, so the pair names one user unambiguously. */
-function userKey(owner: StateOwner): string {
-  return `${owner.workspaceId}:${owner.userId}`;
-}
-
-function rates(options: RateLimitOptions) {
+function rates(options: RateLimitOptions): { user: BucketRate; ip: BucketRate } {
   const ipPerSecond = options.ipPerSecond ?? DEFAULT_RATE_LIMIT.ipPerSecond;
-  return {
-    user: { perSecond: options.savesPerSecond, burst: options.burst },
-    ip: { perSecond: ipPerSecond, burst: options.ipBurst ?? ipPerSecond * 2 },
-  };
+  const user = { perSecond: options.savesPerSecond, burst: options.burst };
+  const ip = { perSecond: ipPerSecond, burst: options.ipBurst ?? ipPerSecond * 2 };
+  checkRate(user);
+  checkRate(ip);
+  return { user, ip };
 }
 
-/** Buckets in this process: the limit holds per instance. */
+/** Buckets in this process: the limit holds per instance (the store spends the user's). */
 export function memoryRequestLimiter(options: RateLimitOptions): RequestLimiter {
   const { user, ip } = rates(options);
-  const users = new TokenBucketLimiter({ savesPerSecond: user.perSecond, burst: user.burst });
-  const ips = new TokenBucketLimiter({ savesPerSecond: ip.perSecond, burst: ip.burst });
+  const ips = new BucketMap();
   return {
-    ip: (address) => ips.take(address),
-    user: (owner) => users.take(userKey(owner)),
+    ip: (address) => ips.take(address, ip),
+    user: new UserLimit(user),
     close: async () => {},
   };
 }
@@ -65,16 +65,19 @@ export function memoryRequestLimiter(options: RateLimitOptions): RequestLimiter 
 export interface RedisRequestLimiterOptions {
   /** One Redis (`REDIS_URL`)... */
   url?: string;
-  /** ...or a Redis Cluster (the keys are hash-tagged: each bucket lives in one slot). */
+  /** ...or a Redis Cluster (the IP buckets share one hash tag: one slot). */
   cluster?: RedisClusterOptions;
   /** CLIENT LIST name of the limiter's connection. */
   connectionName: string;
   logger: Logger;
-  /** A check without an answer after this long lets the request through. @default 500 */
+  /** A settlement without an answer after this long fails (IPs are then limited locally). @default 500 */
   commandTimeoutMs?: number;
 }
 
-/** Buckets in Redis: every instance on that Redis spends from the same buckets. */
+/**
+ * IP leases in Redis (the limiter's own connection, off the store's command path); the
+ * user's buckets are spent by the Redis store's scripts.
+ */
 export function redisRequestLimiter(
   options: RateLimitOptions,
   redisOptions: RedisRequestLimiterOptions,
@@ -92,32 +95,32 @@ export function redisRequestLimiter(
       })
     : new Redis(redisOptions.url ?? '', {
         connectionName: redisOptions.connectionName,
-        // Fail fast while Redis is away (the check then lets the request through).
+        // Fail fast while Redis is away (IPs are then limited by each instance alone).
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
-        // Checks made in one event-loop turn leave in one write (one round trip for many saves).
-        enableAutoPipelining: true,
         commandTimeout,
         retryStrategy,
       });
   // Errors surface on the commands; without a listener ioredis would print each one.
   redis.on('error', () => {});
-  const users: TokenBuckets = new RedisTokenBuckets(redis, 'user', user, redisOptions.logger);
-  const ips: TokenBuckets = new RedisTokenBuckets(redis, 'ip', ip, redisOptions.logger);
+  const leases = new IpLeases(redis, { rate: ip, logger: redisOptions.logger });
   return {
-    ip: (address) => ips.take(address),
-    user: (owner) => users.take(userKey(owner)),
+    ip: (address) => leases.take(address),
+    user: new UserLimit(user),
     close: async () => {
+      await leases.close();
       redis.disconnect();
     },
     waitUntilReady: (timeoutMs) => readyWithin(redis, timeoutMs),
+    get ipSettlements() {
+      return leases.settlements;
+    },
   };
 }
 
 /**
- * The one place the limiter is chosen: none when limits are off (`false`), buckets in
- * Redis when `redis` is given (shared by instances), else buckets in this process.
- * `rateLimit` absent means the default limits.
+ * The one place the limiter is chosen: none when limits are off (`false`), shared through
+ * Redis when `redis` is given, else in this process. `rateLimit` absent means the defaults.
  */
 export function createRequestLimiter(
   rateLimit: RateLimitOptions | false | undefined,

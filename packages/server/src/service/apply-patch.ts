@@ -16,6 +16,7 @@ import {
 } from '@hyvve/schema';
 import {
   InvalidRequestError,
+  InvalidStateError,
   PatchConflictError,
   PatchContentionError,
   StaleRevisionError,
@@ -42,6 +43,8 @@ export interface PatchOptions {
 /** What the patch loop needs of the service. */
 export interface PatchTarget {
   load(owner: StateOwner): Promise<StoredState | null>;
+  /** The newest state this instance knows of the user without asking the store, if any. */
+  known(owner: StateOwner): (StoredState & { epoch: string }) | undefined;
   save(owner: StateOwner, state: unknown, options: SaveOptions): Promise<SaveResult>;
   now(): number;
 }
@@ -79,6 +82,8 @@ export async function applyPatch(
   request: StatePatchRequest,
   options: PatchOptions = {},
 ): Promise<SaveResult> {
+  const fromKnown = await patchKnown(target, owner, request, options);
+  if (fromKnown !== undefined) return fromKnown;
   for (let attempt = 1; ; attempt++) {
     const stored = await target.load(owner);
     if (!stored) throw new StateNotFoundError();
@@ -101,6 +106,45 @@ export async function applyPatch(
       if (attempt >= MAX_PATCH_ATTEMPTS) throw new PatchContentionError(attempt);
       await sleep(Math.random() * Math.min(MAX_RETRY_PAUSE_MS, 2 ** attempt));
     }
+  }
+}
+
+/** Errors a patch of a state known here may meet only because that state is no longer current. */
+function maybeOutdated(error: unknown): boolean {
+  return (
+    error instanceof StaleRevisionError ||
+    error instanceof StateConflictError ||
+    error instanceof PatchConflictError ||
+    error instanceof InvalidStateError
+  );
+}
+
+/**
+ * The patch applied to the state this instance knows (no store read), saved with If-Match
+ * on its revision and epoch: the store's check proves it current. Undefined when there is
+ * no such state, or the attempt met what an outdated base could cause (the caller then
+ * reads the store and applies the patch to what it holds).
+ */
+async function patchKnown(
+  target: PatchTarget,
+  owner: StateOwner,
+  request: StatePatchRequest,
+  options: PatchOptions,
+): Promise<SaveResult | undefined> {
+  const known = target.known(owner);
+  if (known === undefined || known.epoch === '') return undefined;
+  if (options.ifMatch !== undefined && options.ifMatch !== known.revision) return undefined;
+  if (options.ifMatchEpoch !== undefined && options.ifMatchEpoch !== known.epoch) return undefined;
+  try {
+    const patched = patchedState(known, request, target.now());
+    return await target.save(owner, patched, {
+      ifMatch: known.revision,
+      ifMatchEpoch: known.epoch,
+      ...(options.origin === undefined ? {} : { origin: options.origin }),
+    });
+  } catch (error) {
+    if (maybeOutdated(error)) return undefined;
+    throw error;
   }
 }
 

@@ -1,8 +1,19 @@
 // What the persistence service's callers pass and get back: options of a save, its result,
 // a delete's result, a subscription. Apart from the service so apply-patch.ts can use them too.
 import type { ChannelMessage } from '@hyvve/schema';
+import type { BucketRate } from '../rate-limit/token-buckets.js';
 
-export interface SaveOptions {
+/** Options every request of a user may carry. */
+export interface LimitOption {
+  /**
+   * The user's limit: one token of the user's bucket is spent by the store in the same
+   * call (or alone, when the request fails before reaching the store); RateLimitedError
+   * when it is empty.
+   */
+  limit?: BucketRate;
+}
+
+export interface SaveOptions extends LimitOption {
   /** Save only if this is still the stored revision (`If-Match`), else StaleRevisionError. */
   ifMatch?: number;
   /** With `ifMatch`: the counter's epoch must be this one too (an ETag of the `"<epoch>.<rev>"` form). */

@@ -5,10 +5,7 @@
 // complete state with idle transient parts, sent as canonical JSON) it copies nothing:
 // the input is checked in place and its received text is stored as is.
 import {
-  canonicalJsonEnd,
   type DashboardState,
-  isCompleteDashboardState,
-  isPersistableAsIs,
   MAX_CLOCK_SKEW_MS,
   MAX_STATE_SIZE_BYTES,
   migrateDashboardState,
@@ -16,18 +13,16 @@ import {
   STATE_VERSION,
   type StatePatchRequest,
   type StoredState,
-  toPersistableState,
   utf8BytesOverLimit,
-  validateDashboardState,
 } from '@hyvve/schema';
 import {
-  ClockAheadError,
-  InvalidStateError,
+  RateLimitedError,
   StaleRevisionError,
   StateConflictError,
   StateTooLargeError,
 } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import type { BucketRate } from '../rate-limit/token-buckets.js';
 import { type StateOwner, type StateScope, toScope } from '../scope.js';
 import type {
   ChannelListener,
@@ -40,12 +35,14 @@ import type {
   Subscription,
 } from '../store/state-store.js';
 import { applyPatch, type PatchOptions } from './apply-patch.js';
+import { KnownStates } from './known-states.js';
+import { checkClock, checkOwner, persistable, serialise } from './persistable.js';
 import type {
   DeleteResult,
+  LimitOption,
   SaveOptions,
   SaveResult,
   StateListener,
-  StateSource,
   StateSubscription,
 } from './service-types.js';
 
@@ -71,6 +68,7 @@ export interface StatePersistenceServiceOptions {
 
 export type {
   DeleteResult,
+  LimitOption,
   SaveOptions,
   SaveResult,
   StateListener,
@@ -89,6 +87,8 @@ export class StatePersistenceService {
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
   private readonly now: () => number;
+  /** The newest state saved or read here per user: a patch's base without a store read. */
+  private readonly known = new KnownStates();
   /** Subscriptions made through `subscribe`, so `unsubscribe(owner)` can end them. */
   private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
 
@@ -120,14 +120,27 @@ export class StatePersistenceService {
    */
   async save(owner: StateOwner, input: unknown, options: SaveOptions = {}): Promise<SaveResult> {
     const scope = toScope(owner);
-    const state = this.persistable(input);
+    let request: SaveRequest;
+    try {
+      request = this.saveRequest(scope, input, options);
+    } catch (error) {
+      // Refused before the store: the user's token is spent alone (one command).
+      if (options.limit) await this.spendRefused(scope, options.limit);
+      throw error;
+    }
+    return this.saveChecked(scope, request, options);
+  }
+
+  /** The request a save sends the store: validated, size- and clock-checked. */
+  private saveRequest(scope: StateScope, input: unknown, options: SaveOptions): SaveRequest {
+    const state = persistable(input);
     checkOwner(state, scope);
     const stateJson = serialise(state, state === input ? options.source : undefined);
     const size = utf8BytesOverLimit(stateJson, this.maxStateBytes);
     if (size !== null) throw new StateTooLargeError(size, this.maxStateBytes);
     const savedAt = this.now();
-    this.checkClock(state.timestamp, savedAt);
-    const request: SaveRequest = {
+    checkClock(state.timestamp, savedAt, this.maxClockSkewMs);
+    return {
       stateJson,
       state,
       timestamp: state.timestamp,
@@ -139,7 +152,15 @@ export class StatePersistenceService {
       ...(options.ifMatch === undefined || options.ifMatchEpoch === undefined
         ? {}
         : { ifMatchEpoch: options.ifMatchEpoch }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
     };
+  }
+
+  private async saveChecked(
+    scope: StateScope,
+    request: SaveRequest,
+    options: SaveOptions,
+  ): Promise<SaveResult> {
     let outcome = await this.store.save(scope, request);
     if (outcome.status === 'conflict' && !this.decode(scope, outcome.current)) {
       // The newer stored state cannot be read, and every read treats it as absent (GET
@@ -153,7 +174,8 @@ export class StatePersistenceService {
         },
         'replacing a newer stored state that cannot be read',
       );
-      const { ifMatchEpoch: _epoch, ...unconditional } = request;
+      // The user's token was spent by the first call.
+      const { ifMatchEpoch: _epoch, limit: _limit, ...unconditional } = request;
       const replaced = await this.store.save(scope, {
         ...unconditional,
         ifMatch: outcome.current.revision,
@@ -162,21 +184,19 @@ export class StatePersistenceService {
       // Another save got in meanwhile: this one is then decided against it as any save is.
       outcome =
         replaced.status === 'stale' && options.ifMatch === undefined
-          ? await this.store.save(scope, request)
+          ? await this.store.save(scope, unlimited(request))
           : replaced;
     }
     switch (outcome.status) {
-      case 'saved':
+      case 'saved': {
+        const { revision, savedAt, epoch } = outcome;
         this.logger.debug(
-          {
-            workspaceId: scope.workspaceId,
-            userId: scope.userId,
-            revision: outcome.revision,
-            chars: stateJson.length,
-          },
+          { workspaceId: scope.workspaceId, userId: scope.userId, revision },
           'state saved',
         );
-        return { revision: outcome.revision, savedAt: outcome.savedAt, epoch: outcome.epoch };
+        this.known.remember(scope, { stateJson: request.stateJson, revision, savedAt, epoch });
+        return { revision, savedAt, epoch };
+      }
       case 'stale':
         throw new StaleRevisionError(options.ifMatch ?? -1, outcome.revision);
       case 'conflict': {
@@ -193,28 +213,76 @@ export class StatePersistenceService {
    * atomically against concurrent saves (If-Match on the revision it was applied to,
    * retried on a newer one); published like any save. See `applyPatch` for the errors.
    */
-  patch(
+  async patch(
     owner: StateOwner,
     request: StatePatchRequest,
-    options: PatchOptions = {},
+    options: PatchOptions & LimitOption = {},
   ): Promise<SaveResult> {
-    return applyPatch(
-      {
-        load: (target) => this.load(target),
-        save: (target, state, saveOptions) => this.save(target, state, saveOptions),
-        now: this.now,
-      },
-      owner,
-      request,
-      options,
-    );
+    const { limit, ...patchOptions } = options;
+    // The user's token goes with the first save only (its retries are the server's doing),
+    // or alone when the patch fails before any save.
+    let unspent = limit;
+    try {
+      return await applyPatch(
+        {
+          load: (target) => this.load(target),
+          known: (target) => this.knownState(toScope(target)),
+          save: (target, state, saveOptions) => {
+            const spend = unspent;
+            unspent = undefined;
+            return this.save(target, state, {
+              ...saveOptions,
+              ...(spend === undefined ? {} : { limit: spend }),
+            });
+          },
+          now: this.now,
+        },
+        owner,
+        request,
+        patchOptions,
+      );
+    } catch (error) {
+      if (unspent && !(error instanceof RateLimitedError)) {
+        await this.spendRefused(owner, unspent);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Spends one token of the user's bucket for a request that reaches no store call (an
+   * invalid one, a socket's renewal): RateLimitedError when it is empty.
+   */
+  spendToken(owner: StateOwner, limit: BucketRate): Promise<void> {
+    return this.store.spendToken(toScope(owner), limit);
+  }
+
+  /**
+   * The token of a request refused before any store call: an empty bucket makes it a
+   * RateLimitedError instead; a store that is away only loses this count.
+   */
+  async spendRefused(owner: StateOwner, limit: BucketRate): Promise<void> {
+    try {
+      await this.store.spendToken(toScope(owner), limit);
+    } catch (error) {
+      if (error instanceof RateLimitedError) throw error;
+    }
   }
 
   /** The stored state (migrated to the current version), or null when none is stored. */
-  async load(owner: StateOwner): Promise<StoredState | null> {
+  async load(owner: StateOwner, options: LimitOption = {}): Promise<StoredState | null> {
     const scope = toScope(owner);
-    const record = await this.store.load(scope);
+    const record = await this.store.load(scope, options.limit);
+    if (record?.version === STATE_VERSION) this.known.remember(scope, record);
     return record ? this.decode(scope, record) : null;
+  }
+
+  /** The newest state this instance saved or read for `scope` (no store call), if any. */
+  private knownState(scope: StateScope): (StoredState & { epoch: string }) | undefined {
+    const known = this.known.get(scope);
+    if (known === undefined) return undefined;
+    const { revision, savedAt, epoch } = known;
+    return { state: JSON.parse(known.stateJson), revision, savedAt, epoch };
   }
 
   /**
@@ -223,12 +291,14 @@ export class StatePersistenceService {
    */
   async loadJson(
     owner: StateOwner,
+    options: LimitOption = {},
   ): Promise<{ json: string; revision: number; epoch: string } | null> {
     const scope = toScope(owner);
-    const record = await this.store.load(scope);
+    const record = await this.store.load(scope, options.limit);
     if (!record) return null;
     const { epoch } = record;
     if (record.version === STATE_VERSION) {
+      this.known.remember(scope, record);
       const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt},"epoch":${JSON.stringify(epoch)}}`;
       return { json, revision: record.revision, epoch };
     }
@@ -244,11 +314,16 @@ export class StatePersistenceService {
   }
 
   /** Removes the state; publishes `deleted` with a bumped revision if something was stored. */
-  async delete(owner: StateOwner, options: { origin?: string } = {}): Promise<DeleteResult> {
+  async delete(
+    owner: StateOwner,
+    options: { origin?: string } & LimitOption = {},
+  ): Promise<DeleteResult> {
     const scope = toScope(owner);
+    this.known.forget(scope);
     const result = await this.store.delete(scope, {
       ttlSeconds: this.ttlSeconds,
       origin: options.origin ?? this.defaultOrigin,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
     });
     this.logger.debug(
       { workspaceId: scope.workspaceId, userId: scope.userId, revision: result.revision },
@@ -332,35 +407,6 @@ export class StatePersistenceService {
     await this.store.close();
   }
 
-  /** Refuses a timestamp from a clock too far ahead (it would win every later comparison). */
-  private checkClock(timestamp: number, now: number): void {
-    const ahead = timestamp - now;
-    if (ahead > this.maxClockSkewMs) {
-      throw new ClockAheadError(
-        `timestamp: ${timestamp} is ${Math.round(ahead)} ms ahead of the server clock ` +
-          `(at most ${this.maxClockSkewMs} ms allowed; check the device clock)`,
-        now,
-      );
-    }
-  }
-
-  /** The state as it will be stored: validated, defaults applied, transient parts reset. */
-  private persistable(input: unknown): DashboardState {
-    // Checked in place first: Zod's validated copy is garbage on the hot path, so it is
-    // built only when defaults must be applied or keys stripped, or to name a failure.
-    let state: DashboardState;
-    if (isCompleteDashboardState(input)) {
-      state = input;
-    } else {
-      const validated = validateDashboardState(input);
-      if (!validated.success) {
-        throw new InvalidStateError(validated.error.path, validated.error.message);
-      }
-      state = validated.data;
-    }
-    return isPersistableAsIs(state) ? state : toPersistableState(state);
-  }
-
   private decode(scope: StateScope, record: StoredRecord): StoredState | null {
     const { revision, savedAt } = record;
     if (record.version === STATE_VERSION) {
@@ -391,30 +437,8 @@ export class StatePersistenceService {
   }
 }
 
-/**
- * A state may leave out `workspaceId` and `userId`, but may not name another workspace
- * or user than the one it is saved for: the stored copy would lie about its owner.
- */
-function checkOwner(state: DashboardState, scope: StateScope): void {
-  if (state.workspaceId !== undefined && state.workspaceId !== scope.workspaceId) {
-    throw new InvalidStateError(
-      'workspaceId',
-      'workspaceId: names another workspace than the one it is saved for',
-    );
-  }
-  if (state.userId !== undefined && state.userId !== scope.userId) {
-    throw new InvalidStateError(
-      'userId',
-      'userId: names another user than the one it is saved for',
-    );
-  }
-}
-
-/** The state's JSON: the received text when it is exactly canonical, else serialised. */
-function serialise(state: DashboardState, source: StateSource | undefined): string {
-  if (source) {
-    const end = canonicalJsonEnd(state, source.text, source.start);
-    if (end > 0) return source.text.slice(source.start, end);
-  }
-  return JSON.stringify(state);
+/** A save request without the user's limit (a retry: the first call spent the token). */
+function unlimited(request: SaveRequest): SaveRequest {
+  const { limit: _limit, ...rest } = request;
+  return rest;
 }

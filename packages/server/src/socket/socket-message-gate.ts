@@ -1,18 +1,26 @@
-// Rate limits of one socket's messages: per client IP before auth, per user after.
-// Checks against Redis answer asynchronously, so messages wait in order behind a
-// pending check (a save is never overtaken by the delete sent after it). A socket
-// refused again and again is flooding: it is closed (1008) instead of answered forever.
+// Rate limits of one socket's messages: per client IP before auth, per user after. A
+// check may answer asynchronously (an IP lease being fetched, a renewal's token spent in
+// Redis), so messages wait in order behind a pending check (a save is never overtaken by
+// the delete sent after it). A socket refused again and again is flooding: it is closed
+// (1008) instead of answered forever.
 import { RateLimitedError } from '../errors.js';
-import type { RequestLimiter } from '../rate-limit/request-limiter.js';
 import type { StateOwner } from '../scope.js';
 
 /** Refused messages in a row after which the socket is closed for flooding. */
 export const DEFAULT_FLOOD_LIMIT = 20;
 
+/**
+ * Spends a message's token: the IP's before auth (`owner` undefined), the user's after;
+ * throws or rejects RateLimitedError when none is left.
+ */
+export type SpendMessage = (
+  owner: StateOwner | undefined,
+  message: unknown,
+) => void | Promise<void>;
+
 export interface SocketMessageGateOptions {
-  limiter: RequestLimiter | undefined;
-  /** The client's IP, limited before auth. */
-  ip: string;
+  /** Undefined when limits are off. */
+  spend: SpendMessage | undefined;
   /** A message (as decoded, maybe invalid) was refused: answer it with 429. */
   onLimited(error: RateLimitedError, message: unknown): void;
   /** Too many refused in a row: close the socket. */
@@ -34,8 +42,8 @@ export class SocketMessageGate {
 
   /** Runs `handle` once `message` passed the limit of `owner` (the IP's before auth). */
   admit(owner: StateOwner | undefined, message: unknown, handle: () => void): void {
-    const { limiter } = this.options;
-    if (limiter === undefined) {
+    const { spend } = this.options;
+    if (spend === undefined) {
       handle();
       return;
     }
@@ -47,7 +55,7 @@ export class SocketMessageGate {
     }
     let spent: void | Promise<void>;
     try {
-      spent = owner === undefined ? limiter.ip(this.options.ip) : limiter.user(owner);
+      spent = spend(owner, message);
     } catch (error) {
       this.refused(error, message);
       return;
@@ -69,9 +77,8 @@ export class SocketMessageGate {
     message: unknown,
     handle: () => void,
   ): Promise<void> {
-    const { limiter } = this.options;
     try {
-      await (owner === undefined ? limiter?.ip(this.options.ip) : limiter?.user(owner));
+      await this.options.spend?.(owner, message);
     } catch (error) {
       this.refused(error, message);
       return;

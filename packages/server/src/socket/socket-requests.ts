@@ -6,10 +6,12 @@ import {
   JSON_PATCH_CONTENT_TYPE,
   MERGE_PATCH_CONTENT_TYPE,
   type ServerMessage,
+  type StatePatchRequest,
 } from '@hyvve/schema';
 import type { Identity } from '../auth/token.js';
 import { toApiError } from '../errors.js';
 import type { ServerMetrics } from '../metrics/server-metrics.js';
+import { type Limited, refuseAfterSpending } from '../rate-limit/user-limit.js';
 import { toPatchRequest } from '../service/apply-patch.js';
 import type { StatePersistenceService } from '../service/state-persistence-service.js';
 
@@ -23,22 +25,32 @@ export interface SocketAnswers {
   error(error: unknown, id?: string): void;
 }
 
+export interface RequestContext {
+  service: StatePersistenceService;
+  metrics: ServerMetrics;
+  /** The user's limit, spent in the request's store call. */
+  limited: Limited;
+}
+
 /** Runs one request of a verified socket and answers it. */
 export function answerRequest(
-  service: StatePersistenceService,
-  metrics: ServerMetrics,
+  { service, metrics, limited }: RequestContext,
   identity: Identity,
   message: SocketRequest,
   answers: SocketAnswers,
 ): Promise<void> {
+  const { scope } = identity;
   switch (message.type) {
     case 'save': {
       const ifMatch = message.baseRevision === undefined ? {} : { ifMatch: message.baseRevision };
       return answerSave(message.id, metrics, answers, () =>
-        service.save(identity.scope, message.state, {
-          origin: message.origin ?? WS_ORIGIN,
-          ...ifMatch,
-        }),
+        limited(scope, (limit) =>
+          service.save(scope, message.state, {
+            origin: message.origin ?? WS_ORIGIN,
+            ...ifMatch,
+            ...limit,
+          }),
+        ),
       );
     }
     case 'patch-save': {
@@ -48,14 +60,23 @@ export function answerRequest(
         (Array.isArray(message.patch) ? JSON_PATCH_CONTENT_TYPE : MERGE_PATCH_CONTENT_TYPE);
       // Answered and counted as a save, as HTTP PATCH is.
       return answerSave(message.id, metrics, answers, () =>
-        service.patch(identity.scope, toPatchRequest(contentType, message.patch), {
-          origin: message.origin ?? WS_ORIGIN,
-          ...ifMatch,
+        limited(scope, (limit) => {
+          let patch: StatePatchRequest;
+          try {
+            patch = toPatchRequest(contentType, message.patch);
+          } catch (error) {
+            return refuseAfterSpending(service, scope, limit, error);
+          }
+          return service.patch(scope, patch, {
+            origin: message.origin ?? WS_ORIGIN,
+            ...ifMatch,
+            ...limit,
+          });
         }),
       );
     }
     case 'delete':
-      return answerDelete(service, metrics, identity, message, answers);
+      return answerDelete({ service, metrics, limited }, identity, message, answers);
   }
 }
 
@@ -84,14 +105,15 @@ async function answerSave(
 }
 
 async function answerDelete(
-  service: StatePersistenceService,
-  metrics: ServerMetrics,
+  { service, metrics, limited }: RequestContext,
   identity: Identity,
   message: Extract<ClientMessage, { type: 'delete' }>,
   answers: SocketAnswers,
 ): Promise<void> {
   try {
-    const result = await service.delete(identity.scope, { origin: message.origin ?? WS_ORIGIN });
+    const result = await limited(identity.scope, (limit) =>
+      service.delete(identity.scope, { origin: message.origin ?? WS_ORIGIN, ...limit }),
+    );
     answers.answer({
       type: 'delete-ack',
       id: message.id,

@@ -14,16 +14,17 @@ import { WebSocket } from 'ws';
 import type { Identity } from '../auth/token.js';
 import type { ChannelEvent } from '../channel/channel-event.js';
 import { AuthError, InvalidRequestError, type RateLimitedError, toApiError } from '../errors.js';
+import { limitedBy } from '../rate-limit/user-limit.js';
 import type { ChannelHead, StoreStatus, Subscription } from '../store/state-store.js';
 import { changeSink } from './fan-out/change-sink.js';
 import { type PatchContext, patchMessage } from './fan-out/patch-frame.js';
 import { SocketOutbox } from './fan-out/socket-outbox.js';
-import { idOf, textOf, typeOf } from './message-text.js';
+import { idOf, textOf } from './message-text.js';
+import { countLimited, socketSpender, spendRefused } from './socket-limits.js';
 import { SocketMessageGate } from './socket-message-gate.js';
-import { answerRequest } from './socket-requests.js';
+import { answerRequest, type RequestContext } from './socket-requests.js';
 import { SocketTokenLifetime } from './socket-token-lifetime.js';
 import { StallWatch } from './stall-watch.js';
-
 import type { SocketOptions } from './state-socket-options.js';
 
 export type StateSocketOptions = SocketOptions<StateSocket>;
@@ -54,6 +55,8 @@ export class StateSocket {
   /** The token the socket lives by, once verified (renewals replace it). */
   private readonly lifetime: SocketTokenLifetime;
   private readonly gate: SocketMessageGate;
+  /** What the socket's requests run on: the service, metrics, the user's limit. */
+  private readonly requests: RequestContext;
   private subscription: Subscription | undefined;
   /** Where the socket is in its life (see `SocketPhase`). */
   private phase: SocketPhase = { name: 'handshake' };
@@ -82,17 +85,16 @@ export class StateSocket {
       options.metrics.messagesConflated(count),
     );
     this.stall = StallWatch.of(socket);
+    this.requests = {
+      service: options.service,
+      metrics: options.metrics,
+      limited: limitedBy(options.limiter?.user),
+    };
     this.lifetime = new SocketTokenLifetime(() => this.expire());
     this.gate = new SocketMessageGate({
-      limiter: options.limiter,
-      ip: options.ip,
+      spend: socketSpender(options.limiter, options.service, options.ip),
       onLimited: (error: RateLimitedError, message) => {
-        const type = typeOf(message);
-        // Counted as the save or delete it was (429), anything else as rate limited.
-        if (type === 'save' || type === 'patch-save') {
-          this.options.metrics.saveFinished('ws', 429, 0);
-        } else if (type === 'delete') this.options.metrics.deleteFinished('ws', 429);
-        else this.options.metrics.rateLimited('ws');
+        countLimited(options.metrics, message);
         this.sendError(error, idOf(message));
       },
       onFlood: () => {
@@ -314,6 +316,7 @@ export class StateSocket {
     } else if (refused) {
       this.sendError(refused);
     } else if (!parsed.success) {
+      spendRefused(this.options, this.lifetime.current, decoded);
       const issue = parsed.error.issues[0];
       const where = issue ? `${formatPath(issue.path)}: ${issue.message}` : 'unknown shape';
       this.sendError(new InvalidRequestError(`invalid message at ${where}`), idOf(decoded));
@@ -336,7 +339,7 @@ export class StateSocket {
           this.expire();
           return;
         }
-        return answerRequest(this.options.service, this.options.metrics, verified, message, {
+        return answerRequest(this.requests, verified, message, {
           answer: (answer) => this.sendAnswer(answer),
           error: (error, id) => this.sendError(error, id),
         });

@@ -13,6 +13,7 @@ import {
 } from '../channel/channel-event.js';
 import { StoreUnavailableError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { BucketMap, type BucketRate } from '../rate-limit/token-buckets.js';
 import type { StateScope } from '../scope.js';
 import type {
   ChannelHead,
@@ -60,6 +61,8 @@ export class MemoryStateStore implements StateStore {
   private readonly records = new Map<string, MemoryRecord>();
   private readonly counters = new Map<string, MemoryCounter>();
   private readonly registry: SubscriptionRegistry;
+  /** The users' limit buckets, spent by the same rule as the Redis scripts' (token-buckets.ts). */
+  private readonly buckets: BucketMap;
   private readonly now: () => number;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -67,6 +70,7 @@ export class MemoryStateStore implements StateStore {
   constructor(options: MemoryStateStoreOptions = {}) {
     checkMemoryStoreOptions(options);
     this.now = options.now ?? Date.now;
+    this.buckets = new BucketMap(this.now);
     this.registry = new SubscriptionRegistry(
       { open: async (scope) => this.head(scope), close: async () => {} },
       options.logger ?? silentLogger,
@@ -75,8 +79,9 @@ export class MemoryStateStore implements StateStore {
     this.sweepTimer.unref();
   }
 
-  async load(scope: StateScope): Promise<LoadedRecord | null> {
+  async load(scope: StateScope, limit?: BucketRate): Promise<LoadedRecord | null> {
     this.assertOpen();
+    this.spend(scope, limit);
     const record = this.liveRecord(scope);
     if (!record) return null;
     const { stateJson, revision, savedAt, version, origin } = record;
@@ -90,6 +95,7 @@ export class MemoryStateStore implements StateStore {
 
   async save(scope: StateScope, request: SaveRequest): Promise<SaveOutcome> {
     this.assertOpen();
+    this.spend(scope, request.limit);
     const { revision: current, epoch: currentEpoch } = this.head(scope);
     if (
       request.ifMatch !== undefined &&
@@ -128,6 +134,7 @@ export class MemoryStateStore implements StateStore {
 
   async delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome> {
     this.assertOpen();
+    this.spend(scope, request.limit);
     const current = this.head(scope);
     if (!this.liveRecord(scope)) return { deleted: false, ...current };
     const revision = current.revision + 1;
@@ -136,6 +143,11 @@ export class MemoryStateStore implements StateStore {
     const text = deletedMessageText(revision, request.origin);
     this.publish(scope.channel, createChannelEvent('deleted', revision, text), epoch);
     return { deleted: true, revision, epoch };
+  }
+
+  async spendToken(scope: StateScope, limit: BucketRate): Promise<void> {
+    this.assertOpen();
+    this.spend(scope, limit);
   }
 
   subscribe(
@@ -170,6 +182,11 @@ export class MemoryStateStore implements StateStore {
     this.closed = true;
     clearInterval(this.sweepTimer);
     this.registry.clear();
+  }
+
+  /** First, as the Redis scripts do: a refused call changes nothing. */
+  private spend(scope: StateScope, limit: BucketRate | undefined): void {
+    if (limit !== undefined) this.buckets.take(scope.userBucketKey, limit);
   }
 
   private publish(channel: string, event: ChannelEvent, epoch: string): void {

@@ -3,6 +3,7 @@
 // behavioural test suite: RedisStateStore (multi-instance) and MemoryStateStore (embedded).
 
 import type { ChannelEvent } from '../channel/channel-event.js';
+import type { BucketRate } from '../rate-limit/token-buckets.js';
 import type { StateScope } from '../scope.js';
 
 /** A stored state, kept as the JSON text it was saved as (it is sent on as is). */
@@ -59,6 +60,11 @@ export interface SaveRequest {
    * is treated as absent everywhere else), always together with `ifMatch`.
    */
   replaceNewer?: boolean;
+  /**
+   * The user's limit, spent in the same atomic step before anything else (one round trip):
+   * when the bucket is empty nothing is saved and RateLimitedError names the wait.
+   */
+  limit?: BucketRate;
 }
 
 export type SaveOutcome =
@@ -71,6 +77,8 @@ export type SaveOutcome =
 export interface DeleteRequest {
   ttlSeconds: number;
   origin?: string;
+  /** The user's limit, spent in the same step (see SaveRequest.limit). */
+  limit?: BucketRate;
 }
 
 export interface DeleteOutcome {
@@ -115,10 +123,20 @@ export interface Subscription {
 export interface StateStore {
   /** `redis`, `redis-cluster` or `memory`, for logs and `/readyz`. */
   readonly kind: 'redis' | 'redis-cluster' | 'memory';
-  load(scope: StateScope): Promise<LoadedRecord | null>;
+  /** The stored record; with `limit`, one token of the user's bucket is spent in the same step. */
+  load(scope: StateScope, limit?: BucketRate): Promise<LoadedRecord | null>;
+  /**
+   * Spends one token of the user's bucket (the one saves, reads and deletes spend from),
+   * for a request that reaches no other store call. Rejects with RateLimitedError when
+   * it is empty. One command on Redis.
+   */
+  spendToken(scope: StateScope, limit: BucketRate): Promise<void>;
   /** The current revision counter (it survives a delete); 0 when nothing is known. */
   revision(scope: StateScope): Promise<number>;
-  /** One atomic step: If-Match check, newer-wins check, revision bump, write with TTL, publish. */
+  /**
+   * One atomic step: the user's limit (RateLimitedError), If-Match check, newer-wins check,
+   * revision bump, write with TTL, publish.
+   */
   save(scope: StateScope, request: SaveRequest): Promise<SaveOutcome>;
   /** Removes the state, bumps the revision and publishes `deleted` (if something was stored). */
   delete(scope: StateScope, request: DeleteRequest): Promise<DeleteOutcome>;

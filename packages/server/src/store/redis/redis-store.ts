@@ -21,10 +21,11 @@ import {
   parsePublishedPatch,
   publishedPatchTail,
 } from '../../channel/channel-patch.js';
-import { StoreUnavailableError } from '../../errors.js';
+import { RateLimitedError, StoreUnavailableError } from '../../errors.js';
 import { errorMessage, type Logger, silentLogger } from '../../logger.js';
 import type { StoreMetrics } from '../../metrics/store-metrics.js';
 import type { RedisTarget } from '../../options.js';
+import type { BucketRate } from '../../rate-limit/token-buckets.js';
 import type { StateScope } from '../../scope.js';
 import type {
   ChannelHead,
@@ -49,9 +50,16 @@ import { watchCommandCluster, watchSubscriberCluster } from './cluster-signals.j
 import { createConnections, quit, type RedisClient } from './connections.js';
 import { createChannelPubSub } from './create-pubsub.js';
 import { type RedisPersistence, readRedisPersistence } from './persistence.js';
-import { parseReadReply, parseSaveReply, toEpoch, toNumber, unexpectedReply } from './replies.js';
+import {
+  parseReadReply,
+  parseSaveReply,
+  throwIfLimited,
+  toEpoch,
+  toNumber,
+  unexpectedReply,
+} from './replies.js';
 import { ScriptRunner } from './script-runner.js';
-import { DELETE_SCRIPT, READ_SCRIPT, SAVE_SCRIPT } from './scripts.js';
+import { DELETE_SCRIPT, READ_SCRIPT, SAVE_SCRIPT, TAKE_TOKEN_SCRIPT } from './scripts.js';
 import { StoreStatusWatch } from './store-status.js';
 import { afterRevisionOffset } from './stored-message.js';
 import { ThrottledLog } from './throttled-log.js';
@@ -218,8 +226,10 @@ export class RedisStateStore implements StateStore {
     return readRedisPersistence(this.redis);
   }
 
-  async load(scope: StateScope): Promise<LoadedRecord | null> {
-    const read = parseReadReply(await this.scripts.run(READ_SCRIPT, scope, ['full']));
+  async load(scope: StateScope, limit?: BucketRate): Promise<LoadedRecord | null> {
+    const read = parseReadReply(
+      await this.scripts.run(READ_SCRIPT, scope, ['full', ...limitArguments(limit)]),
+    );
     if (read.kind === 'unreadable') {
       this.logger.warn(
         { workspaceId: scope.workspaceId, userId: scope.userId },
@@ -267,6 +277,7 @@ export class RedisStateStore implements StateStore {
         request.ifMatchEpoch ?? '',
         this.pubsub.publishCommand,
         patchTail,
+        ...limitArguments(request.limit),
       ])
       .then((reply) => {
         const outcome = parseSaveReply(reply, request.savedAt);
@@ -312,11 +323,20 @@ export class RedisStateStore implements StateStore {
       scope.channel,
       deletedOriginField(request.origin),
       this.pubsub.publishCommand,
+      ...limitArguments(request.limit),
     ]);
     if (!Array.isArray(reply)) throw unexpectedReply('delete', reply);
+    throwIfLimited(reply);
     const revision = toNumber(reply[1]);
     this.remember(scope.channel, revision);
     return { deleted: reply[0] === 1, revision, epoch: toEpoch(reply[2]) };
+  }
+
+  async spendToken(scope: StateScope, limit: BucketRate): Promise<void> {
+    const wait = toNumber(
+      await this.scripts.runOn(TAKE_TOKEN_SCRIPT, [scope.userBucketKey], limitArguments(limit)),
+    );
+    if (wait > 0) throw new RateLimitedError(wait);
   }
 
   subscribe(
@@ -430,4 +450,9 @@ export class RedisStateStore implements StateStore {
     if (this.closing) return;
     await this.pubsub.unsubscribe(scope.channel);
   }
+}
+
+/** The last two arguments of a script that spends the user's limit: rate and burst, or ''. */
+function limitArguments(limit: BucketRate | undefined): [string, string] {
+  return limit === undefined ? ['', ''] : [String(limit.perSecond), String(limit.burst)];
 }

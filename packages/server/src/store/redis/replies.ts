@@ -1,5 +1,6 @@
 // What the Lua scripts answer (scripts.ts), turned into the store's types: a read's record,
 // counter and epoch; a save's outcome. Pure functions: a reply of an unexpected shape throws.
+import { RateLimitedError } from '../../errors.js';
 import type { ChannelHead, SaveOutcome, StoredRecord } from '../state-store.js';
 import { parseStoredMessage, storedRevision } from './stored-message.js';
 
@@ -42,6 +43,13 @@ export function unexpectedReply(operation: string, reply: unknown): Error {
   return new Error(`unexpected reply to ${operation}: ${typeof reply}`);
 }
 
+/** Throws RateLimitedError when a script refused the call for the user's limit. */
+export function throwIfLimited(reply: unknown): void {
+  if (Array.isArray(reply) && reply[0] === 'limited') {
+    throw new RateLimitedError(toNumber(reply[1]));
+  }
+}
+
 export interface ReadResult {
   kind: 'message' | 'legacy' | 'none' | 'unreadable';
   record: StoredRecord | null;
@@ -58,6 +66,7 @@ export interface ReadResult {
 /** A READ_SCRIPT reply; a `head` read gives the revision but no record. */
 export function parseReadReply(reply: unknown): ReadResult {
   if (!Array.isArray(reply)) throw unexpectedReply('read', reply);
+  throwIfLimited(reply);
   const [kind] = reply;
   if (kind === 'none') {
     const { revision: counter, epoch } = parseCounter(reply[1]);
@@ -92,6 +101,7 @@ interface ParsedSave {
 
 export function parseSaveReply(reply: unknown, savedAt: number): ParsedSave {
   if (!Array.isArray(reply)) throw unexpectedReply('save', reply);
+  throwIfLimited(reply);
   const [status] = reply;
   if (status === 'saved') {
     const revision = toNumber(reply[1]);

@@ -9,7 +9,13 @@ import { groupByPrimary, primaries } from './cluster.js';
 import type { RedisClient } from './connections.js';
 import { EvalshaCommand, type WireArgument } from './evalsha-command.js';
 import { IterationCork } from './iteration-cork.js';
-import { DELETE_SCRIPT, type LuaScript, READ_SCRIPT, SAVE_SCRIPT } from './scripts.js';
+import {
+  DELETE_SCRIPT,
+  type LuaScript,
+  READ_SCRIPT,
+  SAVE_SCRIPT,
+  TAKE_TOKEN_SCRIPT,
+} from './scripts.js';
 import type { ThrottledLog } from './throttled-log.js';
 
 type Pipeline = ReturnType<Redis['pipeline']>;
@@ -26,7 +32,11 @@ export class ScriptRunner {
 
   /** EVALSHA on the scope's keys; on NOSCRIPT, EVAL (which caches the script on that node). */
   run(script: LuaScript, scope: StateScope, args: WireArgument[]): Promise<unknown> {
-    const keys = this.keysOf(scope);
+    return this.runOn(script, this.keysOf(scope), args);
+  }
+
+  /** EVALSHA on `keys` (all of one slot); on NOSCRIPT, EVAL. */
+  runOn(script: LuaScript, keys: string[], args: WireArgument[]): Promise<unknown> {
     const send = (command: EvalshaCommand): Promise<unknown> => {
       const redis = this.redis;
       // Only a connected socket is corked: before `ready`, ioredis refuses the command anyway.
@@ -56,8 +66,10 @@ export class ScriptRunner {
       // NOSCRIPT per command: load it first (a no-op when it is there).
       await redis.script('LOAD', READ_SCRIPT.source);
       return this.pipelined(redis, (pipeline) => {
-        for (const scope of scopes)
-          pipeline.evalsha(READ_SCRIPT.sha, 4, ...this.keysOf(scope), 'full');
+        for (const scope of scopes) {
+          const keys = this.keysOf(scope);
+          pipeline.evalsha(READ_SCRIPT.sha, keys.length, ...keys, 'full');
+        }
         return pipeline;
       });
     }
@@ -70,7 +82,8 @@ export class ScriptRunner {
       [...groups.values()].map(async (group) => {
         const results = await this.pipelined(redis, (pipeline) => {
           for (const scope of group) {
-            pipeline.eval(READ_SCRIPT.source, 2, ...this.keysOf(scope), 'full');
+            const keys = this.keysOf(scope);
+            pipeline.eval(READ_SCRIPT.source, keys.length, ...keys, 'full');
           }
           return pipeline;
         });
@@ -84,7 +97,7 @@ export class ScriptRunner {
   loadScripts(): void {
     const targets = this.redis instanceof Cluster ? primaries(this.redis) : [this.redis];
     for (const target of targets) {
-      for (const script of [SAVE_SCRIPT, DELETE_SCRIPT, READ_SCRIPT]) {
+      for (const script of [SAVE_SCRIPT, DELETE_SCRIPT, READ_SCRIPT, TAKE_TOKEN_SCRIPT]) {
         target.script('LOAD', script.source).catch((error: unknown) => {
           this.throttledLog.warn(
             `script-load:${target.options.host}:${target.options.port}`,
@@ -106,14 +119,15 @@ export class ScriptRunner {
   }
 
   /**
-   * The keys a script gets for `scope`: its tagged state and counter, and on one Redis
-   * also their untagged names of before, read when the tagged ones hold nothing (scope.ts).
+   * The keys a script gets for `scope`: its tagged state, counter and user bucket, and on
+   * one Redis also their untagged names of before, read when the tagged ones hold nothing (scope.ts).
    * A cluster gets none of those: they hash to other slots (CROSSSLOT), and no data can
    * be there, since the untagged save script was refused by every cluster.
    */
   private keysOf(scope: StateScope): string[] {
-    if (this.redis instanceof Cluster) return [scope.stateKey, scope.revisionKey];
-    return [scope.stateKey, scope.revisionKey, scope.legacyStateKey, scope.legacyRevisionKey];
+    const tagged = [scope.stateKey, scope.revisionKey, scope.userBucketKey];
+    if (this.redis instanceof Cluster) return tagged;
+    return [...tagged, scope.legacyStateKey, scope.legacyRevisionKey];
   }
 
   /** Runs a pipeline and returns its replies, throwing the first command error. */

@@ -5,6 +5,7 @@
 // that very string, so a save costs Redis what a bare SET + PUBLISH costs. Only a wrong
 // guess makes the script splice the real revision in (one copy of the state).
 import { createHash } from 'node:crypto';
+import { BUCKET_LUA, TAKE_TOKEN_LUA } from '../../rate-limit/bucket-lua.js';
 
 export interface LuaScript {
   readonly source: string;
@@ -54,8 +55,18 @@ local function writeCounter(key, revision, epoch, ttl)
 end
 `;
 
+// The user's limit, spent first, in the same call as the operation (one command per
+// request): KEYS[3] is the user's bucket (same hash tag, so the same slot); the rate and
+// burst are the last two ARGV ('' when limits are off). A refused call changes nothing else.
+const LIMIT = `${BUCKET_LUA}
+local function spendLimit(rate, burst)
+  if rate == nil or rate == '' then return 0 end
+  return takeToken(KEYS[3], tonumber(rate), tonumber(burst), redisNow())
+end
+`;
+
 /**
- * KEYS: 1 state key, 2 revision counter; on one Redis also 3 and 4, the same two under
+ * KEYS: 1 state key, 2 revision counter, 3 the user's rate-limit bucket; on one Redis also 4 and 5, the same two under
  *       their untagged names of before (scope.ts), read when 1 and 2 hold nothing. On a
  *       cluster they hash to other slots, so they are not passed there (see LEGACY below).
  * ARGV: 1 the message to store and publish, made with revision ARGV[2];
@@ -66,8 +77,9 @@ end
  *       10 the publish command: 'PUBLISH', or 'SPUBLISH' (sharded pub/sub on a cluster);
  *       11 '' or the tail of the `patch` message the saver computed (channel-patch.ts,
  *          `publishedPatchTail`): published just before the state, with the revision the
- *          script gives it, so subscribers with that base need not diff it themselves.
- * Returns {'saved', revision, replaced, epoch} (replaced = 1 when an unreadable value was
+ *          script gives it, so subscribers with that base need not diff it themselves;
+ *       12, 13 the user's limit: rate per second and burst, or '' (no limit).
+ * Returns {'limited', ms to wait} (nothing else done) | {'saved', revision, replaced, epoch} (replaced = 1 when an unreadable value was
  *         overwritten) | {'stale', current revision, epoch}
  *       | {'conflict', stored message} | {'conflict-legacy', state, revision, savedAt, version, origin}
  *         (the stored, newer state).
@@ -77,16 +89,18 @@ end
  * counter has one (else it is a bare revision of before epochs, and the counter gets a
  * new epoch as any counter without one does); the old keys are then deleted.
  */
-export const SAVE_SCRIPT = lua(`${READ_HEAD}${COUNTER}
+export const SAVE_SCRIPT = lua(`${READ_HEAD}${COUNTER}${LIMIT}
+local wait = spendLimit(ARGV[12], ARGV[13])
+if wait > 0 then return {'limited', wait} end
 local source = KEYS[1]
 local kind, stored, storedTimestamp = readHead(KEYS[1])
 local current, epoch = readCounter(KEYS[2])
 -- LEGACY: nothing under the tagged names yet: the user's data may be under the old ones.
-local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+local fromLegacy = kind == 'none' and not current and KEYS[4] ~= nil
 if fromLegacy then
-  source = KEYS[3]
-  kind, stored, storedTimestamp = readHead(KEYS[3])
-  current, epoch = readCounter(KEYS[4])
+  source = KEYS[4]
+  kind, stored, storedTimestamp = readHead(KEYS[4])
+  current, epoch = readCounter(KEYS[5])
 end
 current = current or 0
 if stored and stored > current then current = stored end
@@ -113,26 +127,29 @@ end
 redis.call(ARGV[10], ARGV[7], message)
 redis.call('SET', KEYS[1], message, 'EX', ARGV[5])
 epoch = writeCounter(KEYS[2], revision, epoch, ARGV[5])
-if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
+if fromLegacy then redis.call('DEL', KEYS[4], KEYS[5]) end
 return {'saved', revision, kind == 'unreadable' and 1 or 0, epoch}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, as for SAVE_SCRIPT).
- * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or '', 4 'PUBLISH' or 'SPUBLISH'.
- * Returns {1, new revision, epoch} after a delete, {0, current revision, epoch} when
+ * KEYS: 1 state key, 2 revision counter, 3 user bucket (4, 5: the untagged names, as for SAVE_SCRIPT).
+ * ARGV: 1 TTL seconds, 2 channel, 3 ',"origin":"<json>"' or '', 4 'PUBLISH' or 'SPUBLISH',
+ *       5, 6 the user's limit (rate, burst) or ''.
+ * Returns {'limited', ms to wait} | {1, new revision, epoch} after a delete, {0, current revision, epoch} when
  * nothing was stored.
  * A delete of a state still under the old names removes those too (else a read would
  * fall back to it and bring the deleted state back); the tagged counter continues the
  * old one as a save does.
  */
-export const DELETE_SCRIPT = lua(`${READ_HEAD}${COUNTER}
+export const DELETE_SCRIPT = lua(`${READ_HEAD}${COUNTER}${LIMIT}
+local wait = spendLimit(ARGV[5], ARGV[6])
+if wait > 0 then return {'limited', wait} end
 local current, epoch = readCounter(KEYS[2])
 local kind, storedRevision = readHead(KEYS[1])
-local fromLegacy = kind == 'none' and not current and KEYS[3] ~= nil
+local fromLegacy = kind == 'none' and not current and KEYS[4] ~= nil
 if fromLegacy then
-  current, epoch = readCounter(KEYS[4])
-  kind, storedRevision = readHead(KEYS[3])
+  current, epoch = readCounter(KEYS[5])
+  kind, storedRevision = readHead(KEYS[4])
 end
 current = current or 0
 if kind == 'none' then return {0, current, epoch} end
@@ -140,19 +157,22 @@ if storedRevision and storedRevision > current then current = storedRevision end
 local revision = current + 1
 redis.call(ARGV[4], ARGV[2], '{"type":"deleted","revision":' .. revision .. ARGV[3] .. '}')
 redis.call('DEL', KEYS[1])
-if fromLegacy then redis.call('DEL', KEYS[3], KEYS[4]) end
+if fromLegacy then redis.call('DEL', KEYS[4], KEYS[5]) end
 epoch = writeCounter(KEYS[2], revision, epoch, ARGV[1])
 return {1, revision, epoch}
 `);
 
 /**
- * KEYS: 1 state key, 2 revision counter (3, 4: their untagged names, read when 1 and 2
- * hold nothing, as for SAVE_SCRIPT). ARGV: 1 'full' (the stored value) or 'head' (only
- * its first bytes, for the revision).
- * Returns {'message', text, counter} | {'legacy', state, revision, savedAt, version, origin, counter}
+ * KEYS: 1 state key, 2 revision counter, 3 user bucket (4, 5: the untagged names, read when
+ * 1 and 2 hold nothing, as for SAVE_SCRIPT). ARGV: 1 'full' (the stored value) or 'head'
+ * (only its first bytes, for the revision); 2, 3 the user's limit (rate, burst) or absent
+ * (the server's own reads: resync, epoch, a patch's base).
+ * Returns {'limited', ms to wait} | {'message', text, counter} | {'legacy', state, revision, savedAt, version, origin, counter}
  *       | {'none', counter}; counter as stored ('<revision>:<epoch>', a bare revision, or nil).
  */
-export const READ_SCRIPT = lua(`
+export const READ_SCRIPT = lua(`${LIMIT}
+local wait = spendLimit(ARGV[2], ARGV[3])
+if wait > 0 then return {'limited', wait} end
 local function readAt(stateKey, counterKey)
   local counter = redis.call('GET', counterKey)
   local value
@@ -166,6 +186,12 @@ local function readAt(stateKey, counterKey)
   return {'message', value, counter}
 end
 local reply = readAt(KEYS[1], KEYS[2])
-if reply[1] == 'none' and not reply[2] and KEYS[3] then return readAt(KEYS[3], KEYS[4]) end
+if reply[1] == 'none' and not reply[2] and KEYS[4] then return readAt(KEYS[4], KEYS[5]) end
 return reply
 `);
+
+/**
+ * KEYS: 1 the user's bucket. ARGV: rate, burst. Spends one token of a request that reaches
+ * no other script (an invalid save, a socket's renewal). Returns 0, or ms to wait.
+ */
+export const TAKE_TOKEN_SCRIPT = lua(TAKE_TOKEN_LUA);
