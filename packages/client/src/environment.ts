@@ -3,6 +3,7 @@
 
 import type { StateStorage } from './storage/envelope.js';
 import type { ChannelFactory } from './tabs/channel.js';
+import type { LockManagerLike } from './tabs/leader.js';
 
 /** The window events the engine listens to (`pagehide` flushes, `online` reconnects). */
 export interface WindowEvents {
@@ -42,6 +43,11 @@ export function browserStorage(onBlocked?: (error: unknown) => void): StateStora
 export function browserChannelFactory(): ChannelFactory | null {
   if (typeof BroadcastChannel === 'undefined') return null;
   return (name) => new BroadcastChannel(name);
+}
+
+/** `navigator.locks` (Web Locks), or null where there is none. */
+export function browserLocks(): LockManagerLike | null {
+  return (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks ?? null;
 }
 
 export function browserLifecycle(): Lifecycle {

@@ -26,6 +26,7 @@ import { type ContentStamp, timestampAfter } from '../content/stamp.js';
 import {
   browserChannelFactory,
   browserLifecycle,
+  browserLocks,
   browserStorage,
   type Lifecycle,
   pageUrl,
@@ -33,10 +34,12 @@ import {
 } from '../environment.js';
 import { type PersistenceError, StorageAccessError } from '../errors.js';
 import { resolveLogger } from '../logger.js';
+import type { SocketFactory } from '../server/socket.js';
 import { createServerSync, type ServerSync } from '../server/sync.js';
 import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
 import type { ClearScope } from '../tabs/channel.js';
+import { shareConnection } from '../tabs/leader.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
 import type { CurrentContent, Destination, LocalContent } from './destination.js';
 import { loadStored } from './load.js';
@@ -194,6 +197,22 @@ export function createStatePersistence(
   });
 
   const page = pageUrl();
+  const createChannel =
+    options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
+  const locks = o.server?.locks === undefined ? browserLocks() : o.server.locks;
+  // One socket per browser, server and owner (tabs/leader.ts); without locks, one per tab.
+  const share = (url: string, createSocket: SocketFactory, wake: () => void) =>
+    o.server?.shareConnection !== false && locks && createChannel
+      ? shareConnection({
+          name: () => `hyvve-connection ${url} ${describeOwner(owners.current())}`,
+          origin,
+          locks,
+          createChannel,
+          createSocket,
+          wake,
+          logger,
+        })
+      : null;
   const serverSlot = createServerSlot({
     onStatus: (syncStatus) => snapshot.set({ syncStatus }),
     // Every token goes through `owners`, which notices another person's.
@@ -210,8 +229,9 @@ export function createStatePersistence(
               onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
               ...(o.migrations ? { migrations: o.migrations } : {}),
               ...(page ? { pageUrl: page } : {}),
-              // Other tabs of this browser hold their own socket and get the same message;
-              // one that does not will ask for the full state when our next delta arrives.
+              share,
+              // Every tab of this browser gets the same message (on its socket, or relayed
+              // by the leader's); one that does not asks for the full state on our next delta.
               local: localContent([tabs, server]),
             },
           )
@@ -313,8 +333,6 @@ export function createStatePersistence(
   }
 
   const openTabSync = (): void => {
-    const createChannel =
-      options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
     if (!o.enableCrossTabSync || !createChannel) return;
     tabSync = createTabSync({
       channelName: o.channelName,

@@ -23,6 +23,7 @@ import type { ContentRefs } from '../content/refs.js';
 import type { Destination, LocalContent } from '../engine/destination.js';
 import { type PersistenceError, ServerRejectedError, ServerUnreachableError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
+import type { SharedConnection } from '../tabs/leader.js';
 import { createSyncBase } from './base.js';
 import { createServerClock } from './clock.js';
 import { type ConnectionStatus, createServerConnection } from './connection.js';
@@ -39,7 +40,7 @@ import type { ServerSyncOptions } from './options.js';
 import { createOutbox } from './outbox.js';
 import { createServerPull } from './pull.js';
 import { createRemoteChanges } from './remote.js';
-import { defaultSocketFactory, type IncomingServerMessage } from './socket.js';
+import { defaultSocketFactory, type IncomingServerMessage, type SocketFactory } from './socket.js';
 import { type SyncStatus, visibleStatus } from './status.js';
 import { resolveServerEndpoints } from './url.js';
 
@@ -76,6 +77,8 @@ export interface ServerSyncContext {
   onSaved: (savedAt: number) => void;
   migrations?: MigrationTable;
   pageUrl?: string;
+  /** One socket per browser (tabs/leader.ts): a socket factory over the given one, or null. */
+  share?: (url: string, createSocket: SocketFactory, wake: () => void) => SharedConnection | null;
 }
 
 type StoreStatusMessage = Extract<IncomingServerMessage, { type: 'status' }>;
@@ -106,10 +109,14 @@ export function createServerSync(
     report: (status) => report(status),
     retry: () => reconcile(),
   });
+  const createSocket = options.createWebSocket ?? defaultSocketFactory();
+  const shared = context.share?.(endpoints.subscribeUrl, createSocket, () =>
+    connection.reconnectNow(),
+  );
   const connection = createServerConnection({
     subscribeUrl: endpoints.subscribeUrl,
     getToken: options.getToken,
-    createSocket: options.createWebSocket ?? defaultSocketFactory(),
+    createSocket: shared?.createSocket ?? createSocket,
     backoff,
     readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
     logger,
@@ -370,6 +377,7 @@ export function createServerSync(
         ),
       );
       connection.stop();
+      shared?.close();
     },
     hold: (refs) => agreeOnCurrent(refs),
     notifyChange() {
