@@ -70,7 +70,10 @@ function browser(user: string, options: { locks?: FakeLocks | null; share?: bool
     return tab;
   };
   const openSockets = (): number => sockets.filter((s) => s.readyState === 1).length;
-  return { open, tabs, openSockets };
+  /** One socket open, and not `socket`: a new leader connected. */
+  const replaced = (socket: SocketLike | undefined): boolean =>
+    openSockets() === 1 && socket?.readyState !== 1;
+  return { open, tabs, openSockets, sockets, replaced };
 }
 
 const status = (tab: RealDevice): string => tab.engine.getSnapshot().syncStatus;
@@ -102,12 +105,13 @@ describe('one connection per browser', () => {
   it('hands over to one other tab when the leader stops, and edits still flow', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const [first, second, third] = [laptop.open(), laptop.open(), laptop.open()] as Tab[];
+    const [first, second, third] = [laptop.open(), laptop.open(), laptop.open()] as const;
     const phone = real.device(user);
     await waitUntil(() => allSynced([first, second, third, phone]), 10_000);
 
+    const old = laptop.sockets.find((socket) => socket.readyState === 1);
     first.engine.stop(); // the leader: its tab closes
-    await waitUntil(() => allSynced([second, third]) && laptop.openSockets() === 1, 5000);
+    await waitUntil(() => allSynced([second, third]) && laptop.replaced(old), 5000);
     third.store.getState().setActiveProject('after-the-handover');
     await waitUntil(() => project(phone) === 'after-the-handover', 10_000);
     await waitUntil(() => project(second) === 'after-the-handover', 5000);
@@ -119,13 +123,15 @@ describe('one connection per browser', () => {
   it('replaces a leader that stops answering, which then follows', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const [first, second] = [laptop.open(), laptop.open()] as Tab[];
+    const [first, second] = [laptop.open(), laptop.open()] as const;
     const phone = real.device(user);
     await waitUntil(() => allSynced([first, second, phone]), 10_000);
+    expect(laptop.openSockets()).toBe(1);
+    const old = laptop.sockets.find((socket) => socket.readyState === 1);
     for (const channel of first.leaderChannels) channel.paused = true;
 
     // The follower steals the lock; the old leader loses it and closes its socket.
-    await waitUntil(() => laptop.openSockets() === 1 && allSynced([second]), 5000);
+    await waitUntil(() => laptop.replaced(old) && allSynced([second]), 5000, 'a new socket');
     second.store.getState().setActiveProject('while-the-leader-was-silent');
     await waitUntil(() => project(phone) === 'while-the-leader-was-silent', 10_000);
     for (const channel of first.leaderChannels) channel.paused = false;

@@ -4,9 +4,9 @@
 // layer above (server/sync.ts) is the same in every tab and cannot tell them apart.
 // The protocol (docs/ARCHITECTURE.md, "Leader tab"):
 // - a new leader takes the highest term it has seen + 1 and beats (`term`, `up`: its
-//   socket is ready; `code` when it closed) on start, on every change and in answer to a
-//   `ping`. A follower pings after QUIET_MS without hearing its leader and steals the lock
-//   after STEAL_MS more: a frozen page keeps its lock, so the lock alone cannot tell.
+//   socket is ready; `code` when it closed) every TICK_MS from a timer and on every change.
+//   A follower that hears no beat for STEAL_MS steals the lock: a frozen page keeps its
+//   lock (and may even answer messages), but its timers stop.
 // - a leader that loses the lock or hears a higher term demotes itself: closes its socket,
 //   says `bye` and follows. Followers follow the highest term; their frames name the
 //   leader (`to`), so an old leader running again forwards nothing of theirs.
@@ -49,7 +49,7 @@ export interface LeaderOptions {
 }
 
 interface Frame {
-  t: 'beat' | 'ping' | 'bye' | 'msg' | 'join' | 'send';
+  t: 'beat' | 'bye' | 'msg' | 'join' | 'send';
   from: string;
   term: number;
   to?: string | undefined;
@@ -59,28 +59,34 @@ interface Frame {
   data?: string;
 }
 
-/** A socket of this tab's connection: bound to the real one (leader) or to the channel. */
+/**
+ * The socket of this tab's connection (one at a time: it closes one before opening the
+ * next, and listens once per event type): bound to the real one, or to the channel.
+ */
 interface TabSocket extends SocketLike {
-  real: SocketLike | null;
+  real?: SocketLike;
   /** 0 waiting for the leader, 1 open, 3 closed (when not bound). */
   state: number;
   /** Got its `ready`: relayed frames reach it (a real socket gets none before either). */
-  joined: boolean;
-  emit(type: string, event: unknown): void;
+  joined?: boolean;
+  on: Record<string, (event: unknown) => void>;
 }
 
-const TICK_MS = 200;
-const QUIET_MS = 300;
-const STEAL_MS = 800;
+const TICK_MS = 250;
+/** More than a hidden leader's timers wait (1 s, when Chrome throttles them). */
+const STEAL_MS = 1500;
+const STALLED = STALLED_CLOSE_CODE;
+const CHANGED = 'leader changed';
 const isAuth = (data: string): boolean => data.startsWith('{"type":"auth"');
 
 export function shareConnection(options: LeaderOptions): SharedConnection {
   const { origin, logger } = options;
   let name = '';
-  const sockets = new Set<TabSocket>();
+  let sock: TabSocket | null = null;
   let channel: ChannelLike | null = null;
   let url = '';
   let leader = false;
+  /** Locks refused (e.g. an opaque origin): this tab keeps its own socket, as without them. */
   let solo = false;
   let closed = false;
   let term = 0;
@@ -88,78 +94,90 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
   let head: string | null = null;
   let up = false;
   let heardAt = 0;
-  let pingedAt = 0;
   let tickAt = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   let lockGen = 0;
   let abort: AbortController | null = null;
-  let release: (() => void) | null = null;
+  let release: (() => void) | undefined;
   /** The leader's renewal `auth` is out: the next `ready` (or 401) answers it. */
   let renewing = false;
-  // What the leader tells a follower in its `ready`.
-  let ready = { revision: 0, epoch: undefined as string | undefined, serverTime: 0, at: 0 };
+  // What the leader tells a follower in its `ready`: revision, epoch, server time and when.
+  let revision = 0;
+  let epoch: unknown;
+  let serverTime = 0;
+  let serverTimeAt = 0;
 
+  // Frames are plain objects of strings and numbers, posted only while the channel is open.
   const post = (frame: Omit<Frame, 'from' | 'term'>): void => {
-    if (solo) return;
-    try {
-      channel?.postMessage({ ...frame, from: origin, term });
-    } catch (error) {
-      logger.debug('leader.post_failed', { error: String(error) });
-    }
+    if (!solo) channel?.postMessage({ ...frame, from: origin, term });
   };
   const beat = (code?: number, reason?: string): void =>
     post(code === undefined ? { t: 'beat', up } : { t: 'beat', up, code, reason });
+  const emit = (s: TabSocket, type: string, event: unknown): void => s.on[type]?.(event);
 
-  const end = (s: TabSocket, code: number, reason: string): void => {
-    if (!sockets.delete(s)) return;
+  /** Closes this tab's socket for its connection; `opened`: only one that got further than waiting. */
+  const end = (code: number, reason: string, opened?: boolean): void => {
+    const s = sock;
+    if (!s || (opened && !s.real && s.state !== 1)) return;
+    sock = null;
     s.state = 3;
     if (s.real && s.real.readyState <= 1) s.real.close(1000, reason);
-    s.emit('close', { code, reason });
-  };
-  const endAll = (code: number, reason: string, opened = false): void => {
-    for (const s of sockets) if (!opened || s.real || s.state === 1) end(s, code, reason);
+    emit(s, 'close', { code, reason });
   };
 
   const fromServer = (s: TabSocket, data: unknown): void => {
-    let m: Record<string, unknown> | null = null;
+    let m: Record<string, unknown> | undefined;
     try {
-      m = typeof data === 'string' ? JSON.parse(data) : null;
-    } catch {}
-    // Not a frame the leader understands: its own connection reports it.
-    if (!m || typeof m !== 'object' || typeof data !== 'string') {
-      s.emit('message', { data });
+      m = JSON.parse(data as string);
+    } catch {
+      // Not a frame the leader understands: its own connection reports it.
+    }
+    if (typeof m !== 'object' || !m) {
+      emit(s, 'message', { data });
       return;
     }
     const id = m.id;
     const to = typeof id === 'string' ? id.slice(0, id.lastIndexOf(':')) : undefined;
-    if (typeof m.revision === 'number') ready.revision = m.revision;
-    if (typeof m.epoch === 'string') ready.epoch = m.epoch;
-    if (typeof m.serverTime === 'number')
-      ready = { ...ready, serverTime: m.serverTime, at: Date.now() };
+    if (typeof m.revision === 'number') revision = m.revision;
+    if (m.epoch !== undefined) epoch = m.epoch;
+    if (typeof m.serverTime === 'number') {
+      serverTime = m.serverTime;
+      serverTimeAt = Date.now();
+    }
     const renewal =
       renewing && (m.type === 'ready' || (m.type === 'error' && !to && m.status === 401));
     if (renewal) renewing = false;
-    if (!to || to === origin) s.emit('message', { data });
+    if (!to || to === origin) emit(s, 'message', { data });
     if (m.type === 'ready' && !s.joined) {
       s.joined = up = true;
       beat();
-    } else if (!renewal && to !== origin) post({ t: 'msg', to, data });
+    } else if (!renewal && to !== origin) post({ t: 'msg', to, data: data as string });
   };
 
   const bind = (s: TabSocket): void => {
     const ws = options.createSocket(url);
     s.real = ws;
-    const live = (): boolean => sockets.has(s);
-    ws.addEventListener('open', (e) => live() && s.emit('open', e));
-    ws.addEventListener('error', (e) => live() && s.emit('error', e));
+    const live = (): boolean => sock === s;
+    ws.addEventListener('open', (e) => live() && emit(s, 'open', e));
+    ws.addEventListener('error', (e) => live() && emit(s, 'error', e));
     ws.addEventListener('message', (e) => live() && fromServer(s, e.data));
     ws.addEventListener('close', (e) => {
       if (!live()) return;
-      sockets.delete(s);
+      sock = null;
       // Followers show the same: offline, or an error for a refused token.
       up = false;
       beat(e.code, e.reason);
-      s.emit('close', e);
+      emit(s, 'close', e);
+    });
+  };
+
+  const openSoon = (): void => {
+    // After `createSocket` returned, when the connection listens.
+    queueMicrotask(() => {
+      if (sock && !sock.real && sock.state === 0 && up) {
+        sock.state = 1;
+        emit(sock, 'open', {});
+      }
     });
   };
 
@@ -168,32 +186,26 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
     term += 1;
     head = origin;
     up = false;
-    pingedAt = 0;
     logger.debug('leader.elected', { name, term });
     beat();
-    for (const s of sockets) {
-      if (s.state !== 0) end(s, STALLED_CLOSE_CODE, 'leader changed');
-      else {
-        try {
-          bind(s);
-        } catch (error) {
-          logger.warn('leader.socket_failed', { error: String(error) });
-          end(s, 1006, 'cannot open socket');
-        }
+    if (sock?.state === 0 && !sock.real) {
+      try {
+        bind(sock);
+      } catch {
+        end(1006, CHANGED); // the connection reports it, as any socket that could not open
       }
-    }
+    } else end(STALLED, CHANGED);
     options.wake();
   };
 
-  const demote = (why: string): void => {
+  const demote = (): void => {
     if (!leader || solo) return;
-    logger.warn('leader.demoted', { name, term, why });
+    logger.warn('leader.demoted', { name, term });
     post({ t: 'bye' });
     leader = up = false;
     head = null;
     release?.();
-    release = null;
-    endAll(STALLED_CLOSE_CODE, 'leader changed');
+    end(STALLED, CHANGED);
     request(false);
   };
 
@@ -209,14 +221,10 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
           release = resolve;
         });
       })
-      .catch((error: unknown) => {
+      .catch((error: { name?: string } | null) => {
         if (closed || gen !== lockGen) return;
-        if (leader) {
-          demote('lock lost');
-          return;
-        }
-        if ((error as { name?: string } | null)?.name === 'AbortError') return;
-        // Locks refused (e.g. an opaque origin): this tab keeps its own socket.
+        if (leader) return demote();
+        if (error?.name === 'AbortError') return;
         logger.warn('leader.locks_failed', { error: String(error) });
         solo = true;
         lead();
@@ -226,124 +234,78 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
   const onFrame = ({ data }: { data: unknown }): void => {
     const f = data as Frame;
     if (solo || typeof f?.from !== 'string' || typeof f.term !== 'number') return;
-    if (f.from === head) {
-      heardAt = Date.now();
-      pingedAt = 0;
-    }
-    switch (f.t) {
-      case 'ping':
-        if (leader) beat();
-        return;
-      case 'join':
-      case 'send':
-        if (!leader || !up || f.to !== origin) return;
-        if (f.t === 'send') {
-          for (const s of sockets) if (s.joined && s.real) s.real.send(String(f.data));
-          return;
-        }
-        post({
-          t: 'msg',
-          to: f.from,
-          data: JSON.stringify({
-            type: 'ready',
-            revision: ready.revision,
-            epoch: ready.epoch,
-            serverTime: ready.at ? ready.serverTime + Date.now() - ready.at : undefined,
-          }),
-        });
-        return;
-      case 'msg':
-        if (leader || f.from !== head || (f.to && f.to !== origin)) return;
-        for (const s of sockets) {
-          // Frames addressed to this tab start with its `ready`; broadcasts wait for it.
-          if (f.to === origin) s.joined = true;
-          if (s.state === 1 && s.joined) s.emit('message', { data: f.data });
-        }
-        return;
-      case 'bye':
-        if (f.from !== head || leader) return;
-        head = null;
+    // Only beats say the leader runs: it answers frames even while frozen, not its timers.
+    if (f.from === head && f.t === 'beat') heardAt = Date.now();
+    const mine = f.to === origin;
+    if (f.t === 'send') {
+      if (leader && up && mine) sock?.real?.send(f.data as string);
+    } else if (f.t === 'join') {
+      if (!leader || !up || !mine) return;
+      const time = serverTimeAt ? serverTime + Date.now() - serverTimeAt : undefined;
+      const ready = JSON.stringify({ type: 'ready', revision, epoch, serverTime: time });
+      post({ t: 'msg', to: f.from, data: ready });
+    } else if (f.t === 'msg') {
+      if (leader || f.from !== head || (f.to && !mine) || !sock || sock.state !== 1) return;
+      // What is addressed to this tab starts with its `ready`; broadcasts wait for it.
+      if (mine) sock.joined = true;
+      if (sock.joined) emit(sock, 'message', { data: f.data });
+    } else if (f.t === 'bye') {
+      if (f.from !== head || leader) return;
+      head = null;
+      up = false;
+      end(STALLED, CHANGED, true);
+    } else if (f.term < term) {
+      if (leader) beat(); // an old leader running again: this tells it
+    } else if (leader) {
+      // Same term: two tabs stole at once; the lock settles it (the loser's request fails).
+      if (f.term > term) demote();
+    } else {
+      term = f.term;
+      if (head !== f.from) {
+        head = f.from;
+        heardAt = Date.now();
         up = false;
-        endAll(STALLED_CLOSE_CODE, 'leader left', true);
-        return;
-      case 'beat':
-        if (f.term < term) {
-          if (leader) beat(); // an old leader running again: this tells it
-          return;
-        }
-        if (leader) {
-          // Same term: two tabs stole at once; the lock settles it (the loser's request fails).
-          if (f.term > term) demote('newer leader');
-          return;
-        }
-        term = f.term;
-        if (head !== f.from) {
-          head = f.from;
-          heardAt = Date.now();
-          pingedAt = 0;
-          up = false;
-          endAll(STALLED_CLOSE_CODE, 'leader changed', true);
-        }
-        if (f.code !== undefined) {
-          up = false;
-          endAll(f.code, f.reason ?? 'leader offline');
-        } else if (f.up && !up) {
-          up = true;
-          for (const s of sockets) if (s.state === 0) openSoon(s);
-          options.wake();
-        } else up = !!f.up;
+        end(STALLED, CHANGED, true);
+      }
+      if (f.code !== undefined) {
+        up = false;
+        end(f.code, f.reason ?? CHANGED);
+      } else if (f.up && !up) {
+        up = true;
+        openSoon();
+        options.wake();
+      } else up = !!f.up;
     }
-  };
-
-  const openSoon = (s: TabSocket): void => {
-    // After `createSocket` returned, when the connection listens.
-    queueMicrotask(() => {
-      if (!sockets.has(s) || s.real || s.state !== 0 || !up) return;
-      s.state = 1;
-      s.emit('open', {});
-    });
   };
 
   const tick = (): void => {
     const now = Date.now();
-    // Asleep (a throttled or frozen tab): hear the leader before judging it.
-    if (now - tickAt > 4 * TICK_MS) {
-      heardAt = now;
-      pingedAt = 0;
-    }
+    // This tab's own timer ran late (hidden and throttled, or frozen): hear before judging.
+    if (now - tickAt > 3 * TICK_MS) heardAt = now;
     tickAt = now;
-    if (leader) return;
-    if (pingedAt && now - pingedAt > STEAL_MS) {
+    if (leader) beat();
+    else if (now - heardAt > STEAL_MS) {
       logger.warn('leader.silent', { name, leader: head, term });
       heardAt = now;
-      pingedAt = 0;
       request(true);
-    } else if (!pingedAt && now - heardAt > QUIET_MS) {
-      pingedAt = now;
-      post({ t: 'ping' });
     }
-  };
-
-  const start = (): void => {
-    name = options.name();
-    channel = options.createChannel(name);
-    channel.addEventListener('message', onFrame);
-    tickAt = heardAt = Date.now();
-    timer = setInterval(tick, TICK_MS);
-    request(false);
-    post({ t: 'ping' });
   };
 
   return {
     createSocket(socketUrl) {
       if (closed) return options.createSocket(socketUrl);
       url = socketUrl;
-      if (!channel) start();
-      const listeners = new Map<string, Set<(event: never) => void>>();
+      if (!channel) {
+        name = options.name();
+        channel = options.createChannel(name);
+        channel.addEventListener('message', onFrame);
+        tickAt = heardAt = Date.now();
+        timer = setInterval(tick, TICK_MS);
+        request(false);
+      }
       const s: TabSocket = {
-        real: null,
         state: 0,
-        joined: false,
+        on: {},
         get readyState() {
           return s.real ? s.real.readyState : s.state;
         },
@@ -356,34 +318,27 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
           }
         },
         close(code, reason) {
-          if (!sockets.delete(s)) return;
+          if (sock !== s) return;
+          sock = null;
           s.state = 3;
           s.real?.close(code, reason);
         },
         addEventListener(type, listener) {
-          const set = listeners.get(type) ?? new Set();
-          set.add(listener as (event: never) => void);
-          listeners.set(type, set);
+          s.on[type] = listener as (event: unknown) => void;
         },
-        removeEventListener(type, listener) {
-          listeners.get(type)?.delete(listener as (event: never) => void);
-        },
-        emit(type, event) {
-          for (const listener of listeners.get(type) ?? [])
-            (listener as (e: unknown) => void)(event);
+        removeEventListener(type) {
+          delete s.on[type];
         },
       };
-      sockets.add(s);
-      if (!leader) {
-        if (up) openSoon(s);
-        return s;
-      }
-      try {
-        bind(s);
-      } catch (error) {
-        sockets.delete(s);
-        throw error;
-      }
+      sock = s;
+      if (leader) {
+        try {
+          bind(s);
+        } catch (error) {
+          sock = null;
+          throw error;
+        }
+      } else if (up) openSoon();
       return s;
     },
     close() {
@@ -393,7 +348,7 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
       abort?.abort();
       if (leader) post({ t: 'bye' });
       release?.();
-      endAll(1000, 'closing');
+      end(1000, CHANGED);
       channel?.removeEventListener('message', onFrame);
       channel?.close();
     },
