@@ -34,12 +34,10 @@ import {
 } from '../environment.js';
 import { type PersistenceError, StorageAccessError } from '../errors.js';
 import { resolveLogger } from '../logger.js';
-import type { SocketFactory } from '../server/socket.js';
 import { createServerSync, type ServerSync } from '../server/sync.js';
 import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
 import type { ClearScope } from '../tabs/channel.js';
-import { shareConnection } from '../tabs/leader.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
 import type { CurrentContent, Destination, LocalContent } from './destination.js';
 import { loadStored } from './load.js';
@@ -201,18 +199,8 @@ export function createStatePersistence(
     options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
   const locks = o.server?.locks === undefined ? browserLocks() : o.server.locks;
   // One socket per browser, server and owner (tabs/leader.ts); without locks, one per tab.
-  const share = (url: string, createSocket: SocketFactory, wake: () => void) =>
-    o.server?.shareConnection !== false && locks && createChannel
-      ? shareConnection({
-          name: () => `hyvve-connection ${url} ${describeOwner(owners.current())}`,
-          origin,
-          locks,
-          createChannel,
-          createSocket,
-          wake,
-          logger,
-        })
-      : null;
+  const owner = (): string => describeOwner(owners.current());
+  const share = o.server?.shareConnection !== false && locks && createChannel;
   const serverSlot = createServerSlot({
     onStatus: (syncStatus) => snapshot.set({ syncStatus }),
     // Every token goes through `owners`, which notices another person's.
@@ -229,7 +217,7 @@ export function createStatePersistence(
               onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
               ...(o.migrations ? { migrations: o.migrations } : {}),
               ...(page ? { pageUrl: page } : {}),
-              share,
+              ...(share ? { share: { locks, createChannel, owner } } : {}),
               // Every tab of this browser gets the same message (on its socket, or relayed
               // by the leader's); one that does not asks for the full state on our next delta.
               local: localContent([tabs, server]),

@@ -23,7 +23,7 @@ import type { ContentRefs } from '../content/refs.js';
 import type { Destination, LocalContent } from '../engine/destination.js';
 import { type PersistenceError, ServerRejectedError, ServerUnreachableError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
-import type { SharedConnection } from '../tabs/leader.js';
+import { type LeaderOptions, shareConnection } from '../tabs/leader.js';
 import { createSyncBase } from './base.js';
 import { createServerClock } from './clock.js';
 import { type ConnectionStatus, createServerConnection } from './connection.js';
@@ -40,7 +40,7 @@ import type { ServerSyncOptions } from './options.js';
 import { createOutbox } from './outbox.js';
 import { createServerPull } from './pull.js';
 import { createRemoteChanges } from './remote.js';
-import { defaultSocketFactory, type IncomingServerMessage, type SocketFactory } from './socket.js';
+import { defaultSocketFactory, type IncomingServerMessage } from './socket.js';
 import { type SyncStatus, visibleStatus } from './status.js';
 import { resolveServerEndpoints } from './url.js';
 
@@ -77,8 +77,8 @@ export interface ServerSyncContext {
   onSaved: (savedAt: number) => void;
   migrations?: MigrationTable;
   pageUrl?: string;
-  /** One socket per browser (tabs/leader.ts): a socket factory over the given one, or null. */
-  share?: (url: string, createSocket: SocketFactory, wake: () => void) => SharedConnection | null;
+  /** One socket per browser (tabs/leader.ts), shared by the tabs of `owner` (for the lock name). */
+  share?: Pick<LeaderOptions, 'locks' | 'createChannel'> & { owner: () => string };
 }
 
 type StoreStatusMessage = Extract<IncomingServerMessage, { type: 'status' }>;
@@ -110,9 +110,17 @@ export function createServerSync(
     retry: () => reconcile(),
   });
   const createSocket = options.createWebSocket ?? defaultSocketFactory();
-  const shared = context.share?.(endpoints.subscribeUrl, createSocket, () =>
-    connection.reconnectNow(),
-  );
+  const { share } = context;
+  const shared =
+    share &&
+    shareConnection({
+      ...share,
+      name: () => `hyvve-connection ${endpoints.subscribeUrl} ${share.owner()}`,
+      origin,
+      createSocket,
+      wake: () => connection.reconnectNow(),
+      logger,
+    });
   const connection = createServerConnection({
     subscribeUrl: endpoints.subscribeUrl,
     getToken: options.getToken,
