@@ -111,7 +111,7 @@ describe('one connection per browser', () => {
 
     const old = laptop.sockets.find((socket) => socket.readyState === 1);
     first.engine.stop(); // the leader: its tab closes
-    await waitUntil(() => allSynced([second, third]) && laptop.replaced(old), 5000);
+    await waitUntil(() => allSynced([second, third]) && laptop.replaced(old), 10_000);
     third.store.getState().setActiveProject('after-the-handover');
     await waitUntil(() => project(phone) === 'after-the-handover', 10_000);
     await waitUntil(() => project(second) === 'after-the-handover', 5000);
@@ -131,7 +131,7 @@ describe('one connection per browser', () => {
     for (const channel of first.leaderChannels) channel.paused = true;
 
     // The follower steals the lock; the old leader loses it and closes its socket.
-    await waitUntil(() => laptop.replaced(old) && allSynced([second]), 5000, 'a new socket');
+    await waitUntil(() => laptop.replaced(old) && allSynced([second]), 10_000, 'a new socket');
     second.store.getState().setActiveProject('while-the-leader-was-silent');
     await waitUntil(() => project(phone) === 'while-the-leader-was-silent', 10_000);
     for (const channel of first.leaderChannels) channel.paused = false;
