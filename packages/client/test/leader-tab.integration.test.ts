@@ -42,7 +42,10 @@ interface Tab extends RealDevice {
 }
 
 /** A browser: tabs sharing storage, channel and locks; `sockets` are every real socket opened. */
-function browser(user: string, options: { locks?: FakeLocks | null; share?: boolean } = {}) {
+function browser(
+  user: string,
+  options: { locks?: FakeLocks | null; share?: boolean; url?: string } = {},
+) {
   const storage = new SpyStorage();
   const names = uniqueNames('leader');
   const locks = options.locks === undefined ? new FakeLocks() : options.locks;
@@ -52,6 +55,7 @@ function browser(user: string, options: { locks?: FakeLocks | null; share?: bool
     const leaderChannels: PausableChannel[] = [];
     const device = real.device(user, {
       storage,
+      ...(options.url ? { url: options.url } : {}),
       channelName: names.channelName,
       storageKey: names.storageKey,
       createChannel: (name) => {
@@ -139,6 +143,22 @@ describe('one connection per browser', () => {
     first.store.getState().setActiveProject('from-the-old-leader');
     await waitUntil(() => project(phone) === 'from-the-old-leader', 10_000);
     expect(laptop.openSockets()).toBe(1);
+  });
+
+  it('shows the leader’s outage in every tab, and every tab back when it reconnects', async () => {
+    const user = real.newUser();
+    const instance = await real.startInstance();
+    const laptop = browser(user, { url: instance.url });
+    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const phone = real.device(user);
+    await waitUntil(() => allSynced([...tabs, phone]), 10_000);
+
+    await instance.close();
+    await waitUntil(() => tabs.every((t) => status(t) === 'offline'), 10_000, 'all offline');
+    (tabs[2] as Tab).store.getState().setActiveProject('made-offline-in-a-follower');
+    await real.startInstance(instance.port);
+    await waitUntil(() => allSynced(tabs) && laptop.openSockets() === 1, 10_000, 'all back');
+    await waitUntil(() => project(phone) === 'made-offline-in-a-follower', 10_000);
   });
 
   it('signs out in every tab from a follower: no socket stays open', async () => {
