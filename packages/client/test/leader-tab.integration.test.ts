@@ -2,17 +2,21 @@
 // engines of one "browser" share a storage, a BroadcastChannel name and a lock manager
 // (support/locks.ts). Checked here: one socket for all tabs, a follower's edit reaching
 // another device and every tab, the leader's stop and a silent leader handing over to one
-// other tab, sign-out everywhere, and one socket per tab without locks or when turned off.
+// other tab, the leader's outage shown in every tab, token renewal on the one socket,
+// sign-out everywhere, and one socket per tab without locks or when turned off.
 // Freezing and crashing a real page are tested in Chromium (e2e/leader-tab.test.ts).
+import { signToken } from '@hyvve/server';
 import { describe, expect, it } from 'vitest';
 import type { ChannelLike, SocketLike } from './support/client.js';
 import { SpyStorage, uniqueNames, waitUntil } from './support/fakes.js';
 import { FakeLocks } from './support/locks.js';
 import { type RealDevice, setUpRealServer } from './support/real-server.js';
 
+const SECRET = 'client-leader-secret';
+const WORKSPACE = 'ws-leader';
 const real = setUpRealServer({
-  secret: 'client-leader-secret',
-  workspaceId: 'ws-leader',
+  secret: SECRET,
+  workspaceId: WORKSPACE,
   userPrefix: 'leader',
 });
 
@@ -44,7 +48,12 @@ interface Tab extends RealDevice {
 /** A browser: tabs sharing storage, channel and locks; `sockets` are every real socket opened. */
 function browser(
   user: string,
-  options: { locks?: FakeLocks | null; share?: boolean; url?: string } = {},
+  options: {
+    locks?: FakeLocks | null;
+    share?: boolean;
+    url?: string;
+    getToken?: () => Promise<string>;
+  } = {},
 ) {
   const storage = new SpyStorage();
   const names = uniqueNames('leader');
@@ -67,7 +76,11 @@ function browser(
         sockets.push(socket);
         return socket;
       },
-      sync: { locks, ...(options.share === false ? { shareConnection: false } : {}) },
+      sync: {
+        locks,
+        ...(options.share === false ? { shareConnection: false } : {}),
+        ...(options.getToken ? { getToken: options.getToken } : {}),
+      },
     });
     const tab = { ...device, leaderChannels };
     tabs.push(tab);
@@ -159,6 +172,34 @@ describe('one connection per browser', () => {
     await real.startInstance(instance.port);
     await waitUntil(() => allSynced(tabs) && laptop.openSockets() === 1, 10_000, 'all back');
     await waitUntil(() => project(phone) === 'made-offline-in-a-follower', 10_000);
+  });
+
+  it('renews the token of the one socket, and every tab stays synced past its expiry', async () => {
+    const user = real.newUser();
+    let tokens = 0;
+    const getToken = (): Promise<string> => {
+      tokens += 1;
+      return signToken({
+        userId: user,
+        workspaceId: WORKSPACE,
+        secret: SECRET,
+        expiresInSeconds: 3,
+      });
+    };
+    const laptop = browser(user, { getToken });
+    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const phone = real.device(user);
+    await waitUntil(() => allSynced([...tabs, phone]), 10_000);
+    const socket = laptop.sockets.find((s) => s.readyState === 1);
+    const firstExpiry = Date.now() + 3_000;
+    // Each tab asked for a token to connect and for one more to renew.
+    await waitUntil(() => Date.now() > firstExpiry + 1_500 && tokens >= 6, 15_000, 'renewed');
+    expect(socket?.readyState).toBe(1);
+    expect(laptop.sockets).toHaveLength(1);
+    expect(allSynced(tabs)).toBe(true);
+    (tabs[1] as Tab).store.getState().setActiveProject('after-the-renewal');
+    await waitUntil(() => project(phone) === 'after-the-renewal', 10_000);
+    expect(tabs.flatMap((t) => t.errors)).toEqual([]);
   });
 
   it('signs out in every tab from a follower: no socket stays open', async () => {
