@@ -258,7 +258,10 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
       if (leader) beat(); // an old leader running again: this tells it
     } else if (leader) {
       // Same term: two tabs stole at once; the lock settles it (the loser's request fails).
-      if (f.term > term) demote();
+      if (f.term > term) {
+        term = f.term;
+        demote();
+      }
     } else {
       term = f.term;
       if (head !== f.from) {
