@@ -45,9 +45,13 @@ export function browserChannelFactory(): ChannelFactory | null {
   return (name) => new BroadcastChannel(name);
 }
 
-/** `navigator.locks` (Web Locks), or null where there is none. */
+/**
+ * `navigator.locks` (Web Locks) in a browser, else null: Node has it too (v24), but engines
+ * in one process are no browser's tabs (pass `server.locks` to share there).
+ */
 export function browserLocks(): LockManagerLike | null {
-  return (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks ?? null;
+  if (!isBrowser()) return null;
+  return (navigator as { locks?: LockManagerLike }).locks ?? null;
 }
 
 export function browserLifecycle(): Lifecycle {

@@ -33,6 +33,6 @@ export interface ServerSyncOptions {
    * Web Locks or BroadcastChannel are missing every tab opens its own. @default true
    */
   shareConnection?: boolean;
-  /** Web Locks, for electing the leader tab. @default navigator.locks */
+  /** Web Locks, for electing the leader tab. @default navigator.locks (none outside a browser) */
   locks?: LockManagerLike | null;
 }
