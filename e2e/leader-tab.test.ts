@@ -12,7 +12,7 @@ import { setupE2e } from './support/setup.js';
 const e2e = setupE2e();
 const WORKSPACE = 'e2e-leader';
 
-/** Sockets the server holds open now. */
+/** Sockets the server holds open now (each test starts at none, see `noSockets`). */
 async function serverSockets(): Promise<number> {
   const text = await (await fetch(`${e2e.baseUrl}/metrics`)).text();
   const match = /^hyvve_websockets_open (\d+)$/m.exec(text);
@@ -21,9 +21,8 @@ async function serverSockets(): Promise<number> {
 }
 
 /** Waits until the previous test's sockets are gone from the server (its pages closed). */
-async function noSockets(): Promise<number> {
+async function noSockets(): Promise<void> {
   await expect.poll(serverSockets, { timeout: 5000, interval: 50 }).toBe(0);
-  return 0;
 }
 
 /** Records every WebSocket a page of `context` opens, for `openSockets`. */
@@ -97,55 +96,55 @@ async function addAlertEverywhere(from: Page, pages: Page[], count: number): Pro
 describe('one connection per browser', () => {
   it('opens one socket for five tabs, and a follower’s edit reaches another device and every tab', async () => {
     const user = uniqueId('leader-five');
-    const before = await noSockets();
+    await noSockets();
     const tabs = await openTabs(await countSockets(await e2e.device()), user, 5);
     const phone = await openDashboard(await e2e.device(), e2e.baseUrl, user, WORKSPACE);
     await waitForSyncStatus(phone, 'synced');
-    await waitForOneSocket(tabs, before + 2, 5000);
+    await waitForOneSocket(tabs, 2, 5000);
 
     const follower = tabs[4] as Page;
     await addAlertEverywhere(follower, [phone, ...tabs], 1);
     await addAlertEverywhere(phone, tabs, 2);
-    expect(await serverSockets()).toBe(before + 2);
+    expect(await serverSockets()).toBe(2);
   });
 
   it('keeps one socket within 2 s when the leader tab closes, and edits still flow', async () => {
     const user = uniqueId('leader-close');
-    const before = await noSockets();
+    await noSockets();
     const [leader, ...followers] = await openTabs(await countSockets(await e2e.device()), user, 3);
     const phone = await openDashboard(await e2e.device(), e2e.baseUrl, user, WORKSPACE);
-    await waitForOneSocket([leader as Page, ...followers], before + 2, 5000);
+    await waitForOneSocket([leader as Page, ...followers], 2, 5000);
 
     await leader?.close();
-    await waitForOneSocket(followers, before + 2, 2000);
+    await waitForOneSocket(followers, 2, 2000);
     await addAlertEverywhere(followers[1] as Page, [phone, ...followers], 1);
     await addAlertEverywhere(phone, followers, 2);
   });
 
   it('keeps one socket within 2 s when the leader tab crashes, and edits still flow', async () => {
     const user = uniqueId('leader-crash');
-    const before = await noSockets();
+    await noSockets();
     const context = await countSockets(await e2e.device());
     const [leader, ...followers] = await openTabs(context, user, 3);
     const phone = await openDashboard(await e2e.device(), e2e.baseUrl, user, WORKSPACE);
-    await waitForOneSocket([leader as Page, ...followers], before + 2, 5000);
+    await waitForOneSocket([leader as Page, ...followers], 2, 5000);
 
     const crashed = new Promise((resolve) => leader?.once('crash', resolve));
     const cdp = await context.newCDPSession(leader as Page);
     void cdp.send('Page.crash').catch(() => {}); // answered by nobody: the page is gone
     await crashed;
-    await waitForOneSocket(followers, before + 2, 2000);
+    await waitForOneSocket(followers, 2, 2000);
     await addAlertEverywhere(followers[1] as Page, [phone, ...followers], 1);
     await addAlertEverywhere(phone, followers, 2);
   });
 
   it('replaces a frozen leader, which follows once it runs again', async () => {
     const user = uniqueId('leader-frozen');
-    const before = await noSockets();
+    await noSockets();
     const context = await countSockets(await e2e.device());
     const [leader, ...followers] = await openTabs(context, user, 3);
     const phone = await openDashboard(await e2e.device(), e2e.baseUrl, user, WORKSPACE);
-    await waitForOneSocket([leader as Page, ...followers], before + 2, 5000);
+    await waitForOneSocket([leader as Page, ...followers], 2, 5000);
 
     // A frozen page runs nothing, yet keeps its Web Lock and its socket. Headless Chromium
     // takes `frozen` without stopping timers (checked: they run on), so the page's event
@@ -162,14 +161,14 @@ describe('one connection per browser', () => {
           interval: 50,
         },
       )
-      .toEqual({ browser: 1, server: before + 3 });
+      .toEqual({ browser: 1, server: 3 });
     for (const tab of followers) await waitForSyncStatus(tab, 'synced');
     await addAlertEverywhere(followers[1] as Page, [phone, ...followers], 1);
 
     // Running again, the old leader finds the lock taken, closes its socket and follows.
     await cdp.send('Debugger.resume');
     await cdp.send('Page.setWebLifecycleState', { state: 'active' });
-    await waitForOneSocket([leader as Page, ...followers], before + 2, 5000);
+    await waitForOneSocket([leader as Page, ...followers], 2, 5000);
     await waitForAlertCount(leader as Page, 1);
     await addAlertEverywhere(leader as Page, [phone, ...followers], 2);
   });
