@@ -6,7 +6,7 @@
 // - a new leader takes the highest term it has seen + 1 and beats (`term`, `up`: its
 //   socket is ready; `code` when it closed) every TICK_MS from a timer and on every change.
 //   A follower that hears no beat for STEAL_MS steals the lock: a frozen page keeps its
-//   lock (and may even answer messages), but its timers stop.
+//   lock, but its timers stop (liveness is never judged by answers to messages).
 // - a leader that loses the lock or hears a higher term demotes itself: closes its socket,
 //   says `bye` and follows. Followers follow the highest term; their frames name the
 //   leader (`to`), so an old leader running again forwards nothing of theirs.
@@ -234,7 +234,7 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
   const onFrame = ({ data }: { data: unknown }): void => {
     const f = data as Frame;
     if (solo || typeof f?.from !== 'string' || typeof f.term !== 'number') return;
-    // Only beats say the leader runs: it answers frames even while frozen, not its timers.
+    // Only beats (sent from a timer) say the leader runs: timers stop in a frozen page.
     if (f.from === head && f.t === 'beat') heardAt = Date.now();
     const mine = f.to === origin;
     if (f.t === 'send') {
