@@ -1,6 +1,8 @@
 // 3. Propagation in Chromium: a change in tab A reaching tab B of the same browser
 // (BroadcastChannel, not held back by the 1 s storage debounce), and reaching another
-// browser context through our server (WebSocket save → Redis pub/sub → WebSocket).
+// browser context through our server (WebSocket save → Redis pub/sub → WebSocket); and
+// the same made in a follower tab, whose save goes through the leader tab's socket
+// (BroadcastChannel → leader → server → the other context; issue 23).
 // Send and arrival times are taken inside the pages, on the same clock.
 import type { Browser, Page } from 'playwright-core';
 import { buildBenchPage, serveBenchPage } from '../browser/bench-page.js';
@@ -63,8 +65,9 @@ export const propagation: Benchmark = async (context) => {
   const server = await startServer(context, 'ours');
   const pages = await serveBenchPage(server.url);
   const browser = await launchChromium();
-  const results: Partial<Record<'tabs' | 'server', ScenarioResult>> = {};
-  const errors: Partial<Record<'tabs' | 'server', string>> = {};
+  type Scenario = 'tabs' | 'server' | 'follower';
+  const results: Partial<Record<Scenario, ScenarioResult>> = {};
+  const errors: Partial<Record<Scenario, string>> = {};
   try {
     try {
       context.log('propagation: tab → tab (same browser context)');
@@ -88,12 +91,29 @@ export const propagation: Benchmark = async (context) => {
     } catch (error) {
       errors.server = String(error).split('\n')[0] ?? 'failed';
     }
+    try {
+      context.log('propagation: follower tab → context (through the leader tab and the server)');
+      const token = await signBenchToken(context.authSecret, 'bench-propagation-follower');
+      const origin = new URL(pages.url).origin;
+      const setup = { storageKey: 'bench-propagation-follower', server: { url: origin, token } };
+      const browserA = await browser.newContext();
+      await openPage(browser, pages.url, setup, browserA); // the leader: it takes the lock first
+      const follower = await openPage(browser, pages.url, setup, browserA);
+      const locks = await follower.evaluate(() => navigator.locks.query());
+      if (locks.held?.length !== 1 || locks.pending?.length !== 1) {
+        throw new Error(`expected one leader and one follower, got ${JSON.stringify(locks)}`);
+      }
+      const b = await openPage(browser, pages.url, setup);
+      results.follower = await measure(follower, b, changes, 400);
+    } catch (error) {
+      errors.follower = String(error).split('\n')[0] ?? 'failed';
+    }
   } finally {
     await browser.close();
     await pages.close();
     await server.stop();
   }
-  const figure = (scenario: 'tabs' | 'server', label: string, targetMs: number): Figure => {
+  const figure = (scenario: Scenario, label: string, targetMs: number): Figure => {
     const result = results[scenario];
     const lost = result ? result.changes - result.received : 0;
     const invalid =
@@ -116,6 +136,7 @@ export const propagation: Benchmark = async (context) => {
     figures: [
       figure('tabs', 'Propagation tab → tab, same browser (p50)', 50),
       figure('server', 'Propagation context → context via server (p50)', 30),
+      figure('follower', 'Propagation follower tab → context via leader tab and server (p50)', 30),
     ],
     details: { changes, results, errors },
   };

@@ -3,6 +3,7 @@
 
 import type { StateStorage } from './storage/envelope.js';
 import type { ChannelFactory } from './tabs/channel.js';
+import type { LockManagerLike } from './tabs/leader.js';
 
 /** The window events the engine listens to (`pagehide` flushes, `online` reconnects). */
 export interface WindowEvents {
@@ -42,6 +43,15 @@ export function browserStorage(onBlocked?: (error: unknown) => void): StateStora
 export function browserChannelFactory(): ChannelFactory | null {
   if (typeof BroadcastChannel === 'undefined') return null;
   return (name) => new BroadcastChannel(name);
+}
+
+/**
+ * `navigator.locks` (Web Locks) in a browser, else null: Node has it too (v24), but engines
+ * in one process are no browser's tabs (pass `server.locks` to share there).
+ */
+export function browserLocks(): LockManagerLike | null {
+  if (!isBrowser()) return null;
+  return (navigator as { locks?: LockManagerLike }).locks ?? null;
 }
 
 export function browserLifecycle(): Lifecycle {

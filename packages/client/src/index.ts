@@ -57,4 +57,5 @@ export {
   selectDashboardState,
 } from './store.js';
 export type { ChannelFactory, ChannelLike } from './tabs/channel.js';
+export type { LockManagerLike } from './tabs/leader.js';
 export type { BackoffOptions } from './timing/backoff.js';

@@ -26,6 +26,7 @@ import { type ContentStamp, timestampAfter } from '../content/stamp.js';
 import {
   browserChannelFactory,
   browserLifecycle,
+  browserLocks,
   browserStorage,
   type Lifecycle,
   pageUrl,
@@ -194,6 +195,12 @@ export function createStatePersistence(
   });
 
   const page = pageUrl();
+  const createChannel =
+    options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
+  const locks = o.server?.locks === undefined ? browserLocks() : o.server.locks;
+  // One socket per browser, server and owner (tabs/leader.ts); without locks, one per tab.
+  const owner = (): string => describeOwner(owners.current());
+  const share = o.server?.shareConnection !== false && locks && createChannel;
   const serverSlot = createServerSlot({
     onStatus: (syncStatus) => snapshot.set({ syncStatus }),
     // Every token goes through `owners`, which notices another person's.
@@ -210,8 +217,9 @@ export function createStatePersistence(
               onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
               ...(o.migrations ? { migrations: o.migrations } : {}),
               ...(page ? { pageUrl: page } : {}),
-              // Other tabs of this browser hold their own socket and get the same message;
-              // one that does not will ask for the full state when our next delta arrives.
+              ...(share ? { share: { locks, createChannel, owner } } : {}),
+              // Every tab of this browser gets the same message (on its socket, or relayed
+              // by the leader's); one that does not asks for the full state on our next delta.
               local: localContent([tabs, server]),
             },
           )
@@ -313,8 +321,6 @@ export function createStatePersistence(
   }
 
   const openTabSync = (): void => {
-    const createChannel =
-      options.createChannel === undefined ? browserChannelFactory() : options.createChannel;
     if (!o.enableCrossTabSync || !createChannel) return;
     tabSync = createTabSync({
       channelName: o.channelName,

@@ -1,4 +1,5 @@
 // The options of live server sync (the engine's `server` option), each with its default.
+import type { LockManagerLike } from '../tabs/leader.js';
 import type { BackoffOptions } from '../timing/backoff.js';
 import type { FetchLike } from './fetch-state.js';
 import type { GetToken, SocketFactory } from './socket.js';
@@ -26,4 +27,12 @@ export interface ServerSyncOptions {
   createWebSocket?: SocketFactory;
   /** fetch, for reading the stored state. @default globalThis.fetch */
   fetch?: FetchLike;
+  /**
+   * One WebSocket per browser, server and user: the tab holding a Web Lock (the leader)
+   * holds it, the other tabs save and listen through it over the BroadcastChannel. Where
+   * Web Locks or BroadcastChannel are missing every tab opens its own. @default true
+   */
+  shareConnection?: boolean;
+  /** Web Locks, for electing the leader tab. @default navigator.locks (none outside a browser) */
+  locks?: LockManagerLike | null;
 }

@@ -23,6 +23,7 @@ import type { ContentRefs } from '../content/refs.js';
 import type { Destination, LocalContent } from '../engine/destination.js';
 import { type PersistenceError, ServerRejectedError, ServerUnreachableError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
+import { type LeaderOptions, shareConnection } from '../tabs/leader.js';
 import { createSyncBase } from './base.js';
 import { createServerClock } from './clock.js';
 import { type ConnectionStatus, createServerConnection } from './connection.js';
@@ -76,6 +77,8 @@ export interface ServerSyncContext {
   onSaved: (savedAt: number) => void;
   migrations?: MigrationTable;
   pageUrl?: string;
+  /** One socket per browser (tabs/leader.ts), shared by the tabs of `owner` (for the lock name). */
+  share?: Pick<LeaderOptions, 'locks' | 'createChannel'> & { owner: () => string };
 }
 
 type StoreStatusMessage = Extract<IncomingServerMessage, { type: 'status' }>;
@@ -106,10 +109,22 @@ export function createServerSync(
     report: (status) => report(status),
     retry: () => reconcile(),
   });
+  const createSocket = options.createWebSocket ?? defaultSocketFactory();
+  const { share } = context;
+  const shared =
+    share &&
+    shareConnection({
+      ...share,
+      name: () => `hyvve-connection ${endpoints.subscribeUrl} ${share.owner()}`,
+      origin,
+      createSocket,
+      wake: () => connection.reconnectNow(),
+      logger,
+    });
   const connection = createServerConnection({
     subscribeUrl: endpoints.subscribeUrl,
     getToken: options.getToken,
-    createSocket: options.createWebSocket ?? defaultSocketFactory(),
+    createSocket: shared?.createSocket ?? createSocket,
     backoff,
     readyTimeoutMs: options.readyTimeoutMs ?? 10_000,
     logger,
@@ -370,6 +385,7 @@ export function createServerSync(
         ),
       );
       connection.stop();
+      shared?.close();
     },
     hold: (refs) => agreeOnCurrent(refs),
     notifyChange() {

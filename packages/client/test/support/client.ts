@@ -26,6 +26,7 @@ export * from '../../src/storage/envelope.js';
 export * from '../../src/store.js';
 export * from '../../src/tabs/channel.js';
 export * from '../../src/tabs/delta.js';
+export * from '../../src/tabs/leader.js';
 export * from '../../src/tabs/sync.js';
 export * from '../../src/timing/backoff.js';
 export * from '../../src/timing/debounce.js';
