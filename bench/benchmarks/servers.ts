@@ -45,6 +45,8 @@ export interface ServerStartOptions {
   /** Extra Node flags (e.g. --expose-gc for memory readings). */
   nodeArgs?: string[];
   openFiles?: number;
+  /** Extra environment (e.g. `WS_COALESCE_MS` for a variant of ours as a system of a run). */
+  env?: Record<string, string>;
 }
 
 function redisEnv(kind: ServerKind, redis: ServerRedis): Record<string, string> {
@@ -70,6 +72,7 @@ export async function startServer(
       BENCH_AUTH_SECRET: context.authSecret,
       BENCH_INSTANCE_ID: name,
       BENCH_METRICS: kind === 'ours-no-metrics' ? 'off' : 'on',
+      ...options.env,
     },
     ...(options.openFiles === undefined ? {} : { openFiles: options.openFiles }),
   });
