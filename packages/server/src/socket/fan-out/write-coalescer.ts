@@ -23,13 +23,26 @@ export interface Flushable {
   flush(): boolean;
 }
 
+/** Sockets released together (a channel's screens), a slice per turn. */
+interface Batch {
+  readonly entries: CoalescedWriter[];
+  /** Index of the first entry not yet released. */
+  next: number;
+  /** Every slice written: its sockets may be written again. */
+  done: boolean;
+  /** Written in this batch and changed again before it was done: scheduled when it is. */
+  readonly after: CoalescedWriter[];
+}
+
 /** One socket's place in the coalescer. */
 export interface CoalescedWriter {
   readonly target: Flushable;
   /** When it last wrote (coalescer clock), or -Infinity. */
   flushedAt: number;
-  /** Waiting for its turn or its window: scheduling again changes nothing. */
+  /** Waiting for its turn, its window or its batch: scheduling again changes nothing. */
   scheduled: boolean;
+  /** The batch it was last written in (its next write waits until that batch is done). */
+  writtenIn: Batch | undefined;
 }
 
 export interface WriteCoalescerOptions {
@@ -61,7 +74,7 @@ export class WriteCoalescer {
   private held: CoalescedWriter[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Batches being released a slice at a time, for `flush` to finish. */
-  private readonly slicing = new Set<CoalescedWriter[]>();
+  private readonly slicing = new Set<Batch>();
 
   constructor(options: WriteCoalescerOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_COALESCE_WINDOW_MS;
@@ -73,13 +86,34 @@ export class WriteCoalescer {
 
   /** A handle for `target`, to pass to `schedule` whenever it has something to write. */
   track(target: Flushable): CoalescedWriter {
-    return { target, flushedAt: Number.NEGATIVE_INFINITY, scheduled: false };
+    return {
+      target,
+      flushedAt: Number.NEGATIVE_INFINITY,
+      scheduled: false,
+      writtenIn: undefined,
+    };
   }
 
-  /** Asks for `entry.target.flush()` at the end of the turn, or when its window ends. */
+  /**
+   * Asks for `entry.target.flush()` at the end of the turn, once the batch it was last
+   * written in is done, or when its window ends.
+   */
   schedule(entry: CoalescedWriter): void {
     if (entry.scheduled) return;
     entry.scheduled = true;
+    const batch = entry.writtenIn;
+    if (batch !== undefined && !batch.done) {
+      // Written in a batch still being released: what changes meanwhile waits (latest
+      // wins in its outbox) and leaves with the next batch, so a socket is written at
+      // most once per batch however fast its channel changes.
+      batch.after.push(entry);
+      return;
+    }
+    this.place(entry);
+  }
+
+  /** Into this turn's batch, or held for the rest of its window. */
+  private place(entry: CoalescedWriter): void {
     const now = this.now();
     const due = entry.flushedAt + this.windowMs;
     if (due > now) {
@@ -96,7 +130,9 @@ export class WriteCoalescer {
   /** Sockets waiting to write right now (for tests and metrics). */
   get holding(): number {
     let sliced = 0;
-    for (const entries of this.slicing) sliced += entries.filter((entry) => entry.scheduled).length;
+    for (const batch of this.slicing) {
+      sliced += batch.entries.length - batch.next + batch.after.length;
+    }
     return this.turn.length + this.held.length + sliced;
   }
 
@@ -104,16 +140,16 @@ export class WriteCoalescer {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const entries of this.slicing) {
-      this.release(
-        entries.filter((entry) => entry.scheduled),
-        0,
-        false,
-      );
-    }
+    const unfinished = [...this.slicing];
     this.slicing.clear();
-    this.release(this.takeHeld(), 0, false);
-    this.release(this.takeTurn(), 0, false);
+    for (const batch of unfinished) {
+      batch.done = true;
+      const waiting = batch.entries.slice(batch.next);
+      waiting.push(...batch.after.splice(0));
+      this.release(waiting, false);
+    }
+    this.release(this.takeHeld(), false);
+    this.release(this.takeTurn(), false);
   }
 
   private readonly releaseTurn = (): void => {
@@ -138,25 +174,38 @@ export class WriteCoalescer {
     return entries;
   }
 
-  /** Flushes `entries` from `start`, a slice per turn (all at once when `sliced` is false). */
-  private release(entries: CoalescedWriter[], start = 0, sliced = true): void {
+  /** Flushes `entries` a slice per turn (all at once when `sliced` is false). */
+  private release(entries: CoalescedWriter[], sliced = true): void {
+    if (entries.length === 0) return;
+    this.releaseSlices({ entries, next: 0, done: false, after: [] }, sliced);
+  }
+
+  private releaseSlices(batch: Batch, sliced: boolean): void {
+    const { entries, next: start } = batch;
     const end = sliced ? Math.min(entries.length, start + RELEASE_SLICE) : entries.length;
-    if (start >= end) return;
     const now = this.now();
     for (let index = start; index < end; index++) {
       const entry = entries[index] as CoalescedWriter;
       entry.scheduled = false;
       // Only a real write opens a new window: a socket whose previous write is still in
       // flight is scheduled again by its outbox when that write completes.
-      if (entry.target.flush()) entry.flushedAt = now;
+      if (entry.target.flush()) {
+        entry.flushedAt = now;
+        entry.writtenIn = batch;
+      }
     }
+    batch.next = end;
     if (end < entries.length) {
       // Still `scheduled`, the rest keep their place (a change for them joins what waits).
-      this.slicing.add(entries);
+      this.slicing.add(batch);
       setImmediate(() => {
         // Gone from the set: `flush` wrote them meanwhile.
-        if (this.slicing.delete(entries)) this.release(entries, end);
+        if (this.slicing.delete(batch)) this.releaseSlices(batch, true);
       });
+      return;
     }
+    batch.done = true;
+    // The sockets that changed while their batch was being written go next.
+    for (const entry of batch.after.splice(0)) this.place(entry);
   }
 }
