@@ -1,18 +1,19 @@
 // Write coalescing for fan-out: decides WHEN each socket's outbox writes what it holds.
-// A socket quiet for a window is written at the end of the turn; one written again
-// within the window (a hot channel: many saves a second watched by many screens) waits
-// until the window since its last write has passed. Its outbox meanwhile keeps only
-// what the socket still needs (latest wins, see socket-outbox.ts), so under load a
-// socket costs one `write` per window whatever the change rate. The kernel charges per
-// `write` call far more than per byte (loopback profile: ~50 % of fan-out CPU was `write`).
-// The window trades writes for wait: with what waits sent as one message (the newest
-// state, or one patch to it), a reader waits at most a window for a change, and the one
-// it is shown is at most one save interval old when it leaves, so a longer window costs
-// little latency and saves writes. Only a channel changing faster than the window (more
-// than 25 changes a second: one browser sends at most 10) is ever held. `npm run bench`
-// fan-out (variants as systems of one run, 3 rounds each): 20 ms 453 saves/s and patch p99
-// 55.9 ms against 40 ms 530 and 55.1 ms (Socket.IO 266, 77.5 ms); whole-state p99 at
-// 20 / 30 / 40 ms: 112 / 68 / 56 ms (Socket.IO 71).
+// A change is written at the end of its turn (leading edge: nothing waits for a timer),
+// unless the socket is still busy with its previous one: its write is still in flight
+// (the outbox holds the change, see socket-outbox.ts) or the batch it was written in (a
+// hot channel's screens, released a slice per turn) is still being released. What
+// changes meanwhile waits, the newest replacing older ones, and leaves with the next
+// batch as one message. So coalescing follows the server's own pace instead of a clock:
+// a socket is written at most once per batch however fast its channel changes, batches
+// grow longer (and writes fewer) exactly when the CPU is short, and an idle server
+// delivers at once. The kernel charges per `write` call far more than per byte (loopback
+// profile: ~50 % of fan-out CPU was `write`), which is what the batch rule bounds.
+// `WS_COALESCE_MS` adds a fixed least time between two writes to a socket; it was 40 ms
+// until issue 21, whose bench measures staleness (how long each screen goes without
+// each save, skipped states included): a window holds a state that a newer one will
+// replace, and a screen then waits on average half a window for every save (bench
+// fan-out staleness p50 with 40 ms: 27.4 ms against Socket.IO's 8.6 ms).
 // Written here rather than taken from a library: it is the product's fan-out core.
 import { DEFAULT_COALESCE_WINDOW_MS } from '../../options.js';
 
@@ -48,7 +49,8 @@ export interface CoalescedWriter {
 export interface WriteCoalescerOptions {
   /**
    * A socket written to again within this many ms of its last write waits for the rest
-   * of the window; 0 writes every turn's changes at the end of the turn. @default 40
+   * of the window; 0 (the default) writes a change at the end of its turn unless the
+   * socket's batch is still being released.
    */
   windowMs?: number;
   /** Clock in ms. @default performance.now */
