@@ -349,6 +349,11 @@ export interface SystemSummary {
   savesPerSec: number | null;
   /** Both servers' CPU over the window, as a fraction of the one core they share. */
   serverCpu: number | null;
+  /**
+   * Both servers' CPU ms per accepted save (fan-out included): what the save rate comes
+   * to once their core is saturated, and steadier than it when others load the machine.
+   */
+  serverCpuMsPerSave: number | null;
   /** The subscriber process's CPU over the window, as a fraction of a core. */
   subscriberCpu: number | null;
   /** Every redis-server process's CPU over the window, as a fraction of a core. */
@@ -388,6 +393,9 @@ export function summarizeSystem(
     warmUpP99Ms: med((r) => r.warmUp?.stalenessMs.p99 ?? Number.NaN),
     savesPerSec: med((r) => r.writer.saves / (Math.max(r.writer.durationMs, 1) / 1000)),
     serverCpu: med((r) => r.serverCpuSeconds.reduce((a, b) => a + b, 0) / r.serverCpuWindowS),
+    serverCpuMsPerSave: med(
+      (r) => (r.serverCpuSeconds.reduce((a, b) => a + b, 0) * 1000) / Math.max(r.writer.saves, 1),
+    ),
     subscriberCpu: med((r) => r.window.cpuSeconds / windowS(r)),
     redisCpu: med((r) => r.redisCpuSeconds / r.serverCpuWindowS),
     othersCpuShare: med((r) => r.othersCpuShare),

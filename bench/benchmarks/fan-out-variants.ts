@@ -41,7 +41,8 @@ export function variantSystems(
   return Object.fromEntries(variants.map((v) => [v.system, { ...base, env: v.env }]));
 }
 
-const ms = (value: number | null): string => (value === null ? 'n/a' : `${value.toFixed(1)} ms`);
+const ms = (value: number | null): string =>
+  value === null ? 'n/a' : `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 /** One info row per variant: its staleness p99 against Socket.IO's, p50 and saves in the note. */
 export function variantFigure(
@@ -60,6 +61,6 @@ export function variantFigure(
     ours: summary.p99Ms,
     baseline: socketio.p99Ms,
     target: { kind: 'info' },
-    note: `p50 ${ms(summary.p50Ms)} vs ${ms(socketio.p50Ms)}; saves/s ${summary.savesPerSec?.toFixed(0) ?? 'n/a'} vs ${socketio.savesPerSec?.toFixed(0) ?? 'n/a'}; subscribers behind ${summary.subscribersBehind}`,
+    note: `p50 ${ms(summary.p50Ms)} vs ${ms(socketio.p50Ms)}; saves/s ${summary.savesPerSec?.toFixed(0) ?? 'n/a'} vs ${socketio.savesPerSec?.toFixed(0) ?? 'n/a'}; servers' CPU per save ${ms(summary.serverCpuMsPerSave)} vs ${ms(socketio.serverCpuMsPerSave)}; subscribers behind ${summary.subscribersBehind}`,
   };
 }
