@@ -149,7 +149,7 @@ export const clusterFanOut: Benchmark = async (context) => {
     },
     {
       ...common(summary, mode),
-      label: `Cluster fan-out save→receive p99, ${mode} pub/sub`,
+      label: `Cluster fan-out staleness p99, ${mode} pub/sub`,
       unit: 'ms',
       ours: summary.p99Ms,
       baseline: single.p99Ms,

@@ -107,12 +107,15 @@ export interface FanOutSystem {
   flush(): Promise<void>;
   /** redis-server processes whose CPU is accounted (every node of a cluster). */
   redisPids: readonly number[];
+  /** Extra environment of the servers (a variant of ours, e.g. another `WS_COALESCE_MS`). */
+  env?: Record<string, string>;
 }
 
 export interface RoundResult {
   system: string;
   connect: ConnectResult;
-  writer: WriterResult;
+  /** The writer's result without its per-save send times (used by the window, not kept). */
+  writer: Omit<WriterResult, 'acceptedAt'>;
   window: WindowResult;
   /**
    * The warm-up: the first `WARM_UP_MS` of saves on the round's fresh servers (not in
@@ -175,6 +178,7 @@ async function runRound(
   const serverOptions: ServerStartOptions = {
     openFiles: 20_000,
     ...(system.redis === undefined ? {} : { redis: system.redis }),
+    ...(system.env === undefined ? {} : { env: system.env }),
   };
   const servers = [
     await startServer(context, system.server, { ...serverOptions, name: `${name}-a` }),
@@ -214,9 +218,10 @@ async function runRound(
       aborted = reason;
       void writer.stop();
     });
-    const endWindow = async (): Promise<WindowResult> =>
+    // Staleness is measured against the saves the writer had accepted in the window.
+    const endWindow = async (saved: WriterResult): Promise<WindowResult> =>
       (await command(
-        { command: 'end', quietMs: QUIET_MS, maxWaitMs: 20_000 },
+        { command: 'end', quietMs: QUIET_MS, maxWaitMs: 20_000, acceptedAt: saved.acceptedAt },
         60_000,
       )) as WindowResult;
     // The writer for `durationMs`, or what it did not do when the memory watch stopped it.
@@ -235,8 +240,7 @@ async function runRound(
     let warmUp: WindowResult | undefined;
     if (warmUpMs > 0) {
       await command({ command: 'begin' }, 10_000);
-      await runWriter(warmUpMs);
-      warmUp = await endWindow();
+      warmUp = await endWindow(await runWriter(warmUpMs));
     }
     const account = await startCpuAccount([
       ...servers.map((s) => s.pid),
@@ -245,8 +249,8 @@ async function runRound(
       ...system.redisPids,
     ]);
     await command({ command: 'begin' }, 10_000);
-    const writerResult = await runWriter(writerConfig.durationMs);
-    const window = await endWindow();
+    const { acceptedAt, ...writerResult } = await runWriter(writerConfig.durationMs);
+    const window = await endWindow({ ...writerResult, acceptedAt });
     const cpu = await account();
     const maxServerRssBytes = await watch.stop();
     await command({ command: 'close' }, 30_000);
@@ -335,13 +339,21 @@ export async function runFanOutRounds<Name extends string>(
 export interface SystemSummary {
   /** Medians over the rounds that ran. */
   deliveredPerSec: number | null;
+  /** Staleness (see WindowResult.stalenessMs) p50 and p99. */
   p50Ms: number | null;
   p99Ms: number | null;
-  /** p99 over each round's warm-up (fresh servers' first seconds). */
+  /** Save→receive p99 of the messages received (info: skipped states are not in it). */
+  receivedP99Ms: number | null;
+  /** Staleness p99 over each round's warm-up (fresh servers' first seconds). */
   warmUpP99Ms: number | null;
   savesPerSec: number | null;
   /** Both servers' CPU over the window, as a fraction of the one core they share. */
   serverCpu: number | null;
+  /**
+   * Both servers' CPU ms per accepted save (fan-out included): what the save rate comes
+   * to once their core is saturated, and steadier than it when others load the machine.
+   */
+  serverCpuMsPerSave: number | null;
   /** The subscriber process's CPU over the window, as a fraction of a core. */
   subscriberCpu: number | null;
   /** Every redis-server process's CPU over the window, as a fraction of a core. */
@@ -375,11 +387,15 @@ export function summarizeSystem(
   const windowS = (r: RoundResult): number => Math.max(r.window.activeMs, 1) / 1000;
   return {
     deliveredPerSec: med((r) => r.deliveredPerSec),
-    p50Ms: med((r) => r.window.latencyMs.p50),
-    p99Ms: med((r) => r.window.latencyMs.p99),
-    warmUpP99Ms: med((r) => r.warmUp?.latencyMs.p99 ?? Number.NaN),
+    p50Ms: med((r) => r.window.stalenessMs.p50),
+    p99Ms: med((r) => r.window.stalenessMs.p99),
+    receivedP99Ms: med((r) => r.window.latencyMs.p99),
+    warmUpP99Ms: med((r) => r.warmUp?.stalenessMs.p99 ?? Number.NaN),
     savesPerSec: med((r) => r.writer.saves / (Math.max(r.writer.durationMs, 1) / 1000)),
     serverCpu: med((r) => r.serverCpuSeconds.reduce((a, b) => a + b, 0) / r.serverCpuWindowS),
+    serverCpuMsPerSave: med(
+      (r) => (r.serverCpuSeconds.reduce((a, b) => a + b, 0) * 1000) / Math.max(r.writer.saves, 1),
+    ),
     subscriberCpu: med((r) => r.window.cpuSeconds / windowS(r)),
     redisCpu: med((r) => r.redisCpuSeconds / r.serverCpuWindowS),
     othersCpuShare: med((r) => r.othersCpuShare),
@@ -422,6 +438,9 @@ function invalidReason(result: RoundResult, specs: readonly SubscriberSpec[]): s
   if (result.window.unreadable > 0) reasons.push(`${result.window.unreadable} unreadable messages`);
   if (result.window.closed > 0) reasons.push(`${result.window.closed} subscribers closed`);
   if (result.window.messages === 0) reasons.push('no message delivered');
+  if (result.window.unreached > 0) {
+    reasons.push(`${result.window.unreached} (save, subscriber) pairs never reached`);
+  }
   const behind = subscribersBehind(specs, result.writer.lastSaved, result.window.newestReceived);
   if (behind > 0) reasons.push(`${behind} subscribers did not end at the newest state`);
   return reasons.length === 0 ? undefined : reasons.join(', ');

@@ -47,6 +47,8 @@ export interface ServerStartOptions {
   /** Extra Node flags (e.g. --expose-gc for memory readings). */
   nodeArgs?: string[];
   openFiles?: number;
+  /** Extra environment (e.g. `WS_COALESCE_MS` for a variant of ours as a system of a run). */
+  env?: Record<string, string>;
 }
 
 function redisEnv(kind: ServerKind, redis: ServerRedis): Record<string, string> {
@@ -77,6 +79,7 @@ export async function startServer(
       // runs them. `ours`: limits off, for the fan-out loads, whose hot user saves as fast
       // as it can (far past any per-user limit, by design).
       BENCH_RATE_LIMIT: kind === 'ours-default' || kind === 'ours-no-metrics' ? 'default' : 'off',
+      ...options.env,
     },
     ...(options.openFiles === undefined ? {} : { openFiles: options.openFiles }),
   });

@@ -1,8 +1,10 @@
 // Load process holding many WebSocket subscribers. Commands from the orchestrator:
-// `connect` opens them, `begin`/`end` bracket a measurement window (messages received
-// and save→receive latency from the state timestamp the writer embeds), `close` drops them.
+// `connect` opens them, `begin`/`end` bracket a measurement window (messages received,
+// their save→receive latency from the state timestamp the writer embeds, and staleness:
+// how long each subscriber went without each save, see lib/staleness.ts), `close` drops them.
 import { runJobChild } from '../lib/child-side.js';
 import { LatencyRecorder } from '../lib/latency-recorder.js';
+import { ArrivalLog } from '../lib/staleness.js';
 import { preciseNow, readStateTimestamp } from '../lib/state-template.js';
 import type { Summary } from '../lib/stats.js';
 import {
@@ -27,8 +29,17 @@ export type SubscribersCommand =
       concurrency: number;
     }
   | { command: 'begin' }
-  /** Ends the window once no message arrived for `quietMs` (or after `maxWaitMs`). */
-  | { command: 'end'; quietMs: number; maxWaitMs: number }
+  /**
+   * Ends the window once no message arrived for `quietMs` (or after `maxWaitMs`), and
+   * measures staleness against `acceptedAt`: the send times of the window's accepted
+   * saves, by token (ascending).
+   */
+  | {
+      command: 'end';
+      quietMs: number;
+      maxWaitMs: number;
+      acceptedAt: Readonly<Record<string, readonly number[]>>;
+    }
   | { command: 'close' };
 
 export interface ConnectResult {
@@ -43,7 +54,15 @@ export interface WindowResult {
   unreadable: number;
   /** ms from `begin` to the last message received. */
   activeMs: number;
+  /** Save→receive of each message received (info: skipped states are not in it). */
   latencyMs: Summary;
+  /**
+   * For every accepted save of the window and every subscriber of its user: ms from the
+   * save's send time until the subscriber held that state or a newer one.
+   */
+  stalenessMs: Summary;
+  /** (save, subscriber) pairs where the subscriber never came to hold the save (should be 0). */
+  unreached: number;
   /** Subscribers whose socket closed during the window. */
   closed: number;
   /** CPU seconds this process used during the window (is the generator saturated?). */
@@ -53,6 +72,10 @@ export interface WindowResult {
 }
 
 let connections: SubscriberConnection[] = [];
+/** Token of each subscriber, in the order of the `connect` command. */
+let tokens: string[] = [];
+/** What each subscriber came to hold in the window, in the order of the `connect` command. */
+let arrivals: ArrivalLog[] = [];
 /** Newest state timestamp received, per subscriber index of the `connect` command. */
 let newestReceived: number[] = [];
 const latency = new LatencyRecorder(2_000_000);
@@ -73,6 +96,7 @@ function onMessage(data: Buffer, subscriber: number): void {
     return;
   }
   if (sentAt > (newestReceived[subscriber] ?? 0)) newestReceived[subscriber] = sentAt;
+  arrivals[subscriber]?.record(sentAt, now);
   messages++;
   lastAt = now;
   latency.record(now - sentAt);
@@ -84,6 +108,8 @@ async function connectAll(
 ): Promise<ConnectResult> {
   const started = Date.now();
   newestReceived = new Array<number>(command.subscribers.length).fill(0);
+  tokens = command.subscribers.map((spec) => spec.token);
+  arrivals = command.subscribers.map(() => new ArrivalLog());
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < command.subscribers.length) {
@@ -106,6 +132,22 @@ async function connectAll(
   return { connected: connections.length, durationMs: Date.now() - started };
 }
 
+const staleness = new LatencyRecorder(4_000_000);
+
+function measureStaleness(acceptedAt: Readonly<Record<string, readonly number[]>>): {
+  stalenessMs: Summary;
+  unreached: number;
+} {
+  staleness.reset();
+  let unreached = 0;
+  const sample = (ms: number): void => staleness.record(ms);
+  arrivals.forEach((log, index) => {
+    const saved = acceptedAt[tokens[index] ?? ''];
+    if (saved !== undefined) unreached += log.staleness(saved, sample);
+  });
+  return { stalenessMs: staleness.summary(), unreached };
+}
+
 runJobChild<SubscribersCommand, ConnectResult | WindowResult | { closed: number }>(
   async (command, progress) => {
     switch (command.command) {
@@ -113,6 +155,7 @@ runJobChild<SubscribersCommand, ConnectResult | WindowResult | { closed: number 
         return connectAll(command, progress);
       case 'begin':
         latency.reset();
+        for (const log of arrivals) log.reset();
         messages = 0;
         unreadable = 0;
         closed = 0;
@@ -128,11 +171,14 @@ runJobChild<SubscribersCommand, ConnectResult | WindowResult | { closed: number 
         }
         measuring = false;
         const cpu = process.cpuUsage(cpuAtBegin);
+        const { stalenessMs, unreached } = measureStaleness(command.acceptedAt);
         return {
           messages,
           unreadable,
           activeMs: lastAt - beganAt,
           latencyMs: latency.summary(),
+          stalenessMs,
+          unreached,
           closed,
           cpuSeconds: (cpu.user + cpu.system) / 1e6,
           newestReceived,

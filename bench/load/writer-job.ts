@@ -51,6 +51,9 @@ runJobChild<WriterConfig, WriterResult>(async (config) => {
           } else {
             // One save per user in flight at a time: the last accepted one is the newest.
             result.lastSaved[token] = timestamp;
+            const accepted = result.acceptedAt[token];
+            if (accepted === undefined) result.acceptedAt[token] = [timestamp];
+            else accepted.push(timestamp);
           }
           response.resume();
           response.once('end', () => resolve());

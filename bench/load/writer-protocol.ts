@@ -25,6 +25,11 @@ export interface WriterResult {
   cpuSeconds: number;
   /** State timestamp of each user's last accepted save, by token: what every subscriber must end at. */
   lastSaved: Record<string, number>;
+  /**
+   * State timestamps (= send times) of every accepted save, by token, ascending: what the
+   * subscribers' staleness is measured against. Not kept in the bench's results.
+   */
+  acceptedAt: Record<string, number[]>;
 }
 
 /** A result with nothing saved: the writer's starting point, and a run the bench aborted. */
@@ -38,5 +43,6 @@ export function emptyWriterResult(): WriterResult {
     durationMs: 0,
     cpuSeconds: 0,
     lastSaved: {},
+    acceptedAt: {},
   };
 }

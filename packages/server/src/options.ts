@@ -13,8 +13,11 @@ export const DEFAULT_ENV_PORT = 3000;
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 3000;
 /** A WebSocket whose reader drained nothing for this long is closed with 4408. */
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
-/** Longest a hot socket's changes are held to leave in one write (0: never held). */
-export const DEFAULT_COALESCE_WINDOW_MS = 40;
+/**
+ * Least time between two writes to a socket (0: none; a socket then waits only for the
+ * write in flight and the batch it was written in, see socket/fan-out/write-coalescer.ts).
+ */
+export const DEFAULT_COALESCE_WINDOW_MS = 0;
 /** Time for a WebSocket's first `auth` message (without an Authorization header). */
 export const DEFAULT_AUTH_TIMEOUT_MS = 5000;
 /** WebSocket ping interval; a socket that misses one pong is dropped. */
@@ -87,7 +90,10 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** A WebSocket whose reader drained nothing for this long is closed with 4408. @default 30000 */
   stallTimeoutMs?: number;
-  /** Longest a hot socket's changes are held to leave in one write (0: never held). @default 40 */
+  /**
+   * A socket written to again within this many ms of its last write waits for the rest of
+   * the window (0: only for its write in flight and its batch). @default 0
+   */
   coalesceWindowMs?: number;
   /** Called when the server closes a WebSocket with a code (1001, 1013, 4401, 4408), e.g. for metrics. */
   onSocketClose?: (code: number, reason: string) => void;

@@ -1,8 +1,11 @@
 // Write coalescing for fan-out: a quiet socket is written at the end of the turn; a socket
-// written again within the window waits until the window since its last write ends, so
-// what it still needs leaves in one write; a large batch leaves a slice per turn. Then over
-// a real server and real sockets: a whole-state subscriber gets the newest change of a
-// window (latest wins), a patch subscriber one patch to it, in one TCP read.
+// changed again while the batch it was written in is still being released waits for that
+// batch; with a window, one written again within it waits until the window since its last
+// write ends, so what it still needs leaves in one write; a large batch leaves a slice per
+// turn. Then over a real server and real sockets: at the default, many screens of one
+// user saved in quick succession all land on the newest state; with a window, a
+// whole-state subscriber gets the newest change of a window (latest wins), a patch
+// subscriber one patch to it, in one TCP read.
 import type { Socket } from 'node:net';
 import { applyStatePatch, type DashboardState } from '@hyvve/schema';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -135,7 +138,72 @@ describe('WriteCoalescer', () => {
     for (const target of targets) expect(target.flush).toHaveBeenCalledOnce();
   });
 
-  it('never holds with a window of 0', async () => {
+  it('writes a socket changed while its batch is still being released once that batch is done', async () => {
+    const coalescer = new WriteCoalescer({ windowMs: 0 });
+    const targets = Array.from({ length: RELEASE_SLICE * 2 + 5 }, recordingTarget);
+    const entries = targets.map((target) => coalescer.track(target));
+    for (const entry of entries) coalescer.schedule(entry);
+    await endOfTurn();
+    const [first] = entries;
+    const [firstTarget] = targets;
+    if (!first || !firstTarget) throw new Error('no first socket');
+    expect(firstTarget.flush).toHaveBeenCalledOnce(); // in the first slice
+    // Changed again while the rest of its batch waits: not a batch of its own.
+    coalescer.schedule(first);
+    coalescer.schedule(first);
+    await endOfTurn();
+    expect(firstTarget.flush).toHaveBeenCalledOnce();
+    expect(coalescer.holding).toBe(RELEASE_SLICE + 5 + 1);
+    await afterIo(); // the second slice
+    expect(firstTarget.flush).toHaveBeenCalledOnce();
+    await afterIo(); // the last slice: the batch is done, the socket goes next
+    await endOfTurn();
+    expect(firstTarget.flush).toHaveBeenCalledTimes(2);
+    for (const target of targets.slice(1)) expect(target.flush).toHaveBeenCalledOnce();
+    expect(coalescer.holding).toBe(0);
+  });
+
+  it('keeps the window for a socket that waited for its batch', async () => {
+    let now = 1000;
+    const coalescer = new WriteCoalescer({ windowMs: 40, now: () => now });
+    const targets = Array.from({ length: RELEASE_SLICE + 1 }, recordingTarget);
+    const entries = targets.map((target) => coalescer.track(target));
+    for (const entry of entries) coalescer.schedule(entry);
+    await endOfTurn();
+    const [first] = entries;
+    const [firstTarget] = targets;
+    if (!first || !firstTarget) throw new Error('no first socket');
+    coalescer.schedule(first);
+    now = 1005;
+    await afterIo(); // the batch is done 5 ms after its first write: 35 ms of window left
+    await endOfTurn();
+    expect(firstTarget.flush).toHaveBeenCalledOnce();
+    expect(coalescer.holding).toBe(1);
+    now = 1040;
+    await waitFor(() => firstTarget.flush.mock.calls.length === 2 || undefined, {
+      what: 'the socket to be written when its window ends',
+    });
+    expect(coalescer.holding).toBe(0);
+  });
+
+  it('writes a socket waiting for its batch at once on flush, and none twice', async () => {
+    const coalescer = new WriteCoalescer({ windowMs: 0 });
+    const targets = Array.from({ length: RELEASE_SLICE + 3 }, recordingTarget);
+    const entries = targets.map((target) => coalescer.track(target));
+    for (const entry of entries) coalescer.schedule(entry);
+    await endOfTurn();
+    const [first] = entries;
+    if (first) coalescer.schedule(first);
+    coalescer.flush();
+    expect(coalescer.holding).toBe(0);
+    await afterIo();
+    await afterIo();
+    await endOfTurn();
+    expect(targets[0]?.flush).toHaveBeenCalledTimes(2);
+    for (const target of targets.slice(1)) expect(target.flush).toHaveBeenCalledOnce();
+  });
+
+  it('never holds a socket alone in its batch with a window of 0', async () => {
     const coalescer = new WriteCoalescer({ windowMs: 0 });
     const target = recordingTarget();
     const entry = coalescer.track(target);
@@ -148,6 +216,83 @@ describe('WriteCoalescer', () => {
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses a window of %s', (windowMs) => {
     expect(() => new WriteCoalescer({ windowMs })).toThrow(RangeError);
+  });
+});
+
+describe('fan-out at the default over real sockets (no window: a socket waits only for its batch)', () => {
+  // More screens than a slice, so their batch is released over several turns and saves
+  // land while it is: every screen must still end at the newest state.
+  const SCREENS = RELEASE_SLICE * 3 + 2;
+  const SAVES = 30;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await testServer();
+  });
+
+  /** Revision of the newest state or patch received. */
+  const lastRevision = (socket: TestSocket): number | undefined =>
+    socket.messages.findLast((m) => m.type === 'state' || m.type === 'patch')?.revision;
+
+  async function screens(user: string, query: string) {
+    const token = await tokenFor(user);
+    const opened = await Promise.all(
+      Array.from({ length: SCREENS }, () => TestSocket.ready(`${wsUrl(server)}${query}`, token)),
+    );
+    const base = makeState();
+    const states: DashboardState[] = [];
+    for (let n = 1; n <= SAVES; n++) {
+      const state: DashboardState = { ...base, timestamp: base.timestamp + n };
+      states.push(state);
+      const response = await api(server, 'POST', '/api/dashboard/state', {
+        token,
+        body: { state },
+      });
+      expect(response.status).toBe(200);
+    }
+    return { sockets: opened.map(({ socket }) => socket), newest: states[SAVES - 1] };
+  }
+
+  it('brings every whole-state screen to the newest state, in order, never a state twice', async () => {
+    const { sockets } = await screens('default-fan-out-1', '');
+    try {
+      for (const socket of sockets) {
+        await socket.next('state', (m) => m.revision === SAVES, { timeoutMs: 10_000 });
+        const revisions = socket.messages.flatMap((m) => (m.type === 'state' ? [m.revision] : []));
+        expect(revisions.length).toBeLessThanOrEqual(SAVES);
+        expect(revisions).toEqual([...new Set(revisions)].sort((x, y) => x - y));
+      }
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  });
+
+  it('brings every patch screen exactly to the newest state', async () => {
+    const { sockets, newest } = await screens('default-fan-out-2', '?patches=1');
+    try {
+      for (const socket of sockets) {
+        await waitFor(() => lastRevision(socket) === SAVES || undefined, {
+          timeoutMs: 10_000,
+          what: 'the newest revision on every screen',
+        });
+        // Replayed as a reader does: a whole state, then patches each on the revision held.
+        let held: { revision: number; state: unknown } | undefined;
+        for (const message of socket.messages) {
+          if (message.type === 'state') held = { revision: message.revision, state: message.state };
+          if (message.type === 'patch') {
+            expect(message.baseRevision).toBe(held?.revision);
+            held = {
+              revision: message.revision,
+              state: applyStatePatch(held?.state, message.patch),
+            };
+          }
+        }
+        expect(held?.revision).toBe(SAVES);
+        expect(held?.state).toEqual(newest);
+      }
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
   });
 });
 

@@ -63,10 +63,10 @@ export interface DashboardStatePluginOptions {
    */
   stallTimeoutMs?: number;
   /**
-   * Under load, a socket's changes wait up to this many ms after its last write and
-   * leave together in one write, the newest replacing older ones (fewer system calls per
-   * delivered change); a socket quiet for longer is written at once. 0: at the end of
-   * every turn. @default 40
+   * A socket's changes wait at least this many ms after its last write and leave
+   * together in one write, the newest replacing older ones (fewer system calls per
+   * delivered change). 0: a change is written at the end of its turn, unless the socket's
+   * previous write or the batch it was written in is still under way. @default 0
    */
   coalesceWindowMs?: number;
   /** Where the API's metrics are counted (serve them with `metrics.text()`). @default a new ServerMetrics */

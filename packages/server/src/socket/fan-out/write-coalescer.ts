@@ -1,18 +1,20 @@
 // Write coalescing for fan-out: decides WHEN each socket's outbox writes what it holds.
-// A socket quiet for a window is written at the end of the turn; one written again
-// within the window (a hot channel: many saves a second watched by many screens) waits
-// until the window since its last write has passed. Its outbox meanwhile keeps only
-// what the socket still needs (latest wins, see socket-outbox.ts), so under load a
-// socket costs one `write` per window whatever the change rate. The kernel charges per
-// `write` call far more than per byte (loopback profile: ~50 % of fan-out CPU was `write`).
-// The window trades writes for wait: with what waits sent as one message (the newest
-// state, or one patch to it), a reader waits at most a window for a change, and the one
-// it is shown is at most one save interval old when it leaves, so a longer window costs
-// little latency and saves writes. Only a channel changing faster than the window (more
-// than 25 changes a second: one browser sends at most 10) is ever held. `npm run bench`
-// fan-out (variants as systems of one run, 3 rounds each): 20 ms 453 saves/s and patch p99
-// 55.9 ms against 40 ms 530 and 55.1 ms (Socket.IO 266, 77.5 ms); whole-state p99 at
-// 20 / 30 / 40 ms: 112 / 68 / 56 ms (Socket.IO 71).
+// A change is written at the end of its turn (leading edge: nothing waits for a timer),
+// unless the socket is still busy with its previous one: its write is still in flight
+// (the outbox holds the change, see socket-outbox.ts) or the batch it was written in (a
+// hot channel's screens, released a slice per turn) is still being released. What
+// changes meanwhile waits, the newest replacing older ones, and leaves with the next
+// batch as one message. So coalescing follows the server's own pace instead of a clock:
+// a socket is written at most once per batch however fast its channel changes, batches
+// grow longer (and writes fewer) exactly when the CPU is short, and an idle server
+// delivers at once. The kernel charges per `write` call far more than per byte (loopback
+// profile: ~50 % of fan-out CPU was `write`), which is what the batch rule bounds.
+// `WS_COALESCE_MS` adds a fixed least time between two writes to a socket; it was 40 ms
+// until issue 21, whose bench measures staleness (how long each screen goes without
+// each save, skipped states included): a window holds a state that a newer one will
+// replace, and a screen then waits on average half a window for every save (bench
+// fan-out, 5 quick rounds on a shared machine, staleness p50: 40 ms 39.2 ms, 10 ms 13.3,
+// this rule 11.6, Socket.IO 11.5; see bench/README.md, History).
 // Written here rather than taken from a library: it is the product's fan-out core.
 import { DEFAULT_COALESCE_WINDOW_MS } from '../../options.js';
 
@@ -23,19 +25,33 @@ export interface Flushable {
   flush(): boolean;
 }
 
+/** Sockets released together (a channel's screens), a slice per turn. */
+interface Batch {
+  readonly entries: CoalescedWriter[];
+  /** Index of the first entry not yet released. */
+  next: number;
+  /** Every slice written: its sockets may be written again. */
+  done: boolean;
+  /** Written in this batch and changed again before it was done: scheduled when it is. */
+  readonly after: CoalescedWriter[];
+}
+
 /** One socket's place in the coalescer. */
 export interface CoalescedWriter {
   readonly target: Flushable;
   /** When it last wrote (coalescer clock), or -Infinity. */
   flushedAt: number;
-  /** Waiting for its turn or its window: scheduling again changes nothing. */
+  /** Waiting for its turn, its window or its batch: scheduling again changes nothing. */
   scheduled: boolean;
+  /** The batch it was last written in (its next write waits until that batch is done). */
+  writtenIn: Batch | undefined;
 }
 
 export interface WriteCoalescerOptions {
   /**
    * A socket written to again within this many ms of its last write waits for the rest
-   * of the window; 0 writes every turn's changes at the end of the turn. @default 40
+   * of the window; 0 (the default) writes a change at the end of its turn unless the
+   * socket's batch is still being released.
    */
   windowMs?: number;
   /** Clock in ms. @default performance.now */
@@ -61,7 +77,7 @@ export class WriteCoalescer {
   private held: CoalescedWriter[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Batches being released a slice at a time, for `flush` to finish. */
-  private readonly slicing = new Set<CoalescedWriter[]>();
+  private readonly slicing = new Set<Batch>();
 
   constructor(options: WriteCoalescerOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_COALESCE_WINDOW_MS;
@@ -73,13 +89,34 @@ export class WriteCoalescer {
 
   /** A handle for `target`, to pass to `schedule` whenever it has something to write. */
   track(target: Flushable): CoalescedWriter {
-    return { target, flushedAt: Number.NEGATIVE_INFINITY, scheduled: false };
+    return {
+      target,
+      flushedAt: Number.NEGATIVE_INFINITY,
+      scheduled: false,
+      writtenIn: undefined,
+    };
   }
 
-  /** Asks for `entry.target.flush()` at the end of the turn, or when its window ends. */
+  /**
+   * Asks for `entry.target.flush()` at the end of the turn, once the batch it was last
+   * written in is done, or when its window ends.
+   */
   schedule(entry: CoalescedWriter): void {
     if (entry.scheduled) return;
     entry.scheduled = true;
+    const batch = entry.writtenIn;
+    if (batch !== undefined && !batch.done) {
+      // Written in a batch still being released: what changes meanwhile waits (latest
+      // wins in its outbox) and leaves with the next batch, so a socket is written at
+      // most once per batch however fast its channel changes.
+      batch.after.push(entry);
+      return;
+    }
+    this.place(entry);
+  }
+
+  /** Into this turn's batch, or held for the rest of its window. */
+  private place(entry: CoalescedWriter): void {
     const now = this.now();
     const due = entry.flushedAt + this.windowMs;
     if (due > now) {
@@ -96,7 +133,9 @@ export class WriteCoalescer {
   /** Sockets waiting to write right now (for tests and metrics). */
   get holding(): number {
     let sliced = 0;
-    for (const entries of this.slicing) sliced += entries.filter((entry) => entry.scheduled).length;
+    for (const batch of this.slicing) {
+      sliced += batch.entries.length - batch.next + batch.after.length;
+    }
     return this.turn.length + this.held.length + sliced;
   }
 
@@ -104,16 +143,17 @@ export class WriteCoalescer {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const entries of this.slicing) {
-      this.release(
-        entries.filter((entry) => entry.scheduled),
-        0,
-        false,
-      );
-    }
+    const unfinished = [...this.slicing];
     this.slicing.clear();
-    this.release(this.takeHeld(), 0, false);
-    this.release(this.takeTurn(), 0, false);
+    for (const batch of unfinished) {
+      batch.done = true;
+      const waiting = batch.entries.splice(batch.next);
+      batch.entries.length = 0;
+      waiting.push(...batch.after.splice(0));
+      this.release(waiting, false);
+    }
+    this.release(this.takeHeld(), false);
+    this.release(this.takeTurn(), false);
   }
 
   private readonly releaseTurn = (): void => {
@@ -138,25 +178,40 @@ export class WriteCoalescer {
     return entries;
   }
 
-  /** Flushes `entries` from `start`, a slice per turn (all at once when `sliced` is false). */
-  private release(entries: CoalescedWriter[], start = 0, sliced = true): void {
+  /** Flushes `entries` a slice per turn (all at once when `sliced` is false). */
+  private release(entries: CoalescedWriter[], sliced = true): void {
+    if (entries.length === 0) return;
+    this.releaseSlices({ entries, next: 0, done: false, after: [] }, sliced);
+  }
+
+  private releaseSlices(batch: Batch, sliced: boolean): void {
+    const { entries, next: start } = batch;
     const end = sliced ? Math.min(entries.length, start + RELEASE_SLICE) : entries.length;
-    if (start >= end) return;
     const now = this.now();
     for (let index = start; index < end; index++) {
       const entry = entries[index] as CoalescedWriter;
       entry.scheduled = false;
       // Only a real write opens a new window: a socket whose previous write is still in
       // flight is scheduled again by its outbox when that write completes.
-      if (entry.target.flush()) entry.flushedAt = now;
+      if (entry.target.flush()) {
+        entry.flushedAt = now;
+        entry.writtenIn = batch;
+      }
     }
+    batch.next = end;
     if (end < entries.length) {
       // Still `scheduled`, the rest keep their place (a change for them joins what waits).
-      this.slicing.add(entries);
+      this.slicing.add(batch);
       setImmediate(() => {
         // Gone from the set: `flush` wrote them meanwhile.
-        if (this.slicing.delete(entries)) this.release(entries, end);
+        if (this.slicing.delete(batch)) this.releaseSlices(batch, true);
       });
+      return;
     }
+    batch.done = true;
+    // Its sockets still point at it: it must not keep closed ones alive.
+    entries.length = 0;
+    // The sockets that changed while their batch was being written go next.
+    for (const entry of batch.after.splice(0)) this.place(entry);
   }
 }
