@@ -45,11 +45,11 @@ import { checkRedisStoreOptions } from '../store-options.js';
 import { SubscriptionRegistry } from '../subscription-registry.js';
 import { ChannelCatchUp } from './catch-up.js';
 import type { ChannelPubSub } from './channel-pubsub.js';
-import type { RedisClusterOptions } from './cluster-options.js';
 import { watchCommandCluster, watchSubscriberCluster } from './cluster-signals.js';
 import { createConnections, quit, type RedisClient } from './connections.js';
 import { createChannelPubSub } from './create-pubsub.js';
 import { type RedisPersistence, readRedisPersistence } from './persistence.js';
+import { DEFAULTS, type RedisStateStoreOptions } from './redis-store-options.js';
 import {
   parseReadReply,
   parseSaveReply,
@@ -64,35 +64,8 @@ import { StoreStatusWatch } from './store-status.js';
 import { afterRevisionOffset } from './stored-message.js';
 import { ThrottledLog } from './throttled-log.js';
 
+export type { RedisStateStoreOptions } from './redis-store-options.js';
 export { parseCounter } from './replies.js';
-
-export interface RedisStateStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`: one Redis. Give this or `cluster`. */
-  redisUrl?: string;
-  /** @deprecated the old name of `redisUrl` (same meaning; give one of them). */
-  url?: string;
-  /** A Redis Cluster (seed nodes, credentials, pub/sub mode) instead of `redisUrl`. */
-  cluster?: RedisClusterOptions;
-  /** Prefix of the connection names in `CLIENT LIST` (`<name>:cmd`, `<name>:sub`). @default 'hyvve' */
-  connectionName?: string;
-  /** A command without a reply after this long fails with StoreUnavailableError. @default 1500 */
-  commandTimeoutMs?: number;
-  /** @default 2000 */
-  connectTimeoutMs?: number;
-  /** Upper bound of the reconnect backoff (it starts at 50 ms and doubles). @default 2000 */
-  maxReconnectDelayMs?: number;
-  /** @default silent */
-  logger?: Logger;
-  /** Told of connections lost and restored, resyncs and arriving changes. @default none */
-  metrics?: StoreMetrics;
-}
-
-const DEFAULTS = {
-  connectionName: 'hyvve',
-  commandTimeoutMs: 1500,
-  connectTimeoutMs: 2000,
-  maxReconnectDelayMs: 2000,
-} as const;
 
 /** Channels whose last revision is remembered to guess a save's revision; cleared past this. */
 const MAX_KNOWN_REVISIONS = 100_000;
