@@ -74,6 +74,115 @@ describe('localStorage envelope', () => {
     if (result.kind === 'invalid') expect(result.error.path).toBe(path);
   });
 
+  it.each([
+    ['not JSON', '{', '(root)', /^not JSON \(.+\)$/],
+    ['JSON null', 'null', '(root)', /^expected an object$/],
+    ['a number', '42', '(root)', /^expected an object$/],
+    ['a string', '"state"', '(root)', /^expected an object$/],
+    [
+      'an unknown format',
+      JSON.stringify({ format: 9, savedAt: now }),
+      'format',
+      /^unknown envelope format 9$/,
+    ],
+    [
+      'no format',
+      JSON.stringify({ state: makeState(), savedAt: now }),
+      'format',
+      /^unknown envelope format undefined$/,
+    ],
+    // A `format` key makes it an envelope, whatever else it holds.
+    [
+      'a state with a format key',
+      JSON.stringify({ ...makeState(), format: 2 }),
+      'format',
+      /^unknown envelope format 2$/,
+    ],
+    [
+      'savedAt as text',
+      JSON.stringify({ format: 1, state: makeState(), savedAt: '5' }),
+      'savedAt',
+      /^expected a number$/,
+    ],
+    [
+      'an infinite savedAt',
+      `{"format":1,"state":${JSON.stringify(makeState())},"savedAt":1e999}`,
+      'savedAt',
+      /^expected a number$/,
+    ],
+  ])('refuses %s with the key, the path and the reason', (_label, raw, path, reason) => {
+    const result = parseEnvelope('dash', raw, opts);
+    expect(result.kind).toBe('invalid');
+    if (result.kind !== 'invalid') return;
+    expect(result.error.source).toBe('localStorage "dash"');
+    expect(result.error.path).toBe(path);
+    expect(result.error.reason).toMatch(reason);
+  });
+
+  it('reads a bare state of earlier versions once, dated by its timestamp', () => {
+    const state = makeState({ timestamp: now - 5 });
+    expect(parseEnvelope('k', JSON.stringify(state), opts)).toStrictEqual({
+      kind: 'loaded',
+      envelope: { format: 1, state, savedAt: now - 5 },
+    });
+  });
+
+  it('keeps only well-formed optional fields: owner, origin, an integer revision and its epoch', () => {
+    const state = makeState({ timestamp: now });
+    const read = (extra: Record<string, unknown>) =>
+      parseEnvelope('k', JSON.stringify({ format: 1, state, savedAt: now, ...extra }), opts);
+    expect(read({})).toStrictEqual({
+      kind: 'loaded',
+      envelope: { format: 1, state, savedAt: now },
+    });
+    const owner = { workspaceId: 'acme', userId: 'u1' };
+    expect(read({ owner, origin: 'tab-1', revision: 4, epoch: 'e1' })).toStrictEqual({
+      kind: 'loaded',
+      envelope: {
+        format: 1,
+        state,
+        savedAt: now,
+        owner,
+        origin: 'tab-1',
+        revision: 4,
+        epoch: 'e1',
+      },
+    });
+    // Malformed ones are dropped, the state is kept.
+    expect(
+      read({ owner: { workspaceId: 'acme' }, origin: 7, revision: '4', epoch: 'e1' }),
+    ).toStrictEqual({ kind: 'loaded', envelope: { format: 1, state, savedAt: now } });
+    expect(read({ revision: 1.5, epoch: 'e1' })).toStrictEqual({
+      kind: 'loaded',
+      envelope: { format: 1, state, savedAt: now },
+    });
+    expect(read({ revision: 4, epoch: 9 })).toStrictEqual({
+      kind: 'loaded',
+      envelope: { format: 1, state, savedAt: now, revision: 4 },
+    });
+  });
+
+  it('keeps a state exactly as old as the TTL, and marks one a millisecond older stale', () => {
+    const at = (savedAt: number) =>
+      parseEnvelope('k', JSON.stringify({ format: 1, state: makeState(), savedAt }), opts).kind;
+    expect(at(now - STATE_TTL_MS)).toBe('loaded');
+    expect(at(now - STATE_TTL_MS - 1)).toBe('stale');
+  });
+
+  it('names the operation that failed on a broken storage', () => {
+    const storage = new BrokenStorage();
+    const read = readEnvelope(storage, 'k', opts);
+    expect(read.kind === 'unreadable' && read.error.operation).toBe('read');
+    let thrown: unknown;
+    try {
+      writeEnvelope(storage, 'k', { format: 1, state: makeState(), savedAt: now });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StorageAccessError);
+    expect((thrown as StorageAccessError).operation).toBe('write');
+  });
+
   it('marks a state older than the TTL stale, with its age', () => {
     const raw = JSON.stringify({ format: 1, state: makeState(), savedAt: now - STATE_TTL_MS - 1 });
     expect(parseEnvelope('k', raw, opts)).toEqual({

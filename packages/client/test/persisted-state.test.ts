@@ -11,7 +11,7 @@ import {
   StorageAccessError,
   useDashboardState,
 } from './support/client.js';
-import { BrokenStorage, waitUntil } from './support/fakes.js';
+import { BrokenStorage, SpyStorage, waitUntil } from './support/fakes.js';
 
 const envelope = (savedAt = Date.now()) =>
   JSON.stringify({ format: 1, state: makeState({ activeProject: 'p' }), savedAt });
@@ -40,6 +40,20 @@ describe('hasPersistedState', () => {
     expect(localStorage.getItem('invalid')).toBe('{oops');
   });
 
+  it('reads the storage it is given, and counts only the owner asked for', () => {
+    const storage = new SpyStorage();
+    const owner = { workspaceId: 'acme', userId: 'u1' };
+    storage.setItem(
+      'given',
+      JSON.stringify({ format: 1, state: makeState(), savedAt: Date.now(), owner }),
+    );
+    expect(localStorage.getItem('given')).toBeNull();
+    expect(hasPersistedState('given', { storage })).toBe(true);
+    expect(hasPersistedState('given', { storage, owner })).toBe(true);
+    expect(hasPersistedState('given', { storage, owner: { ...owner, userId: 'u2' } })).toBe(false);
+    expect(hasPersistedState('given', { storage, ttlMs: -1 })).toBe(false);
+  });
+
   it('is false where there is no storage', () => {
     expect(hasPersistedState(STORAGE_KEY, { storage: null })).toBe(false);
   });
@@ -57,7 +71,7 @@ describe('clearPersistedState', () => {
       expect(localStorage.getItem(STORAGE_KEY)).toBeNull();
       expect(useDashboardState.getState().activeProject).toBeNull();
       await waitUntil(() => received.length === 1, 2000, 'the clear message');
-      expect(received[0]).toMatchObject({ type: 'clear', key: STORAGE_KEY });
+      expect(received[0]).toMatchObject({ type: 'clear', key: STORAGE_KEY, scope: 'local' });
     } finally {
       otherTab.close();
     }
@@ -86,6 +100,51 @@ describe('clearPersistedState', () => {
       onError: (e) => errors.push(e),
     });
     expect(errors[0]?.code).toBe('storage_failed');
+  });
+
+  it('warns on the console when no onError is given', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await clearPersistedState('k', { storage: new BrokenStorage() });
+    expect(warn).toHaveBeenCalledWith('[hyvve-persistence]', expect.stringContaining('remove'));
+  });
+
+  it('clears without telling other tabs where there is no BroadcastChannel', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined);
+    try {
+      const errors: PersistenceError[] = [];
+      localStorage.setItem('k', envelope());
+      useDashboardState.getState().setActiveProject('signed-in');
+      const result = await clearPersistedState('k', { onError: (e) => errors.push(e) });
+      expect(result).toEqual({ local: true, server: 'disabled' });
+      expect(errors).toEqual([]);
+      expect(localStorage.getItem('k')).toBeNull();
+      expect(useDashboardState.getState().activeProject).toBeNull();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('clears and reports it when the channel to other tabs cannot be opened', async () => {
+    vi.stubGlobal(
+      'BroadcastChannel',
+      class {
+        constructor() {
+          throw new DOMException('blocked', 'SecurityError');
+        }
+      },
+    );
+    try {
+      const errors: PersistenceError[] = [];
+      localStorage.setItem('k', envelope());
+      useDashboardState.getState().setActiveProject('signed-in');
+      const result = await clearPersistedState('k', { onError: (e) => errors.push(e) });
+      expect(result).toEqual({ local: true, server: 'disabled' });
+      expect(errors.map((e) => e.code)).toEqual(['cross_tab_failed']);
+      expect(localStorage.getItem('k')).toBeNull();
+      expect(useDashboardState.getState().activeProject).toBeNull();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('does nothing where there is no storage', async () => {

@@ -122,6 +122,9 @@ describe('decideSaveError', () => {
     [503, false, 'retry'],
     [400, false, 'refused'],
     [413, false, 'refused'],
+    // Only a 409 carries a stored state to merge with: any other status decides alone.
+    [429, true, 'retry'],
+    [400, true, 'refused'],
   ] as const)('%i (current: %s) → %s', (status, hasCurrent, expected) => {
     expect(decideSaveError(status, hasCurrent)).toBe(expected);
   });

@@ -110,4 +110,48 @@ describe('decideMerge', () => {
     );
     expect(decision).toEqual({ kind: 'remote-wins' });
   });
+
+  // Both sides changed `activeProject`; `later` names the side whose clock is later.
+  function bothChanged(later: 'local' | 'remote') {
+    const local = edited(later === 'local' ? T0 + 5000 : T0 + 1000, (draft) => {
+      draft.activeProject = 'local';
+    });
+    const remote = edited(later === 'remote' ? T0 + 5000 : T0 + 1000, (draft) => {
+      draft.activeProject = 'remote';
+    });
+    return { local: { state: local, origin: 'me', unsynced: true }, remote };
+  }
+
+  it('lets the clocks decide when the remote copy is the next revision after the agreed one', () => {
+    // Revision 6 was written on top of 5, the revision local changes are based on too.
+    const { local, remote } = bothChanged('local');
+    expect(
+      decideMerge({ state: base, revision: 5 }, local, { state: remote, revision: 6, origin: 'o' }),
+    ).toMatchObject({ kind: 'merge', keepsLocal: true });
+    const other = bothChanged('remote');
+    expect(
+      decideMerge({ state: base, revision: 5 }, other.local, {
+        state: other.remote,
+        revision: 6,
+        origin: 'o',
+      }),
+    ).toEqual({ kind: 'remote-wins' });
+  });
+
+  it('lets the clocks decide when the remote revision is at or below the agreed one (a counter that started again)', () => {
+    for (const revision of [5, 3]) {
+      const { local, remote } = bothChanged('remote');
+      expect(
+        decideMerge({ state: base, revision: 5 }, local, { state: remote, revision, origin: 'o' }),
+      ).toEqual({ kind: 'remote-wins' });
+      const other = bothChanged('local');
+      expect(
+        decideMerge({ state: base, revision: 5 }, other.local, {
+          state: other.remote,
+          revision,
+          origin: 'o',
+        }),
+      ).toMatchObject({ kind: 'merge', keepsLocal: true });
+    }
+  });
 });

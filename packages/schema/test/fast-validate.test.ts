@@ -226,6 +226,25 @@ describe('checkDashboardState (fast, in place) agrees with dashboardStateSchema'
     expect(expectAgreesWithZod(state)).toBe('invalid');
   });
 
+  it('answers valid for a complete state whose objects have no prototype', () => {
+    // JSON.parse with a reviver (or a structured clone of Object.create(null)) builds these.
+    const bare = JSON.parse(JSON.stringify(received()), (_key, value: unknown) =>
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? Object.assign(Object.create(null), value)
+        : value,
+    ) as Mutable;
+    at(bare, 'errors').agent = 'failed';
+    expect(Object.getPrototypeOf(at(bare, 'widgets'))).toBeNull();
+    expect(Object.getPrototypeOf(at(bare, 'errors'))).toBeNull();
+    expect(expectAgreesWithZod(bare)).toBe('valid');
+  });
+
+  it('leaves errors held in a class instance to Zod', () => {
+    const state = received();
+    state.errors = Object.assign(new (class Errors {})(), { agent: 'failed' });
+    expect(expectAgreesWithZod(state)).toBe('other');
+  });
+
   it('answers invalid for values that are not objects at all', () => {
     for (const input of [null, undefined, 42, 'state', [], true]) {
       expect(expectAgreesWithZod(input)).toBe('invalid');

@@ -83,6 +83,27 @@ describe('applyJsonPatch (RFC 6902)', () => {
     expect(jsonPatchDocumentSchema.safeParse([{ op: 'merge', path: '/a' }]).success).toBe(false);
   });
 
+  it('parses each operation with its own fields and refuses one missing a field', () => {
+    const complete = [
+      { op: 'add', path: '/a', value: 1 },
+      { op: 'remove', path: '/a' },
+      { op: 'replace', path: '/a', value: 2 },
+      { op: 'move', from: '/a', path: '/b' },
+      { op: 'copy', from: '/a', path: '/b' },
+      { op: 'test', path: '/a', value: 3 },
+    ];
+    const parsed = jsonPatchDocumentSchema.safeParse(complete);
+    expect(parsed.success && parsed.data).toEqual(complete);
+    // Each operation without its path, and move/copy without `from`, is refused.
+    for (const operation of complete) {
+      const { path: _path, ...withoutPath } = operation;
+      expect(jsonPatchDocumentSchema.safeParse([withoutPath]).success).toBe(false);
+    }
+    expect(jsonPatchDocumentSchema.safeParse([{ op: 'move', path: '/b' }]).success).toBe(false);
+    expect(jsonPatchDocumentSchema.safeParse([{ op: 'copy', path: '/b' }]).success).toBe(false);
+    expect(jsonPatchDocumentSchema.safeParse([{ op: '', path: '/a' }]).success).toBe(false);
+  });
+
   it('dispatches on the content type', () => {
     expect(
       applyStatePatchRequest({ a: 1 }, { contentType: MERGE_PATCH_CONTENT_TYPE, patch: { b: 2 } }),

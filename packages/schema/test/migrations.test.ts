@@ -76,6 +76,43 @@ describe('migrateDashboardState', () => {
     if (!noVersion.success) expect(noVersion.error.path).toBe('version');
   });
 
+  it('names the path, the reason and the single issue of each failure', () => {
+    const failure = (input: unknown, migrations?: MigrationTable) => {
+      const result = migrateDashboardState(input, migrations);
+      return result.success ? undefined : result.error;
+    };
+    const expected = (path: string, message: string) => ({
+      message: `${path}: ${message}`,
+      path,
+      issues: [{ path, message }],
+    });
+    expect(failure('state')).toEqual(expected('(root)', 'expected an object'));
+    const current = makeState();
+    for (const version of ['1', 1.5, null, undefined]) {
+      expect(failure({ ...current, version })).toEqual(
+        expected('version', 'expected an integer version'),
+      );
+    }
+    expect(failure({ ...current, version: STATE_VERSION + 1 })).toEqual(
+      expected('version', `version ${STATE_VERSION + 1} is newer than supported ${STATE_VERSION}`),
+    );
+    expect(failure(makeVersionZero(), {})).toEqual(
+      expected('version', 'no migration from version 0'),
+    );
+    const throwing: MigrationTable = {
+      0: () => {
+        throw new Error('bad shape');
+      },
+    };
+    expect(failure(makeVersionZero(), throwing)).toEqual(
+      expected('version', 'migration from version 0 failed: bad shape'),
+    );
+    const skipping: MigrationTable = { 0: (old) => ({ ...old, version: 5 }) };
+    expect(failure(makeVersionZero(), skipping)).toEqual(
+      expected('version', 'migration from version 0 did not produce 1'),
+    );
+  });
+
   it('fails when the migrated state does not validate', () => {
     const broken: MigrationTable = { 0: (old) => ({ ...old, version: 1 }) };
     const result = migrateDashboardState(makeVersionZero(), broken);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { makeState } from '../../../test-support/fixtures.js';
 import {
   createInitialDashboardState,
@@ -10,6 +11,7 @@ import {
   STATE_VERSION,
   stateSizeBytes,
   toPersistableState,
+  toValidationFailure,
   utf8ByteLength,
   validateDashboardState,
 } from '../src/index.js';
@@ -84,6 +86,24 @@ describe('validateDashboardState', () => {
     const result = validateDashboardState(42);
     expect(result.success).toBe(false);
     if (!result.success) expect(result.error.path).toBe('(root)');
+  });
+});
+
+describe('toValidationFailure', () => {
+  it('names the first issue, and the root when Zod gives none', () => {
+    const failed = z.object({ a: z.string(), b: z.number() }).safeParse({ a: 1, b: 'x' });
+    expect(failed.success).toBe(false);
+    const first = !failed.success && toValidationFailure(failed.error);
+    expect(first && !first.success && first.error.path).toBe('a');
+    expect(first && !first.success && first.error.issues).toHaveLength(2);
+    expect(toValidationFailure(new z.ZodError([]))).toEqual({
+      success: false,
+      error: {
+        message: '(root): invalid value',
+        path: '(root)',
+        issues: [],
+      },
+    });
   });
 });
 

@@ -2,10 +2,11 @@
 // with, for every kind of text: ASCII, 2- and 3-byte characters, surrogate pairs (emoji)
 // and lone surrogates.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   countUtf8Bytes,
   MAX_STATE_SIZE_BYTES,
+  stateSizeBytes,
   utf8ByteLength,
   utf8BytesOverLimit,
 } from '../src/index.js';
@@ -58,6 +59,31 @@ describe('utf8ByteLength', () => {
     const text = JSON.stringify({ note: 'ü€😀'.repeat(100_000) });
     expect(countUtf8Bytes(text)).toBe(Buffer.byteLength(text));
     expect(utf8ByteLength(text)).toBeGreaterThan(text.length);
+  });
+});
+
+describe('utf8ByteLength without Buffer (browsers)', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  it('counts in JavaScript, the same bytes', async () => {
+    vi.resetModules();
+    vi.stubGlobal('Buffer', undefined);
+    const size = await import('../src/size.js');
+    vi.unstubAllGlobals();
+    for (const text of ['', 'abc', 'é€😀', '\ud83d', 'ü€😀'.repeat(1000)]) {
+      expect(size.utf8ByteLength(text)).toBe(encoder.encode(text).byteLength);
+    }
+  });
+});
+
+describe('stateSizeBytes', () => {
+  it('is the UTF-8 size of the JSON, and 0 for what JSON cannot write', () => {
+    expect(stateSizeBytes({ note: 'é' })).toBe(Buffer.byteLength('{"note":"é"}'));
+    expect(stateSizeBytes(undefined)).toBe(0);
+    expect(stateSizeBytes(() => 1)).toBe(0);
   });
 });
 

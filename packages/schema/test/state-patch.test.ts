@@ -169,6 +169,29 @@ describe('diffStates / applyStatePatch', () => {
     ).toThrow(StatePatchError);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it('allows a key named prototype or constructor elsewhere (an agent id may be one)', () => {
+    const base = makeState({ timestamp: 5 });
+    const patched = applyStatePatch(base, [
+      { op: 'add', path: '/errors/prototype', value: 'failed' },
+      { op: 'add', path: '/errors/constructor', value: 'failed too' },
+    ]) as typeof base;
+    expect(Object.entries(patched.errors)).toEqual([
+      ['prototype', 'failed'],
+      ['constructor', 'failed too'],
+    ]);
+  });
+
+  it('names its errors StatePatchError', () => {
+    const error = patchError(makeState(), [{ op: 'remove', path: '/missing' }]);
+    expect(error.name).toBe('StatePatchError');
+    expect(String(error)).toMatch(/^StatePatchError: patch operation 0 \(remove \/missing\)/);
+  });
+
+  it('refuses a path that does not start with a slash, saying so', () => {
+    const error = patchError(makeState(), [{ op: 'add', path: 'errors/x', value: 'y' }]);
+    expect(error.message).toContain('a JSON pointer starts with "/": errors/x');
+  });
 });
 
 describe('applyStatePatch copy-on-write', () => {

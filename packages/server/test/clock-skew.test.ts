@@ -35,6 +35,10 @@ describe('MAX_CLOCK_SKEW_MS', () => {
       expect(field(res.body, 'error')).toBe('invalid_state');
       expect(field(res.body, 'path')).toBe('timestamp');
       expect(String(field(res.body, 'message'))).toContain('ahead of the server clock');
+      // The message tells the user what is allowed and where to look.
+      expect(String(field(res.body, 'message'))).toContain(
+        `(at most ${MAX_CLOCK_SKEW_MS} ms allowed; check the device clock)`,
+      );
     }
     expect((await api(server, 'GET', PATH, { token })).status).toBe(404);
   });

@@ -29,4 +29,15 @@ describe('revision entity tags', () => {
     expect(matchesIfNoneMatch('"e0.2"', 2, 'e1')).toBe(false);
     expect(matchesIfNoneMatch('"2"', 2, 'e1')).toBe(true);
   });
+
+  it('takes nothing after the tag, trims * and list entries, and says what it expects', () => {
+    expect(parseIfMatch('"12"')).toStrictEqual({ revision: 12 });
+    expect(parseIfMatch(' * ')).toBeUndefined();
+    expect(() => parseIfMatch('"12"x')).toThrow(InvalidRequestError);
+    expect(() => parseIfMatch('12 13')).toThrow(
+      'If-Match must be an ETag like "<epoch>.12" or a revision like "12"',
+    );
+    expect(matchesIfNoneMatch('"1", *', 2)).toBe(true);
+    expect(matchesIfNoneMatch('"2"x', 2)).toBe(false);
+  });
 });

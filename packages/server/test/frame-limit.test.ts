@@ -79,4 +79,29 @@ describe('limitMessageSize', () => {
     expect(limitMessageSize(plain as unknown as WebSocket, 10)).toBe(false);
     expect(plain._receiver._maxPayload).toBe('none');
   });
+
+  it('lowers the receiver and the deflate limits of ws shapes, 0 (no limit) included', () => {
+    // The shapes ws 8 keeps: Receiver#_maxPayload, PerMessageDeflate#_maxPayload.
+    const unlimited = {
+      _receiver: { _maxPayload: 0 },
+      _extensions: { 'permessage-deflate': { _maxPayload: 100 } },
+    };
+    expect(limitMessageSize(unlimited as unknown as WebSocket, 10)).toBe(true);
+    expect(unlimited._receiver._maxPayload).toBe(10);
+    expect(unlimited._extensions['permessage-deflate']._maxPayload).toBe(10);
+
+    const lower = {
+      _receiver: { _maxPayload: 5 },
+      _extensions: { 'permessage-deflate': { _maxPayload: 0 } },
+    };
+    expect(limitMessageSize(lower as unknown as WebSocket, 10)).toBe(true);
+    expect(lower._receiver._maxPayload).toBe(5);
+    expect(lower._extensions['permessage-deflate']._maxPayload).toBe(10);
+
+    // No extensions negotiated, or no receiver (a closed socket): no throw.
+    const plain = { _receiver: { _maxPayload: 100 } };
+    expect(limitMessageSize(plain as unknown as WebSocket, 10)).toBe(true);
+    expect(plain._receiver._maxPayload).toBe(10);
+    expect(limitMessageSize({ _receiver: null } as unknown as WebSocket, 10)).toBe(false);
+  });
 });

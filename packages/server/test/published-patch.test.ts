@@ -3,7 +3,11 @@
 import { applyStatePatch } from '@hyvve/schema';
 import { describe, expect, it } from 'vitest';
 import { makeState } from '../../../test-support/fixtures.js';
-import { createChannelEvent, stateMessageText } from '../src/channel/channel-event.js';
+import {
+  createChannelEvent,
+  deletedMessageText,
+  stateMessageText,
+} from '../src/channel/channel-event.js';
 import {
   channelPatch,
   isPublishedPatch,
@@ -106,5 +110,36 @@ describe('a received published patch', () => {
     const own = channelPatch(other);
     expect(own).toMatchObject({ revision: 5, baseRevision: 3 });
     expect(applyStatePatch(before, JSON.parse(own?.operations ?? 'null'))).toEqual(after);
+  });
+
+  it('is null without a state base, across a delete, and when the patch would not pay', () => {
+    const before = makeState({ timestamp: T0, alerts: 3 });
+    const small = structuredClone(before);
+    small.activeProject = 'proj-next';
+    expect(channelPatch(stateEvent(5, small))).toBeNull();
+
+    const deleted = (revision: number) =>
+      createChannelEvent('deleted', revision, deletedMessageText(revision, 'test'));
+    const afterDelete = stateEvent(6, small);
+    afterDelete.base = deleted(5);
+    expect(channelPatch(afterDelete)).toBeNull();
+    const deleting = deleted(6);
+    deleting.base = stateEvent(5, before);
+    expect(channelPatch(deleting)).toBeNull();
+
+    // Every alert replaced: the patch is most of the message.
+    const rewritten = makeState({ timestamp: T0 + 1, alerts: 3 });
+    for (const alert of rewritten.widgets.alerts) alert.title = `${alert.title} rewritten`;
+    rewritten.activeProject = 'x'.repeat(2000);
+    const large = stateEvent(6, rewritten);
+    large.base = stateEvent(5, before);
+    expect(channelPatch(large)).toBeNull();
+    const patched = stateEvent(6, small);
+    patched.base = stateEvent(5, before);
+    expect(channelPatch(patched)).toMatchObject({ revision: 6, baseRevision: 5 });
+  });
+
+  it.each(['null', '5', '"patch"', 'true'])('refuses JSON %s that is not an object', (text) => {
+    expect(parsePublishedPatch(Buffer.from(text))).toBeNull();
   });
 });

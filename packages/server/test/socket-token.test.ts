@@ -150,4 +150,35 @@ describe('SocketTokenLifetime', () => {
     lifetime.follow(identity('alice', 10));
     expect(expired).toBe(1);
   });
+
+  it('expires at exp exactly, renews a socket that had no token yet, and arms nothing for a token without exp', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    try {
+      let expired = 0;
+      const lifetime = new SocketTokenLifetime(() => {
+        expired += 1;
+      });
+      expect(lifetime.renew(identity('alice', 5_000))).toBe('renewed');
+      expect(lifetime.current?.userId).toBe('alice');
+      lifetime.stop();
+      vi.advanceTimersByTime(10_000);
+      expect(expired).toBe(0);
+
+      lifetime.follow(identity('alice', Date.now()));
+      expect(expired).toBe(1);
+
+      lifetime.follow(identity('alice', Number.POSITIVE_INFINITY));
+      expect(vi.getTimerCount()).toBe(0);
+      expect(lifetime.expired).toBe(false);
+
+      lifetime.follow(identity('alice', Date.now() + 2_000));
+      vi.advanceTimersByTime(1_999);
+      expect(expired).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(expired).toBe(2);
+      lifetime.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
