@@ -90,7 +90,17 @@ function browser(
   /** One socket open, and not `socket`: a new leader connected. */
   const replaced = (socket: SocketLike | undefined): boolean =>
     openSockets() === 1 && socket?.readyState !== 1;
-  return { open, tabs, openSockets, sockets, replaced };
+  /**
+   * `count` tabs, the first of them the leader: the lock goes to the tab whose connection
+   * asks first, which for tabs opened together depends on timing, so the first is opened
+   * and connected alone.
+   */
+  const openTabs = async (count: number): Promise<Tab[]> => {
+    const first = open();
+    await waitUntil(() => status(first) === 'synced' && openSockets() === 1, 10_000, 'a leader');
+    return [first, ...Array.from({ length: count - 1 }, open)];
+  };
+  return { open, openTabs, tabs, openSockets, sockets, replaced };
 }
 
 const status = (tab: RealDevice): string => tab.engine.getSnapshot().syncStatus;
@@ -101,12 +111,12 @@ describe('one connection per browser', () => {
   it('opens one socket for three tabs, and a follower’s edit reaches another device and every tab', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const tabs = await laptop.openTabs(3);
     const phone = real.device(user);
     await waitUntil(() => allSynced([...tabs, phone]), 10_000, 'every tab synced');
     expect(laptop.openSockets()).toBe(1);
 
-    // The last tab opened follows (the first took the lock).
+    // The last tab opened follows (the first holds the lock).
     const follower = tabs[2] as Tab;
     follower.store.getState().setActiveProject('from-a-follower');
     await waitUntil(() => project(phone) === 'from-a-follower', 10_000, 'the phone got it');
@@ -122,7 +132,7 @@ describe('one connection per browser', () => {
   it('hands over to one other tab when the leader stops, and edits still flow', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const [first, second, third] = [laptop.open(), laptop.open(), laptop.open()] as const;
+    const [first, second, third] = (await laptop.openTabs(3)) as [Tab, Tab, Tab];
     const phone = real.device(user);
     await waitUntil(() => allSynced([first, second, third, phone]), 10_000);
 
@@ -140,7 +150,7 @@ describe('one connection per browser', () => {
   it('replaces a leader that stops answering, which then follows', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const [first, second] = [laptop.open(), laptop.open()] as const;
+    const [first, second] = (await laptop.openTabs(2)) as [Tab, Tab];
     const phone = real.device(user);
     await waitUntil(() => allSynced([first, second, phone]), 10_000);
     expect(laptop.openSockets()).toBe(1);
@@ -162,7 +172,7 @@ describe('one connection per browser', () => {
     const user = real.newUser();
     const instance = await real.startInstance();
     const laptop = browser(user, { url: instance.url });
-    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const tabs = await laptop.openTabs(3);
     const phone = real.device(user);
     await waitUntil(() => allSynced([...tabs, phone]), 10_000);
 
@@ -187,7 +197,7 @@ describe('one connection per browser', () => {
       });
     };
     const laptop = browser(user, { getToken });
-    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const tabs = await laptop.openTabs(3);
     const phone = real.device(user);
     await waitUntil(() => allSynced([...tabs, phone]), 10_000);
     const socket = laptop.sockets.find((s) => s.readyState === 1);
@@ -205,7 +215,7 @@ describe('one connection per browser', () => {
   it('signs out in every tab from a follower: no socket stays open', async () => {
     const user = real.newUser();
     const laptop = browser(user);
-    const tabs = [laptop.open(), laptop.open(), laptop.open()];
+    const tabs = await laptop.openTabs(3);
     await waitUntil(() => allSynced(tabs), 10_000);
     await tabs[2]?.engine.clear();
     await waitUntil(() => tabs.every((t) => status(t) === 'local-only'), 5000);
