@@ -43,11 +43,12 @@ beforeAll(() => {
     mkdirSync(dirname(join(copy, file)), { recursive: true });
     copyFileSync(join(root, file), join(copy, file));
   }
-});
+}, 60_000);
 
+// A copy with its own node_modules: removing it takes long on a loaded machine.
 afterAll(() => {
   if (copy) rmSync(copy, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('scripts/setup.mjs on a fresh copy', () => {
   it('installs and builds on the first run, and does nothing on the second', async () => {

@@ -19,6 +19,7 @@ import {
   createStatePersistence,
   type DashboardStoreApi,
   type PersistenceError,
+  ServerRejectedError,
   ServerUnreachableError,
   type SocketLike,
   type StatePersistence,
@@ -52,10 +53,21 @@ interface Device {
   errors: PersistenceError[];
   offline: boolean;
   socket: SocketLike | null;
-  /** Saves sent on the current socket and not answered yet: id → alert ids they carry. */
-  unanswered: Map<string, string[]>;
+  /** Saves sent on the current socket and not answered yet: id → the state they carry. */
+  unanswered: Map<string, SavedState>;
   /** Alerts carried by a save whose answer was lost with its socket (see `Expectations`). */
   lostAnswers: Set<string>;
+  /** Metric values and active projects carried by such a save. */
+  lostMetrics: Map<string, Set<number>>;
+  lostProjects: Set<unknown>;
+}
+
+interface SavedState {
+  activeProject?: unknown;
+  widgets: {
+    alerts: { id: string }[];
+    metrics?: { metrics: { id: string; value: number }[] } | null;
+  };
 }
 
 /**
@@ -68,13 +80,9 @@ function watchedSocket(device: Device, url: string): SocketLike {
   const unanswered = device.unanswered;
   const send = ws.send.bind(ws);
   ws.send = ((data: string) => {
-    const message = JSON.parse(data) as {
-      type: string;
-      id?: string;
-      state?: { widgets: { alerts: { id: string }[] } };
-    };
-    if (message.type === 'save' && message.id) {
-      unanswered.set(message.id, message.state?.widgets.alerts.map((a) => a.id) ?? []);
+    const message = JSON.parse(data) as { type: string; id?: string; state?: SavedState };
+    if (message.type === 'save' && message.id && message.state) {
+      unanswered.set(message.id, message.state);
     }
     send(data);
   }) as typeof ws.send;
@@ -85,7 +93,15 @@ function watchedSocket(device: Device, url: string): SocketLike {
     }
   });
   ws.addEventListener('close', () => {
-    for (const ids of unanswered.values()) for (const id of ids) device.lostAnswers.add(id);
+    for (const state of unanswered.values()) {
+      for (const alert of state.widgets.alerts) device.lostAnswers.add(alert.id);
+      for (const metric of state.widgets.metrics?.metrics ?? []) {
+        const values = device.lostMetrics.get(metric.id) ?? new Set<number>();
+        values.add(metric.value);
+        device.lostMetrics.set(metric.id, values);
+      }
+      device.lostProjects.add(state.activeProject);
+    }
     unanswered.clear();
   });
   return ws as unknown as SocketLike;
@@ -113,6 +129,8 @@ function createDevice(userId: string, name: string, instance: number): Device {
     socket: null,
     unanswered: new Map(),
     lostAnswers: new Set(),
+    lostMetrics: new Map(),
+    lostProjects: new Set(),
     engine: createStatePersistence(store, {
       storageKey: `converge-${name}`,
       storage: new SpyStorage(),
@@ -320,29 +338,40 @@ async function runScenario(scenario: { instances: number[]; steps: Step[] }): Pr
         await new Promise((resolve) => setTimeout(resolve, step.ms));
       }
     }
-    // Everything comes back; then wait for quiescence: all synced and holding one state.
+    // Everything comes back; then wait for quiescence: all synced, holding one state, and
+    // the server holding it too. `synced` says the link is up, not that nothing is waiting
+    // for its debounced save, so a device can look quiet with its last edit not yet sent;
+    // the server's copy agreeing is what says every save has landed.
     for (const d of devices) d.offline = false;
     await setInstanceB(true);
-    const quiet = (): boolean => {
+    const empty = content(createDashboardStore().getState());
+    const held = (): string | null => {
       const first = content(devices[0]?.store.getState() ?? { activeProject: 0, widgets: 0 });
-      return devices.every(
+      const agreed = devices.every(
         (d) =>
           d.engine.getSnapshot().syncStatus === 'synced' && content(d.store.getState()) === first,
       );
+      return agreed ? first : null;
     };
-    await waitUntil(quiet, 30_000, 'every device synced on one state').catch(async (error) => {
-      const seen = devices.map(
-        (d) => `${d.name}: ${d.engine.getSnapshot().syncStatus} ${content(d.store.getState())}`,
-      );
-      throw new Error(
-        `${(error as Error).message}\n${seen.join('\n')}\nserver: ${await serverContent(user)}`,
-      );
-    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const agreed = held();
+      // Nothing stored (no edit made a change) is the empty dashboard.
+      if (agreed !== null && ((await serverContent(user)) ?? empty) === agreed && held() === agreed)
+        break;
+      if (Date.now() > deadline) {
+        const seen = devices.map(
+          (d) => `${d.name}: ${d.engine.getSnapshot().syncStatus} ${content(d.store.getState())}`,
+        );
+        throw new Error(
+          `timed out after 30000 ms waiting for every device and the server on one state\n${seen.join('\n')}\nserver: ${await serverContent(user)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const final = devices[0]?.store.getState();
     if (!final) throw new Error('no device');
     trace.push(`final: ${content(final)}`);
-    // Nothing stored (no edit made a change) is the empty dashboard.
-    const empty = content(createDashboardStore().getState());
     expect((await serverContent(user)) ?? empty).toBe(content(final));
 
     const alerts = new Map(final.widgets.alerts.map((a) => [a.id, a]));
@@ -362,20 +391,33 @@ async function runScenario(scenario: { instances: number[]; steps: Step[] }): Pr
     expect([...alerts.keys()].every((id) => expected.added.has(id))).toBe(true);
     const activities = (final.widgets.activity?.activities ?? []).map((a) => a.id).sort();
     expect(activities).toEqual([...expected.activities].sort());
+    // The same limit for a metric or the project: a device whose save's answer was lost
+    // meets that save's values again as another device's change, and the newer side wins
+    // that conflict, so one of the values such a save carried may stay.
     const metrics = new Map((final.widgets.metrics?.metrics ?? []).map((m) => [m.id, m.value]));
     expect([...metrics.keys()].sort()).toEqual([...expected.metrics.keys()].sort());
     for (const [id, byDevice] of expected.metrics) {
-      const values = [...byDevice.values()];
-      if (byDevice.size === 1) expect(metrics.get(id), `metric ${id}`).toBe(values[0]);
-      else expect(values, `metric ${id}`).toContain(metrics.get(id));
+      const allowed = [...byDevice.values()];
+      if (byDevice.size === 1) {
+        for (const d of devices) allowed.push(...(d.lostMetrics.get(id) ?? []));
+      }
+      expect(allowed, `metric ${id}`).toContain(metrics.get(id));
     }
     const projects = [...expected.projects.values()];
     if (projects.length === 0) expect(final.activeProject).toBeNull();
-    else if (projects.length === 1) expect(final.activeProject).toBe(projects[0]);
-    else expect(projects).toContain(final.activeProject);
-    // Being cut off is reported (ServerUnreachableError); nothing else may go wrong.
+    else {
+      const allowed: unknown[] = [...projects];
+      if (projects.length === 1) for (const d of devices) allowed.push(...d.lostProjects);
+      expect(allowed, 'active project').toContain(final.activeProject);
+    }
+    // Being cut off is reported (ServerUnreachableError), and so is a 503 from an instance
+    // shutting down under a request (retried); nothing else may go wrong.
     for (const d of devices) {
-      const unexpected = d.errors.filter((e) => !(e instanceof ServerUnreachableError));
+      const unexpected = d.errors.filter(
+        (e) =>
+          !(e instanceof ServerUnreachableError) &&
+          !(e instanceof ServerRejectedError && e.status === 503),
+      );
       expect(unexpected, `${d.name} errors`).toEqual([]);
     }
   } catch (error) {
