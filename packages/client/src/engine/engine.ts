@@ -39,7 +39,7 @@ import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
 import type { ClearScope } from '../tabs/channel.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
-import type { CurrentContent, Destination, LocalContent } from './destination.js';
+import { type CurrentContent, type Destination, forwardTo, type LocalContent } from './destination.js';
 import { loadStored } from './load.js';
 import { createNoopPersistence } from './noop.js';
 import { resolveOptions, type StatePersistenceOptions } from './options.js';
@@ -125,18 +125,10 @@ export function createStatePersistence(
   });
   let tabSync: TabSync | null = null;
   // Stand-ins for destinations that may not exist (yet): the tabs open on start.
-  const tabs: Destination = {
-    hold: (refs, from) => tabSync?.hold(refs, from),
-    notifyChange: () => tabSync?.notifyChange(),
-    flush: () => tabSync?.flush(),
-  };
+  const tabs = forwardTo(() => tabSync);
   // The slot is made below: its syncs need the engine's content, which needs this.
   let slot: ServerSlot | null = null;
-  const server: Destination = {
-    hold: (refs, from) => slot?.hold(refs, from),
-    notifyChange: () => slot?.notifyChange(),
-    flush: () => slot?.flush(),
-  };
+  const server = forwardTo(() => slot);
   const serverSync = (): ServerSync | null => slot?.current() ?? null;
   const destinations: readonly Destination[] = [storageWriter, tabs, server];
 
