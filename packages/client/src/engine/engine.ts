@@ -39,7 +39,12 @@ import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
 import type { ClearScope } from '../tabs/channel.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
-import { type CurrentContent, type Destination, forwardTo, type LocalContent } from './destination.js';
+import {
+  type CurrentContent,
+  type Destination,
+  forwardTo,
+  type LocalContent,
+} from './destination.js';
 import { loadStored } from './load.js';
 import { createNoopPersistence } from './noop.js';
 import { resolveOptions, type StatePersistenceOptions } from './options.js';
