@@ -212,9 +212,9 @@ export function createStatePersistence(
               // A sync let go (sign-out, another owner) has no say in the status any more.
               onStatus: (syncStatus) => isLive() && snapshot.set({ syncStatus }),
               onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
-              ...(o.migrations ? { migrations: o.migrations } : {}),
-              ...(page ? { pageUrl: page } : {}),
-              ...(share ? { share: { locks, createChannel, owner } } : {}),
+              migrations: o.migrations,
+              pageUrl: page,
+              share: share ? { locks, createChannel, owner } : undefined,
               // Every tab of this browser gets the same message (on its socket, or relayed
               // by the leader's); one that does not asks for the full state on our next delta.
               local: localContent([tabs, server]),

@@ -56,7 +56,7 @@ export type ReadResult =
 export interface ReadOptions {
   ttlMs: number;
   now: number;
-  migrations?: MigrationTable;
+  migrations?: MigrationTable | undefined;
 }
 
 function invalid(key: string, path: string, reason: string): ReadResult {

@@ -16,7 +16,7 @@ export interface SavePacingOptions {
   /** Longest a continuous burst holds its changes back. */
   maxWaitMs: number;
   /** Clock, injectable for tests. @default Date.now */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface SavePacing {
