@@ -434,8 +434,7 @@ export function createStatePersistence(
       clearLocal('resetServerCopy');
       tabSync?.postClear('everywhere');
       const sync = serverSync();
-      if (!sync) return { local: true, server: 'disabled' };
-      return { local: true, server: await sync.deleteRemote() };
+      return { local: true, server: sync ? await sync.deleteRemote() : 'disabled' };
     },
     getSnapshot: () => snapshot.get(),
     subscribe: (listener) => snapshot.subscribe(listener),

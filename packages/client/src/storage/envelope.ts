@@ -37,13 +37,13 @@ export interface StorageEnvelope {
    * Whose dashboard this is (content/owner.ts). Absent when the engine had no owner (no
    * server and no `owner` option) and in envelopes of versions before owners.
    */
-  owner?: Owner;
+  owner?: Owner | undefined;
   /** Engine that produced the state (breaks timestamp ties the same way everywhere). */
   origin?: string;
   /** Server revision this exact state is known to be stored at, if any. */
-  revision?: number;
+  revision?: number | undefined;
   /** The server's store epoch `revision` belongs to, when the server names one. */
-  epoch?: string;
+  epoch?: string | undefined;
 }
 
 export type ReadResult =

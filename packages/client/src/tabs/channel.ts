@@ -138,8 +138,8 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
   channel.addEventListener('message', onMessage);
 
   const post = (body: TabMessageBody): void => {
-    const owner = ownerNow();
-    const message = owner ? { ...body, key, origin, owner } : { ...body, key, origin };
+    // No owner goes as undefined, which receivers read as none (`readOwner`).
+    const message = { ...body, key, origin, owner: ownerNow() ?? undefined };
     try {
       channel.postMessage(message);
     } catch (error) {
