@@ -82,7 +82,7 @@ export const boolean: Parse = (value, path, issues) => {
 
 /** `z.number()`: finite numbers only. True when it is one. */
 function checkNumber(value: unknown, path: Path, issues: Issues): value is number {
-  if (typeof value === 'number' && Number.isFinite(value)) return true;
+  if (Number.isFinite(value)) return true; // false for every non-number
   wrongType('number', value, path, issues);
   return false;
 }
@@ -165,7 +165,7 @@ export const anything: Parse = (value) => value;
 
 /** `z.union([z.number(), z.string()])`. */
 export const numberOrString: Parse = (value, path, issues) => {
-  const ok = typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  const ok = typeof value === 'string' || Number.isFinite(value);
   if (!ok) issues.add(path, 'Invalid input');
   return value;
 };

@@ -87,7 +87,8 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
     if (parsed.format !== ENVELOPE_FORMAT) {
       return invalid(key, 'format', `unknown envelope format ${String(parsed.format)}`);
     }
-    if (typeof parsed.savedAt !== 'number' || !Number.isFinite(parsed.savedAt)) {
+    // Number.isFinite (and isInteger) are false for every non-number.
+    if (!Number.isFinite(parsed.savedAt)) {
       return invalid(key, 'savedAt', 'expected a number');
     }
   }
@@ -106,8 +107,8 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
   const owner = legacy ? undefined : readOwner(parsed.owner);
   if (owner) envelope.owner = owner;
   if (typeof parsed.origin === 'string') envelope.origin = parsed.origin;
-  if (typeof parsed.revision === 'number' && Number.isInteger(parsed.revision)) {
-    envelope.revision = parsed.revision;
+  if (Number.isInteger(parsed.revision)) {
+    envelope.revision = parsed.revision as number;
     if (typeof parsed.epoch === 'string') envelope.epoch = parsed.epoch;
   }
   return { kind: 'loaded', envelope };
