@@ -18,7 +18,7 @@ export class Issues {
 /** A field's parser: returns the output value (meaningless once an issue was added). */
 export type Parse = (value: unknown, path: Path, issues: Issues) => unknown;
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MAX_SAFE = 2 ** 53 - 1; // Number.MAX_SAFE_INTEGER, which minifiers print as is
 
 /** Zod's name for what it received (`util.parsedType`, as its English messages print it). */
 function received(value: unknown): string {
@@ -234,7 +234,7 @@ export function nullable(parse: Parse): Parse {
 }
 
 /** `z.array(item)` (`.max(limit)`: a longer array is refused before its items are read). */
-export function array(item: Parse, limit = Number.POSITIVE_INFINITY): Parse {
+export function array(item: Parse, limit = Infinity): Parse {
   return (value, path, issues) => {
     if (!Array.isArray(value)) {
       wrongType('array', value, path, issues);
