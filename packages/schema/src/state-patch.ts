@@ -125,7 +125,7 @@ function applyOperation(
     parent.splice(Number(key), 1);
   } else {
     // `-` appends; an index may be one past the end, never further.
-    const index = key === '-' ? parent.length : ARRAY_INDEX.test(key) ? Number(key) : Number.NaN;
+    const index = key === '-' ? parent.length : ARRAY_INDEX.test(key) ? Number(key) : NaN;
     if (!(index <= parent.length)) throw notThere;
     parent.splice(index, 0, value);
   }
