@@ -62,7 +62,7 @@ export function mergeDashboardStates(
   remote: DashboardState,
   order: MergeOrder = {},
 ): DashboardState {
-  if (local === remote || deepEqual(local, remote)) return local;
+  if (jsonEqual(local, remote)) return local;
   const newer = newerSide(local, remote, order);
   const merger = threeWay(newer);
   const widgets: DashboardWidgets = {
@@ -122,9 +122,9 @@ function newerSide(local: DashboardState, remote: DashboardState, order: MergeOr
 function threeWay(newer: Side) {
   /** A value as a whole: the changed side's, or the newer side's when both changed it. */
   const value = <T>(base: T | undefined, local: T, remote: T): T => {
-    if (local === remote || deepEqual(local, remote)) return local;
-    if (deepEqual(base, local)) return remote;
-    if (deepEqual(base, remote)) return local;
+    if (jsonEqual(local, remote)) return local;
+    if (jsonEqual(base, local)) return remote;
+    if (jsonEqual(base, remote)) return local;
     return newer === 'local' ? local : remote;
   };
 
@@ -139,9 +139,9 @@ function threeWay(newer: Side) {
     local: readonly T[],
     remote: readonly T[],
   ): T[] => {
-    if (local === remote || deepEqual(local, remote)) return local as T[];
-    if (deepEqual(base, local)) return remote as T[];
-    if (deepEqual(base, remote)) return local as T[];
+    if (jsonEqual(local, remote)) return local as T[];
+    if (jsonEqual(base, local)) return remote as T[];
+    if (jsonEqual(base, remote)) return local as T[];
     const baseById = indexById(base);
     const localById = indexById(local);
     const remoteById = indexById(remote);
@@ -256,15 +256,11 @@ function keepNewest<T extends { timestamp: number }>(items: T[], limit: number):
  * `undefined` counts as absent, and key order does not matter.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
-  return deepEqual(a, b);
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
@@ -274,7 +270,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   for (const key in aRecord) {
     if (aRecord[key] === undefined) continue;
     count++;
-    if (!deepEqual(aRecord[key], bRecord[key])) return false;
+    if (!jsonEqual(aRecord[key], bRecord[key])) return false;
   }
   for (const key in bRecord) if (bRecord[key] !== undefined) count--;
   return count === 0;

@@ -35,10 +35,11 @@ export function migrateDashboardState(
   if (!isRecord(input)) return fail('(root)', 'expected an object');
   let state: StateRecord = input;
   const initialVersion = state.version;
-  if (typeof initialVersion !== 'number' || !Number.isInteger(initialVersion)) {
+  // Number.isInteger is false for every non-number.
+  if (!Number.isInteger(initialVersion)) {
     return fail('version', 'expected an integer version');
   }
-  let version: number = initialVersion;
+  let version = initialVersion as number;
   if (version > STATE_VERSION) {
     return fail('version', `version ${version} is newer than supported ${STATE_VERSION}`);
   }

@@ -18,7 +18,7 @@ export class Issues {
 /** A field's parser: returns the output value (meaningless once an issue was added). */
 export type Parse = (value: unknown, path: Path, issues: Issues) => unknown;
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MAX_SAFE = 2 ** 53 - 1; // Number.MAX_SAFE_INTEGER, which minifiers print as is
 
 /** Zod's name for what it received (`util.parsedType`, as its English messages print it). */
 function received(value: unknown): string {
@@ -82,7 +82,7 @@ export const boolean: Parse = (value, path, issues) => {
 
 /** `z.number()`: finite numbers only. True when it is one. */
 function checkNumber(value: unknown, path: Path, issues: Issues): value is number {
-  if (typeof value === 'number' && Number.isFinite(value)) return true;
+  if (Number.isFinite(value)) return true; // false for every non-number
   wrongType('number', value, path, issues);
   return false;
 }
@@ -165,7 +165,7 @@ export const anything: Parse = (value) => value;
 
 /** `z.union([z.number(), z.string()])`. */
 export const numberOrString: Parse = (value, path, issues) => {
-  const ok = typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  const ok = typeof value === 'string' || Number.isFinite(value);
   if (!ok) issues.add(path, 'Invalid input');
   return value;
 };
@@ -234,7 +234,7 @@ export function nullable(parse: Parse): Parse {
 }
 
 /** `z.array(item)` (`.max(limit)`: a longer array is refused before its items are read). */
-export function array(item: Parse, limit = Number.POSITIVE_INFINITY): Parse {
+export function array(item: Parse, limit = Infinity): Parse {
   return (value, path, issues) => {
     if (!Array.isArray(value)) {
       wrongType('array', value, path, issues);

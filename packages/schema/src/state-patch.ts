@@ -19,13 +19,14 @@ export type StatePatch = StatePatchOperation[];
 
 /** A patch that does not apply to the state it was given (another base, or malformed). */
 export class StatePatchError extends Error {
-  constructor(
-    message: string,
-    /** Index of the operation that failed, when known. */
-    readonly operationIndex?: number,
-    options?: ErrorOptions,
-  ) {
+  /** Index of the operation that failed, when known. */
+  // `declare`d and assigned (always, as the parameter property did): a class field would
+  // also emit a field definition, bytes every page pays for.
+  declare readonly operationIndex?: number | undefined;
+
+  constructor(message: string, operationIndex?: number, options?: ErrorOptions) {
     super(message, options);
+    this.operationIndex = operationIndex;
     this.name = 'StatePatchError';
   }
 }
@@ -124,7 +125,7 @@ function applyOperation(
     parent.splice(Number(key), 1);
   } else {
     // `-` appends; an index may be one past the end, never further.
-    const index = key === '-' ? parent.length : ARRAY_INDEX.test(key) ? Number(key) : Number.NaN;
+    const index = key === '-' ? parent.length : ARRAY_INDEX.test(key) ? Number(key) : NaN;
     if (!(index <= parent.length)) throw notThere;
     parent.splice(index, 0, value);
   }

@@ -20,6 +20,15 @@ export interface Destination {
   flush(): void;
 }
 
+/** A destination that forwards to the one `target` returns now (none: nothing happens). */
+export function forwardTo(target: () => Destination | null): Destination {
+  return {
+    hold: (refs, stamp) => target()?.hold(refs, stamp),
+    notifyChange: () => target()?.notifyChange(),
+    flush: () => target()?.flush(),
+  };
+}
+
 /** The content now in the store, as every destination reads it. */
 export interface CurrentContent {
   /** The persistable state; its `timestamp` is the content stamp's. */

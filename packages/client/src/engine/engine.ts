@@ -39,7 +39,12 @@ import { createStorageWriter } from '../storage/writer.js';
 import { type DashboardStore, selectDashboardState } from '../store.js';
 import type { ClearScope } from '../tabs/channel.js';
 import { createTabSync, type TabSync } from '../tabs/sync.js';
-import type { CurrentContent, Destination, LocalContent } from './destination.js';
+import {
+  type CurrentContent,
+  type Destination,
+  forwardTo,
+  type LocalContent,
+} from './destination.js';
 import { loadStored } from './load.js';
 import { createNoopPersistence } from './noop.js';
 import { resolveOptions, type StatePersistenceOptions } from './options.js';
@@ -125,18 +130,10 @@ export function createStatePersistence(
   });
   let tabSync: TabSync | null = null;
   // Stand-ins for destinations that may not exist (yet): the tabs open on start.
-  const tabs: Destination = {
-    hold: (refs, from) => tabSync?.hold(refs, from),
-    notifyChange: () => tabSync?.notifyChange(),
-    flush: () => tabSync?.flush(),
-  };
+  const tabs = forwardTo(() => tabSync);
   // The slot is made below: its syncs need the engine's content, which needs this.
   let slot: ServerSlot | null = null;
-  const server: Destination = {
-    hold: (refs, from) => slot?.hold(refs, from),
-    notifyChange: () => slot?.notifyChange(),
-    flush: () => slot?.flush(),
-  };
+  const server = forwardTo(() => slot);
   const serverSync = (): ServerSync | null => slot?.current() ?? null;
   const destinations: readonly Destination[] = [storageWriter, tabs, server];
 
@@ -215,9 +212,9 @@ export function createStatePersistence(
               // A sync let go (sign-out, another owner) has no say in the status any more.
               onStatus: (syncStatus) => isLive() && snapshot.set({ syncStatus }),
               onSaved: (savedAt) => isLive() && snapshot.set({ lastSavedAt: savedAt }),
-              ...(o.migrations ? { migrations: o.migrations } : {}),
-              ...(page ? { pageUrl: page } : {}),
-              ...(share ? { share: { locks, createChannel, owner } } : {}),
+              migrations: o.migrations,
+              pageUrl: page,
+              share: share ? { locks, createChannel, owner } : undefined,
               // Every tab of this browser gets the same message (on its socket, or relayed
               // by the leader's); one that does not asks for the full state on our next delta.
               local: localContent([tabs, server]),
@@ -437,8 +434,7 @@ export function createStatePersistence(
       clearLocal('resetServerCopy');
       tabSync?.postClear('everywhere');
       const sync = serverSync();
-      if (!sync) return { local: true, server: 'disabled' };
-      return { local: true, server: await sync.deleteRemote() };
+      return { local: true, server: sync ? await sync.deleteRemote() : 'disabled' };
     },
     getSnapshot: () => snapshot.get(),
     subscribe: (listener) => snapshot.subscribe(listener),

@@ -48,7 +48,7 @@ export function loadStored(options: LoadOptions): StoredContent | null {
   const result = readEnvelope(options.storage, key, {
     ttlMs: options.ttlMs,
     now: options.now,
-    ...(options.migrations ? { migrations: options.migrations } : {}),
+    migrations: options.migrations,
   });
   switch (result.kind) {
     case 'empty':

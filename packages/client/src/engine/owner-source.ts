@@ -8,7 +8,7 @@
 import { describeOwner, type Owner, ownerFromToken, sameOwner } from '../content/owner.js';
 import { TokenError } from '../errors.js';
 import type { PersistenceLogger } from '../logger.js';
-import type { GetToken } from '../server/socket.js';
+import { checkedToken, type GetToken } from '../server/socket.js';
 import { type BackoffOptions, backoffDelay } from '../timing/backoff.js';
 
 export interface OwnerSourceOptions {
@@ -32,12 +32,6 @@ export interface OwnerSource {
   getToken: GetToken;
   /** Drops a pending retry and the token kept for the first connect. */
   stop(): void;
-}
-
-/** A token as getToken must give it; throws otherwise (reported as a TokenError). */
-function checkedToken(token: unknown): string {
-  if (typeof token !== 'string' || token.length === 0) throw new Error('empty token');
-  return token;
 }
 
 export function createOwnerSource(options: OwnerSourceOptions): OwnerSource {

@@ -6,7 +6,7 @@
 
 import type { SyncStatus } from '../server/status.js';
 import type { ServerSync } from '../server/sync.js';
-import type { Destination } from './destination.js';
+import { type Destination, forwardTo } from './destination.js';
 
 export interface ServerSlot extends Destination {
   /** The sync now in the slot (null: no server configured, or let go by sign-out). */
@@ -68,8 +68,6 @@ export function createServerSlot(options: ServerSlotOptions): ServerSlot {
       sync = fresh();
       startCurrent();
     },
-    hold: (refs, stamp) => sync?.hold(refs, stamp),
-    notifyChange: () => sync?.notifyChange(),
-    flush: () => sync?.flush(),
+    ...forwardTo(() => sync),
   };
 }

@@ -42,7 +42,7 @@ export function createServerClock(monotonic: () => number = defaultMonotonic): S
     stamp(timestamp, floor) {
       const now = serverNow();
       if (now === undefined || timestamp <= now) return timestamp;
-      return Math.min(timestamp, Math.max(Math.floor(now), floor ?? Number.NEGATIVE_INFINITY));
+      return Math.min(timestamp, Math.max(Math.floor(now), floor ?? -Infinity));
     },
     distrust() {
       distrusted = true;

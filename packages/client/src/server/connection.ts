@@ -21,6 +21,7 @@ import type { PersistenceLogger } from '../logger.js';
 import { type BackoffOptions, backoffDelay } from '../timing/backoff.js';
 import {
   AUTH_FAILED_CLOSE_CODE,
+  checkedToken,
   type GetToken,
   type IncomingServerMessage,
   isAuthError,
@@ -145,8 +146,7 @@ export function createServerConnection(options: ServerConnectionOptions): Server
     handlers.onStatus('connecting');
     let token: string;
     try {
-      token = await options.getToken();
-      if (typeof token !== 'string' || token.length === 0) throw new Error('empty token');
+      token = checkedToken(await options.getToken());
     } catch (error) {
       if (gen !== generation) return;
       fail(new TokenError(error), 'error');

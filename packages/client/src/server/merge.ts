@@ -57,7 +57,7 @@ export function decideMerge(base: SyncedBase, local: LocalSide, remote: RemoteSi
     local: { basedOnRevision: localBase, origin: local.origin },
     remote: { basedOnRevision: remoteBase, origin: remote.origin },
   });
-  if (merged === local.state || sameStateContent(merged, local.state)) {
+  if (sameStateContent(merged, local.state)) {
     return { kind: 'merge', state: local.state, keepsLocal: true };
   }
   if (sameStateContent(merged, remote.state)) return { kind: 'remote-wins' };

@@ -85,8 +85,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (sameContent(refs, refused)) return;
     const id = options.nextId();
     const revision = baseRevision ?? options.baseRevision?.();
-    const base = revision === undefined ? {} : { baseRevision: revision };
-    if (!connection.send({ type: 'save', id, state, origin: options.origin, ...base })) return;
+    // JSON leaves an undefined `baseRevision` out.
+    if (
+      !connection.send({ type: 'save', id, state, origin: options.origin, baseRevision: revision })
+    )
+      return;
     // This save carries the latest state: a scheduled one would repeat it; the next one
     // waits the interval from now.
     scheduled.sent();
@@ -105,7 +108,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const scheduled = createSavePacing(() => send(), {
     intervalMs: options.throttleMs ?? SERVER_SAVE_DEBOUNCE_MS,
     maxWaitMs: options.maxWaitMs ?? 1000,
-    ...(options.now ? { now: options.now } : {}),
+    now: options.now,
   });
 
   const abandon = (): void => {

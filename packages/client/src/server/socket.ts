@@ -42,6 +42,12 @@ export const STALLED_CLOSE_CODE = 4408;
 /** A parsed server message; `state` fields are still unchecked (`unknown`). */
 export type IncomingServerMessage = ParsedServerMessage;
 
+/** A token as getToken must give it; throws otherwise (reported as a TokenError). */
+export function checkedToken(token: unknown): string {
+  if (typeof token !== 'string' || token.length === 0) throw new Error('empty token');
+  return token;
+}
+
 /** The browser's WebSocket; throws where there is none (the connection reports it). */
 export function defaultSocketFactory(): SocketFactory {
   return (url) => {

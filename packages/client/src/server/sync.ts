@@ -75,10 +75,10 @@ export interface ServerSyncContext {
   onStatus: (status: SyncStatus) => void;
   /** The server acknowledged a save (server time). */
   onSaved: (savedAt: number) => void;
-  migrations?: MigrationTable;
-  pageUrl?: string;
+  migrations?: MigrationTable | undefined;
+  pageUrl?: string | undefined;
   /** One socket per browser (tabs/leader.ts), shared by the tabs of `owner` (for the lock name). */
-  share?: Pick<LeaderOptions, 'locks' | 'createChannel'> & { owner: () => string };
+  share?: (Pick<LeaderOptions, 'locks' | 'createChannel'> & { owner: () => string }) | undefined;
 }
 
 type StoreStatusMessage = Extract<IncomingServerMessage, { type: 'status' }>;

@@ -5,7 +5,7 @@
 
 import { tokenClaims } from '../content/owner.js';
 import type { PersistenceLogger } from '../logger.js';
-import type { GetToken } from './socket.js';
+import { checkedToken, type GetToken } from './socket.js';
 
 /** Renew this long before `exp` (or at 80 % of a shorter remaining life). @default 60000 */
 export const DEFAULT_RENEW_BEFORE_MS = 60_000;
@@ -50,8 +50,7 @@ export function scheduleTokenRenewal(token: string, options: TokenRenewalOptions
     timer = undefined;
     let next: string;
     try {
-      next = await options.getToken();
-      if (typeof next !== 'string' || next.length === 0) throw new Error('empty token');
+      next = checkedToken(await options.getToken());
     } catch (error) {
       // The socket closes at expiry (4401) and the reconnect asks getToken again.
       options.logger.warn('server.token_renewal_failed', { error: String(error) });

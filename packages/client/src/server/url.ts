@@ -6,12 +6,6 @@ import { STATE_PATH, SUBSCRIBE_PATH } from '@hyvve/schema';
 
 export { STATE_PATH, SUBSCRIBE_PATH };
 
-/**
- * Asks the server for `patch` messages (deltas against the previous revision) instead
- * of a full `state` per change; the client applies them to its copy of the server state.
- */
-export const PATCHES_QUERY = { name: 'patches', value: '1' } as const;
-
 export interface ServerEndpoints {
   stateUrl: string;
   subscribeUrl: string;
@@ -20,12 +14,14 @@ export interface ServerEndpoints {
 export function resolveServerEndpoints(url: string, pageUrl?: string): ServerEndpoints {
   const base = new URL(url, pageUrl);
   const path = base.pathname.replace(/\/+$/, '');
-  const secure = base.protocol === 'https:' || base.protocol === 'wss:';
+  const s = base.protocol === 'https:' || base.protocol === 'wss:' ? 's' : '';
   const host = base.host;
   const subscribeQuery = new URLSearchParams(base.search);
-  subscribeQuery.set(PATCHES_QUERY.name, PATCHES_QUERY.value);
+  // Asks the server for `patch` messages (deltas against the previous revision) instead
+  // of a full `state` per change; the client applies them to its copy of the server state.
+  subscribeQuery.set('patches', '1');
   return {
-    stateUrl: `${secure ? 'https' : 'http'}://${host}${path}${STATE_PATH}${base.search}`,
-    subscribeUrl: `${secure ? 'wss' : 'ws'}://${host}${path}${SUBSCRIBE_PATH}?${subscribeQuery}`,
+    stateUrl: `http${s}://${host}${path}${STATE_PATH}${base.search}`,
+    subscribeUrl: `ws${s}://${host}${path}${SUBSCRIBE_PATH}?${subscribeQuery}`,
   };
 }

@@ -37,13 +37,13 @@ export interface StorageEnvelope {
    * Whose dashboard this is (content/owner.ts). Absent when the engine had no owner (no
    * server and no `owner` option) and in envelopes of versions before owners.
    */
-  owner?: Owner;
+  owner?: Owner | undefined;
   /** Engine that produced the state (breaks timestamp ties the same way everywhere). */
   origin?: string;
   /** Server revision this exact state is known to be stored at, if any. */
-  revision?: number;
+  revision?: number | undefined;
   /** The server's store epoch `revision` belongs to, when the server names one. */
-  epoch?: string;
+  epoch?: string | undefined;
 }
 
 export type ReadResult =
@@ -56,7 +56,7 @@ export type ReadResult =
 export interface ReadOptions {
   ttlMs: number;
   now: number;
-  migrations?: MigrationTable;
+  migrations?: MigrationTable | undefined;
 }
 
 function invalid(key: string, path: string, reason: string): ReadResult {
@@ -87,7 +87,8 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
     if (parsed.format !== ENVELOPE_FORMAT) {
       return invalid(key, 'format', `unknown envelope format ${String(parsed.format)}`);
     }
-    if (typeof parsed.savedAt !== 'number' || !Number.isFinite(parsed.savedAt)) {
+    // Number.isFinite (and isInteger) are false for every non-number.
+    if (!Number.isFinite(parsed.savedAt)) {
       return invalid(key, 'savedAt', 'expected a number');
     }
   }
@@ -106,8 +107,8 @@ export function parseEnvelope(key: string, raw: string, options: ReadOptions): R
   const owner = legacy ? undefined : readOwner(parsed.owner);
   if (owner) envelope.owner = owner;
   if (typeof parsed.origin === 'string') envelope.origin = parsed.origin;
-  if (typeof parsed.revision === 'number' && Number.isInteger(parsed.revision)) {
-    envelope.revision = parsed.revision;
+  if (Number.isInteger(parsed.revision)) {
+    envelope.revision = parsed.revision as number;
     if (typeof parsed.epoch === 'string') envelope.epoch = parsed.epoch;
   }
   return { kind: 'loaded', envelope };

@@ -54,17 +54,17 @@ export function createStorageWriter(options: StorageWriterOptions): StorageWrite
   const write = (): void => {
     if (sameContent(options.refs(), inStorage)) return;
     const { state, refs, stamp } = options.current();
+    const server = options.serverCopyOf(refs);
+    // What is undefined is left out of the JSON.
     const envelope: StorageEnvelope = {
       format: ENVELOPE_FORMAT,
       state,
       savedAt: options.now(),
       origin: stamp.origin,
+      owner: options.owner() ?? undefined,
+      revision: server?.revision,
+      epoch: server?.epoch,
     };
-    const owner = options.owner();
-    if (owner) envelope.owner = owner;
-    const server = options.serverCopyOf(refs);
-    if (server !== undefined) envelope.revision = server.revision;
-    if (server?.epoch !== undefined) envelope.epoch = server.epoch;
     try {
       const length = writeEnvelope(storage, key, envelope);
       inStorage = refs;

@@ -35,7 +35,7 @@ export type TabMessageBody =
       type: 'state';
       state: DashboardState;
       author: string;
-      base?: ContentStamp;
+      base?: ContentStamp | undefined;
     }
   /** What changed since the content stamped `base` (a delta, delta.ts); `stamp` is the result's. */
   | {
@@ -45,7 +45,7 @@ export type TabMessageBody =
       changes: ContentChanges;
     }
   /** Asks peers (or only the one named `to`) for their full state: on start, or after a delta it could not apply. */
-  | { type: 'hello'; to?: string }
+  | { type: 'hello'; to?: string | undefined }
   /**
    * Persisted state was cleared: every tab clears too. `scope` `local` (sign-out): this
    * browser's copies only; `everywhere` (or absent, as older versions sent it): the
@@ -138,8 +138,8 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
   channel.addEventListener('message', onMessage);
 
   const post = (body: TabMessageBody): void => {
-    const owner = ownerNow();
-    const message = owner ? { ...body, key, origin, owner } : { ...body, key, origin };
+    // No owner goes as undefined, which receivers read as none (`readOwner`).
+    const message = { ...body, key, origin, owner: ownerNow() ?? undefined };
     try {
       channel.postMessage(message);
     } catch (error) {
@@ -150,14 +150,10 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
 
   let closed = false;
   return {
-    postState: (state, author, base) =>
-      post(
-        base === undefined
-          ? { type: 'state', state, author }
-          : { type: 'state', state, author, base },
-      ),
+    // An absent `base` or `to` is posted as undefined: receivers read it as absent.
+    postState: (state, author, base) => post({ type: 'state', state, author, base }),
     postDelta: (base, stamp, changes) => post({ type: 'patch', base, stamp, changes }),
-    postHello: (to) => post(to === undefined ? { type: 'hello' } : { type: 'hello', to }),
+    postHello: (to) => post({ type: 'hello', to }),
     postClear: (scope) => post({ type: 'clear', scope }),
     close() {
       if (closed) return;

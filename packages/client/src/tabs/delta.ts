@@ -43,6 +43,6 @@ export function applyChanges(
     ...base,
     timestamp,
     ...('activeProject' in changes ? { activeProject: changes.activeProject } : {}),
-    widgets: { ...base.widgets, ...(changes.widgets ?? {}) },
+    widgets: { ...base.widgets, ...changes.widgets },
   };
 }

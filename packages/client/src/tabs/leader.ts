@@ -54,7 +54,7 @@ interface Frame {
   term: number;
   to?: string | undefined;
   up?: boolean;
-  code?: number;
+  code?: number | undefined;
   reason?: string | undefined;
   data?: string;
 }
@@ -111,8 +111,8 @@ export function shareConnection(options: LeaderOptions): SharedConnection {
   const post = (frame: Omit<Frame, 'from' | 'term'>): void => {
     if (!solo) channel?.postMessage({ ...frame, from: origin, term });
   };
-  const beat = (code?: number, reason?: string): void =>
-    post(code === undefined ? { t: 'beat', up } : { t: 'beat', up, code, reason });
+  // `code` undefined (not closed) reaches followers as undefined: only a number closes.
+  const beat = (code?: number, reason?: string): void => post({ t: 'beat', up, code, reason });
   const emit = (s: TabSocket, type: string, event: unknown): void => s.on[type]?.(event);
 
   /** Closes this tab's socket for its connection; `opened`: only one that got further than waiting. */

@@ -184,7 +184,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         }
         if (!sameStamp(current.stamp, base)) {
           // We hold other content than the sender's base: ask it for the whole state.
-          const askedAt = resyncAskedAt.get(from) ?? Number.NEGATIVE_INFINITY;
+          const askedAt = resyncAskedAt.get(from) ?? -Infinity;
           if (options.now() - askedAt >= RESYNC_INTERVAL_MS && isNewer(stamp, current.stamp)) {
             resyncAskedAt.set(from, options.now());
             transport?.postHello(from);

@@ -30,7 +30,7 @@ export interface Debounced {
 }
 
 export function createDebounce(fn: () => void, options: DebounceOptions): Debounced {
-  const { waitMs, maxWaitMs = Number.POSITIVE_INFINITY, now = () => Date.now() } = options;
+  const { waitMs, maxWaitMs = Infinity, now = () => Date.now() } = options;
   let firstCallAt = 0;
   let lastCallAt = 0;
 

@@ -16,7 +16,7 @@ export interface SavePacingOptions {
   /** Longest a continuous burst holds its changes back. */
   maxWaitMs: number;
   /** Clock, injectable for tests. @default Date.now */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export interface SavePacing {
@@ -31,7 +31,7 @@ export interface SavePacing {
 
 export function createSavePacing(run: () => void, options: SavePacingOptions): SavePacing {
   const { intervalMs, maxWaitMs, now = () => Date.now() } = options;
-  let lastSentAt = Number.NEGATIVE_INFINITY;
+  let lastSentAt = -Infinity;
   let firstCallAt = 0;
   let lastCallAt = 0;
   // Bumped by every cancel and send, so a queued microtask of an earlier round is a no-op.

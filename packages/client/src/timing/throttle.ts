@@ -20,7 +20,7 @@ export function createThrottle(
   intervalMs: number,
   now: () => number = () => Date.now(),
 ): Throttled {
-  let lastRunAt = Number.NEGATIVE_INFINITY;
+  let lastRunAt = -Infinity;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Bumped by every run and cancel, so a queued microtask of an earlier round is a no-op.
   let round = 0;
