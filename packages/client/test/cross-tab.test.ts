@@ -216,6 +216,48 @@ describe('cross-tab sync over BroadcastChannel', () => {
     await waitUntil(() => late.store.getState().activeProject === 'current', 2000, 'seeding');
   });
 
+  it('sends nothing for its changes while no other tab has been heard from', async () => {
+    const names = uniqueNames('alone');
+    const a = openTab(names);
+    await settle(30);
+    for (let i = 0; i < 10; i++) {
+      a.store.getState().setActiveProject(`p${i}`);
+      await settle(20);
+    }
+    // Only its start-up hello: nobody listens, a tab opened later asks for the state.
+    expect(a.sent.types).toEqual(['hello']);
+    const late = openTab(names);
+    await waitUntil(() => late.store.getState().activeProject === 'p9', 2000, 'seeding');
+    a.store.getState().setActiveProject('after');
+    await waitUntil(() => late.store.getState().activeProject === 'after', 2000, 'the change');
+  });
+
+  it('an untouched tab answers a newcomer’s hello, so the newcomer’s changes reach it', async () => {
+    const names = uniqueNames('pristine-peer');
+    const a = openTab(names);
+    await settle(30);
+    const late = openTab(names);
+    await settle(30);
+    // The untouched tab had nothing to send but asked the newcomer for its state.
+    expect(a.sent.types).toEqual(['hello', 'hello']);
+    // Both untouched: the newcomer does not answer that directed hello (no ping-pong).
+    expect(late.sent.types).toEqual(['hello']);
+    late.store.getState().setActiveProject('from-late');
+    await waitUntil(() => a.store.getState().activeProject === 'from-late', 2000, 'the change');
+  });
+
+  it('sends a change made before it heard from a peer once it does', async () => {
+    const names = uniqueNames('alone-then-peer');
+    const a = openTab(names, new SpyStorage());
+    a.store.getState().setActiveProject('older');
+    await settle(30);
+    const b = openTab(names, new SpyStorage());
+    // Set before a's answer arrives: b keeps its newer change and then sends it to a.
+    b.store.getState().setActiveProject('newer');
+    await waitUntil(() => a.store.getState().activeProject === 'newer', 2000, 'the change');
+    expect(b.store.getState().activeProject).toBe('newer');
+  });
+
   it('clearing while the hello is in flight leaves nothing behind', async () => {
     const names = uniqueNames('clear-inflight');
     const shared = new SpyStorage();

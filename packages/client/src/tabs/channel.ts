@@ -63,7 +63,8 @@ export interface CrossTabHandlers {
   onState(message: { state: unknown; author: unknown; base?: unknown }, origin: string): void;
   /** Unchecked as well. */
   onDelta(message: { base: unknown; stamp: unknown; changes: unknown }, origin: string): void;
-  onHello(origin: string): void;
+  /** `directed`: the hello named this tab (`to`), rather than asking every tab. */
+  onHello(origin: string, directed: boolean): void;
   onClear(origin: string, scope: ClearScope): void;
 }
 
@@ -85,6 +86,8 @@ export interface CrossTabOptions {
   onError: (error: CrossTabError) => void;
   /** Whose content this tab holds now: named in what it sends, compared with what it gets. */
   owner?: () => Owner | null;
+  /** A message of another origin on this key arrived (whatever its owner): a peer is there. */
+  onPeer?: () => void;
   /** A message of another owner was dropped (for the log). */
   onOtherOwner?: (message: { type: string; origin: string; owner: Owner | undefined }) => void;
 }
@@ -114,6 +117,7 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
   const onMessage = (event: { data: unknown }): void => {
     const message = event.data;
     if (!isTabMessage(message) || message.key !== key || message.origin === origin) return;
+    options.onPeer?.();
     const owner = readOwner(message.owner);
     // A clear naming nobody (`clearPersistedState()` where no engine runs) is for every tab.
     const forEveryone = message.type === 'clear' && owner === undefined;
@@ -129,7 +133,9 @@ export function openCrossTab(options: CrossTabOptions): CrossTab | null {
         handlers.onDelta(message, message.origin);
         return;
       case 'hello':
-        if (message.to === undefined || message.to === origin) handlers.onHello(message.origin);
+        if (message.to === undefined || message.to === origin) {
+          handlers.onHello(message.origin, message.to !== undefined);
+        }
         return;
       case 'clear':
         handlers.onClear(message.origin, message.scope === 'local' ? 'local' : 'everywhere');

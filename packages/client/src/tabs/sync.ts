@@ -69,6 +69,12 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
   const { host, logger } = options;
   // What the peers are believed to hold: the base of the next delta.
   let held: { refs: ContentRefs; stamp: ContentStamp } | null = null;
+  // Whether another tab has been heard from. Until then no tab listens: one opened later
+  // says `hello` and is answered with the whole state, so changes are not broadcast (a
+  // burst in a lone tab would cost a structured clone, a message and a timer each 16 ms).
+  let peerHeard = false;
+  /** A change was not broadcast for want of a peer: it goes out when one is heard from. */
+  let unsent = false;
   const resyncAskedAt = new Map<string, number>();
   let transport: CrossTab | null = null;
   // Contents by stamp, oldest first: the base a peer's change names is looked up here.
@@ -93,6 +99,15 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
     held = { refs, stamp };
   };
   const throttle = createThrottle(broadcast, options.intervalMs, options.now);
+  /** Schedules a broadcast when the content differs from what the peers hold. */
+  const changed = (): void => {
+    if (!peerHeard) {
+      unsent = true;
+      return;
+    }
+    const { refs } = host.current();
+    if (!held || !sameContent(refs, held.refs)) throttle.schedule();
+  };
 
   const accept = (state: DashboardState, stamp: ContentStamp): void => {
     const refs = host.adopt(state, stamp);
@@ -156,6 +171,13 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
         sender: describeOwner(owner),
         owner: describeOwner(options.owner()),
       }),
+    onPeer() {
+      if (peerHeard) return;
+      peerHeard = true;
+      // Changes made while alone go out now (the throttle runs after this message is
+      // handled: content adopted from it is not sent back).
+      if (unsent) changed();
+    },
     handlers: {
       onState({ state: raw, author, base }, from) {
         const state = host.check(raw, 'another tab');
@@ -201,8 +223,13 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
           accept(state, stamp);
         }
       },
-      onHello() {
-        if (host.isPristine()) return;
+      onHello(from, directed) {
+        if (host.isPristine()) {
+          // Nothing to offer, but the newcomer broadcasts only once it has heard from a
+          // peer: ask it for its state (never in answer to a directed hello: no ping-pong).
+          if (!directed) transport?.postHello(from);
+          return;
+        }
         const { state, refs, stamp } = host.current();
         transport?.postState(state, stamp.origin);
         remember(stamp, state);
@@ -220,10 +247,7 @@ export function createTabSync(options: TabSyncOptions): TabSync | null {
 
   return {
     hello: () => transport?.postHello(),
-    notifyChange() {
-      const { refs } = host.current();
-      if (!held || !sameContent(refs, held.refs)) throttle.schedule();
-    },
+    notifyChange: changed,
     flush: () => {
       throttle.flush();
     },
