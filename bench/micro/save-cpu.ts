@@ -23,6 +23,8 @@ const { values } = parseArgs({
     saves: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'string' },
+    // Extra Node flags for every server (e.g. --trace-gc).
+    'node-arg': { type: 'string', multiple: true, default: [] },
     // Another ours in the same rounds, with extra environment: `label:KEY=VALUE`.
     variant: { type: 'string', multiple: true, default: [] },
     // Another server script in the same rounds (e.g. a build of ours from before a change).
@@ -107,10 +109,12 @@ async function start(system: System, round: number): Promise<BenchChild & { url:
   const child = await startBenchChild({
     name,
     script: system.script,
-    nodeArgs:
-      values.profile === undefined
+    nodeArgs: [
+      ...(values['node-arg'] ?? []),
+      ...(values.profile === undefined
         ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${name}-${Date.now()}`],
+        : ['--cpu-prof', `--cpu-prof-dir=${values.profile}/${name}-${Date.now()}`]),
+    ],
     env: {
       NODE_ENV: 'production',
       BENCH_REDIS_URL: redis.url,
