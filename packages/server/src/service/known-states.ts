@@ -22,6 +22,16 @@ interface HeldState {
   epoch: string;
 }
 
+/**
+ * `text` in UTF-8, in a buffer of its own: a small one from Buffer.from shares Node's
+ * 8 KiB pool, and holding it would hold the whole pool slab.
+ */
+function utf8Bytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  bytes.write(text, 'utf8');
+  return bytes;
+}
+
 /** Bytes of state JSON kept in all. @default 16 MiB */
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -43,7 +53,7 @@ export class KnownStates {
     this.forget(scope);
     // A first cheap bound on the characters (a character is at least one byte).
     if (known.stateJson.length > this.maxBytes / 4) return;
-    const bytes = Buffer.from(known.stateJson, 'utf8');
+    const bytes = utf8Bytes(known.stateJson);
     if (bytes.length > this.maxBytes / 4) return;
     const { revision, savedAt, epoch } = known;
     this.states.set(scope.channel, { bytes, revision, savedAt, epoch });
