@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     // Another ours in the same rounds, with extra environment: `label:KEY=VALUE`.
     variant: { type: 'string', multiple: true, default: [] },
+    // Load every system at once in each round: they share whatever else the machine does.
+    paired: { type: 'boolean', default: false },
     // Another server script in the same rounds (e.g. a build of ours from before a change).
     script: { type: 'string', multiple: true, default: [] },
   },
@@ -145,9 +147,32 @@ async function measure(system: System, round: number): Promise<number> {
   }
 }
 
+/** All systems at once: the same load on each, at the same time, so the same contention. */
+async function measureTogether(round: number): Promise<number[]> {
+  const servers = await Promise.all(SYSTEMS.map((system) => start(system, round)));
+  try {
+    await Promise.all(servers.map((server) => fire(server.url, USERS * 3)));
+    const before = await Promise.all(servers.map((server) => readCpuSeconds(server.pid)));
+    const served = await Promise.all(servers.map((server) => fire(server.url, SAVES)));
+    const after = await Promise.all(servers.map((server) => readCpuSeconds(server.pid)));
+    return servers.map(
+      (_, i) => (((after[i] ?? 0) - (before[i] ?? 0)) * 1e6) / (served[i] ?? Number.NaN),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
 const results = new Map<string, number[]>(SYSTEMS.map((system) => [system.name, []]));
 try {
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; values.paired && round < ROUNDS; round++) {
+    const rounds = await measureTogether(round);
+    SYSTEMS.forEach((system, i) => {
+      results.get(system.name)?.push(rounds[i] ?? Number.NaN);
+      console.log(`round ${round} ${system.name}: ${(rounds[i] ?? 0).toFixed(1)} µs CPU per save`);
+    });
+  }
+  for (let round = 0; !values.paired && round < ROUNDS; round++) {
     // The order rotates each round, so no system always goes first.
     const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round) % SYSTEMS.length] as System);
     for (const system of order) {

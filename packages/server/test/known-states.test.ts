@@ -1,5 +1,5 @@
-// The known states a patch starts from: kept as UTF-8 bytes off the V8 heap, so what a
-// caller gets back must be the remembered text exactly, and the bound counts bytes.
+// The known states a patch starts from: what a caller gets back is the remembered state
+// exactly, and what is held is bounded in characters of state JSON.
 import { describe, expect, it } from 'vitest';
 import { toScope } from '../src/scope.js';
 import { KnownStates } from '../src/service/known-states.js';
@@ -29,13 +29,13 @@ describe('KnownStates', () => {
     expect(states.get(alice)).toBeUndefined();
   });
 
-  it('bounds what it holds in UTF-8 bytes, dropping the least recently remembered first', () => {
-    // 3 bytes per ✓: 30 bytes each, though 10 characters; four fit in 120 bytes.
+  it('bounds what it holds in characters, dropping the least recently remembered first', () => {
+    // Four states of 10 characters fit in 40.
     const text = '✓'.repeat(10);
     const users = ['u1', 'u2', 'u3', 'u4', 'u5'].map((userId) =>
       toScope({ workspaceId: 'ws', userId }),
     );
-    const states = new KnownStates(120);
+    const states = new KnownStates(40);
     for (const user of users.slice(0, 4)) states.remember(user, known(text));
     expect(users.map((user) => states.get(user)?.stateJson)).toEqual([
       text,
@@ -45,7 +45,7 @@ describe('KnownStates', () => {
       undefined,
     ]);
     states.remember(users[4] ?? alice, known(text));
-    // 150 bytes would be over 120: the oldest went.
+    // 50 characters would be over 40: the oldest went.
     expect(users.map((user) => states.get(user)?.stateJson)).toEqual([
       undefined,
       text,
@@ -57,8 +57,7 @@ describe('KnownStates', () => {
 
   it('does not keep a state over a quarter of the bound', () => {
     const states = new KnownStates(80);
-    // 7 characters, 21 bytes: over 20.
-    states.remember(alice, known('✓'.repeat(7)));
+    states.remember(alice, known('x'.repeat(21)));
     expect(states.get(alice)).toBeUndefined();
     states.remember(bob, known('x'.repeat(20)));
     expect(states.get(bob)?.stateJson).toBe('x'.repeat(20));
