@@ -135,7 +135,7 @@ async function measure(system: System, round: number): Promise<number> {
   try {
     // Every token verified once, the JIT warm, the Redis keys there.
     await fire(server.url, USERS * 3);
-    // Idle gaps around the counted saves mark them in a profile (see save-cpu-items.ts).
+    // Idle gaps around the counted saves mark them in a profile, to cut them out of it.
     if (values.profile !== undefined) await sleep(1000);
     const before = await readCpuSeconds(server.pid);
     const served = await fire(server.url, SAVES);
