@@ -91,6 +91,12 @@ describe('IpLeases: blocks and credit', () => {
     expect(ipBucketKey('192.0.2.1')).toBe('dashboard:ratelimit:ip:{ip}:192.0.2.1');
   });
 
+  it('refuses a rate that could never admit a request', () => {
+    expect(
+      () => new IpLeases(client, { rate: { perSecond: 0, burst: 5 }, logger: silentLogger }),
+    ).toThrow(RangeError);
+  });
+
   it('admits ceil(burst / 10) on credit, then leases ceil(burst / 4) plus one per waiter', async () => {
     // burst 10: block 3, credit 1.
     const { leases } = leasesOf({ rate: slow(10) });
@@ -225,6 +231,30 @@ describe('IpLeases: refusals', () => {
   });
 });
 
+describe('IpLeases: several IPs in one settlement', () => {
+  it('grants and refuses each IP by its own bucket', async () => {
+    const rate = slow(8);
+    // burst 8: block 2, credit 1.
+    const { leases } = leasesOf({ rate });
+    const [full, empty] = [newIp(), newIp()];
+    const time = (await client.time()) as [string, string];
+    const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    await client.hset(ipBucketKey(empty), 't', '0', 'at', String(redisNow));
+    leases.take(full);
+    leases.take(empty);
+    await settle(leases);
+    expect(leases.settlements).toBe(1);
+    await expectTokens(full, 5);
+    // The empty bucket went below zero with the credit: refused for as long as Redis said.
+    const left = await tokens(empty);
+    expect(left).toBeLessThan(-0.5);
+    const wait = Math.ceil(((1 - left) * 1000) / rate.perSecond);
+    expect(refusalOf(() => leases.take(empty)).retryAfterMs).toBe(wait);
+    // Two leased, then the credit.
+    expect(admittedAtOnce(leases, full).admitted).toBe(3);
+  });
+});
+
 describe('IpLeases: expiry, give-back and idle IPs', () => {
   it('expires leased tokens leaseMs after their settlement, gives them back and asks anew', async () => {
     // burst 20: block 5, credit 2; leases live 500 ms.
@@ -326,6 +356,9 @@ describe('IpLeases: the flush timer', () => {
     expect(leases.settlements).toBe(2);
     await expectTokens(ips[0] as string, 14);
     await expectTokens(last, 14);
+    // Each IP got its own block from the one reply: 5 leased, then the credit of 2.
+    expect(admittedAtOnce(leases, ips[1] as string).admitted).toBe(7);
+    expect(admittedAtOnce(leases, ips[499] as string).admitted).toBe(7);
   });
 
   it('stops settling once closed, and rejects the waiters with a retry of a second', async () => {
@@ -380,7 +413,14 @@ describe('IpLeases: while Redis fails', () => {
     });
     connection.on('error', () => {});
     const warnings: string[] = [];
-    const logger: Logger = { ...silentLogger, warn: (_context, message) => warnings.push(message) };
+    const contexts: object[] = [];
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (context, message) => {
+        contexts.push(context);
+        warnings.push(message);
+      },
+    };
     const clock = { now: T0 };
     const leases = new IpLeases(connection, {
       rate: slow(20),
@@ -400,6 +440,7 @@ describe('IpLeases: while Redis fails', () => {
       await expect(waiting).resolves.toBeUndefined();
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/each instance limits IPs alone/);
+      expect((contexts[0] as { err?: unknown }).err).toBeInstanceOf(Error);
       // Retried a second later: not logged again within the minute...
       await waitFor(() => leases.settlements >= 2, { what: 'a retry' });
       clock.now += 60_000;
