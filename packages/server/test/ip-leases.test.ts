@@ -290,6 +290,19 @@ describe('IpLeases: expiry, give-back and idle IPs', () => {
     expect(leases.size).toBe(1);
   });
 
+  it('refuses nothing after a settlement that only gave tokens back, even if the clock steps back', async () => {
+    const { leases, clock } = leasesOf({ rate: slow(20), leaseMs: 100, idleMs: HOUR });
+    const ip = newIp();
+    leases.take(ip);
+    await settle(leases);
+    clock.now += 100;
+    // Only the expired five go back: nothing asked, nothing granted, the bucket not empty.
+    await settle(leases);
+    await expectTokens(ip, 19);
+    clock.now -= 1;
+    expect(leases.take(ip)).toBeUndefined();
+  });
+
   it('forgets an IP unseen for idleMs, charging its credit and giving its tokens back', async () => {
     const { leases, clock } = leasesOf({ rate: slow(20), idleMs: 200 });
     const ip = newIp();
