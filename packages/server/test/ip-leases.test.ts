@@ -476,4 +476,50 @@ describe('IpLeases: while Redis fails', () => {
       connection.disconnect();
     }
   });
+
+  it('keeps the credit owed and the tokens to give back of a failed settlement for the next one', async () => {
+    const connection = new Redis(flaky.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 50,
+    });
+    connection.on('error', () => {});
+    const clock = { now: T0 };
+    // Settled by hand only: the retry timer waits behind the hour-long flush timer.
+    const leases = new IpLeases(connection, {
+      rate: slow(20),
+      flushMs: HOUR,
+      idleMs: HOUR,
+      logger: silentLogger,
+      now: () => clock.now,
+    });
+    const [owing, returning] = ['192.0.2.210', '192.0.2.211'];
+    try {
+      await waitFor(() => connection.status === 'ready', { what: 'the connection' });
+      leases.take(returning);
+      await settle(leases);
+      await flaky.stop();
+      await waitFor(() => connection.status !== 'ready', { what: 'the connection to drop' });
+      clock.now += 500;
+      // Two on credit each; the five leased to `returning` expired and go back.
+      for (const ip of [owing, owing, returning, returning]) leases.take(ip);
+      await settle(leases);
+      expect(leases.shared).toBe(false);
+      await flaky.start();
+      await waitFor(() => connection.status === 'ready', { what: 'the connection back' });
+      await settle(leases);
+      expect(leases.shared).toBe(true);
+      // Redis restarted empty: 20 - 2 charged - 5 leased...
+      const owed = Number(await connection.hget(ipBucketKey(owing), 't'));
+      expect(owed).toBeGreaterThanOrEqual(13);
+      expect(owed).toBeLessThan(13.5);
+      // ...and 20 (2 charged, 5 given back: full) - 5 leased.
+      const given = Number(await connection.hget(ipBucketKey(returning), 't'));
+      expect(given).toBeGreaterThanOrEqual(15);
+      expect(given).toBeLessThan(15.5);
+    } finally {
+      await leases.close();
+      connection.disconnect();
+    }
+  });
 });
