@@ -365,6 +365,7 @@ describe('IpLeases: the flush timer', () => {
     const last = ips[500] as string;
     await waitFor(async () => (await client.exists(ipBucketKey(last))) === 1, {
       what: 'the IP past the first batch to be settled',
+      timeoutMs: 15_000,
     });
     expect(leases.settlements).toBe(2);
     await expectTokens(ips[0] as string, 14);
@@ -455,15 +456,21 @@ describe('IpLeases: while Redis fails', () => {
       expect(warnings[0]).toMatch(/each instance limits IPs alone/);
       expect((contexts[0] as { err?: unknown }).err).toBeInstanceOf(Error);
       // Retried a second later: not logged again within the minute...
-      await waitFor(() => leases.settlements >= 2, { what: 'a retry' });
+      await waitFor(() => leases.settlements >= 2, { what: 'a retry', timeoutMs: 10_000 });
       clock.now += 60_000;
       const retries = leases.settlements;
-      await waitFor(() => leases.settlements > retries, { what: 'a retry a minute later' });
+      await waitFor(() => leases.settlements > retries, {
+        what: 'a retry a minute later',
+        timeoutMs: 10_000,
+      });
       expect(warnings).toHaveLength(1);
       // ...and again past it.
       clock.now += 1;
       const later = leases.settlements;
-      await waitFor(() => leases.settlements > later, { what: 'a retry past the minute' });
+      await waitFor(() => leases.settlements > later, {
+        what: 'a retry past the minute',
+        timeoutMs: 10_000,
+      });
       expect(warnings).toHaveLength(2);
       await flaky.start();
       await waitFor(() => leases.shared, { what: 'a settlement to succeed', timeoutMs: 10_000 });

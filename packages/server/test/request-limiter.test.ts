@@ -173,9 +173,10 @@ describe('the Redis limiter', () => {
     try {
       await pauser.client('PAUSE', 10_000, 'WRITE');
       limiter.ip('192.0.2.70');
+      // Within the pause: only the command timeout can end the settlement this soon.
       await waitFor(() => warnings.length > 0, {
         what: 'the settlement to time out',
-        timeoutMs: 3500,
+        timeoutMs: 8000,
       });
       expect(warnings[0]).toMatch(/each instance limits IPs alone/);
     } finally {
@@ -198,6 +199,7 @@ describe('the Redis limiter', () => {
       limiter.ip('192.0.2.71');
       await waitFor(async () => (await admin.exists(ipBucketKey('192.0.2.71'))) === 1, {
         what: 'the settlement to run once Redis resumes',
+        timeoutMs: 15_000,
       });
       await waitFor(() => limiter.ipSettlements === 1, { what: 'the settlement count' });
       expect(warnings).toEqual([]);
