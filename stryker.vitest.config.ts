@@ -27,7 +27,7 @@ export default defineConfig({
       'packages/schema/test/**/*.test.ts',
       'packages/client/test/{sync-decisions,sync-merge,save-pacing,local-storage,persisted-state,engine-storage,store,debounce,sync-outbox,sync-lost-save,server-clock}.test.ts',
       'packages/client/test/server-sync.{protocol,resync}.test.ts',
-      'packages/server/test/{frame-limit,conditional-headers,channel-event,published-patch,patch-compose,rate-limiter,clock-skew,socket-token,socket-message-gate,token-policy,config,state-persistence-service,shared-rate-limit,token-bucket-twin,save-cost,plugin-host,write-coalescer}.test.ts',
+      'packages/server/test/{frame-limit,conditional-headers,channel-event,published-patch,patch-compose,rate-limiter,clock-skew,socket-token,socket-message-gate,token-policy,config,state-persistence-service,shared-rate-limit,token-bucket-twin,save-cost,plugin-host,write-coalescer,token-buckets,user-limit,ip-leases,request-limiter,persistable}.test.ts',
     ],
   },
 });
