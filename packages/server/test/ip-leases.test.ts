@@ -35,14 +35,20 @@ afterAll(async () => {
 });
 
 /** Leases on the shared connection, settled by hand unless `flushMs` is given; clock at T0. */
-function leasesOf(options: Partial<IpLeaseOptions> & Pick<IpLeaseOptions, 'rate'>) {
+/** An option given as `undefined` takes the module's default (over this helper's own). */
+type LeaseOptionsGiven = { [K in keyof IpLeaseOptions]?: IpLeaseOptions[K] | undefined } & Pick<
+  IpLeaseOptions,
+  'rate'
+>;
+
+function leasesOf(options: LeaseOptionsGiven) {
   const clock = { now: T0 };
   const leases = new IpLeases(client, {
     flushMs: HOUR,
     logger: silentLogger,
     now: () => clock.now,
     ...options,
-  });
+  } as IpLeaseOptions);
   open.push(leases);
   return { leases, clock };
 }
@@ -192,8 +198,9 @@ describe('IpLeases: blocks and credit', () => {
   it('refuses a waiter the block could not cover with a retry of 1 ms at least', async () => {
     const { leases } = leasesOf({ rate: slow(10), block: 2, credit: 1 });
     const ip = newIp();
-    const time = (await client.time()) as [string, string];
-    const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    // TIME answers seconds and microseconds (strings on the wire, numbers in the types).
+    const [seconds = 0, micros = 0] = (await client.time()).map(Number);
+    const redisNow = seconds * 1000 + Math.floor(micros / 1000);
     // Two tokens left in Redis: one for the credit, one for two waiters.
     await client.hset(ipBucketKey(ip), 't', '2', 'at', String(redisNow));
     leases.take(ip);
@@ -237,8 +244,9 @@ describe('IpLeases: several IPs in one settlement', () => {
     // burst 8: block 2, credit 1.
     const { leases } = leasesOf({ rate });
     const [full, empty] = [newIp(), newIp()];
-    const time = (await client.time()) as [string, string];
-    const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    // TIME answers seconds and microseconds (strings on the wire, numbers in the types).
+    const [seconds = 0, micros = 0] = (await client.time()).map(Number);
+    const redisNow = seconds * 1000 + Math.floor(micros / 1000);
     await client.hset(ipBucketKey(empty), 't', '0', 'at', String(redisNow));
     leases.take(full);
     leases.take(empty);
