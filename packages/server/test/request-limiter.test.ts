@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort, startTestRedis, type TestRedis } from '../../../test-support/redis-server.js';
-import { RateLimitedError } from '../src/errors.js';
+import { OptionError, RateLimitedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../src/options.js';
@@ -125,6 +125,16 @@ describe('createRequestLimiter', () => {
 });
 
 describe('the Redis limiter', () => {
+  it('needs a Redis URL or a cluster, and says so instead of dialling localhost', () => {
+    const make = () =>
+      createRequestLimiter(
+        { savesPerSecond: 2, burst: 4 },
+        { connectionName: 'limiter-test-nowhere', logger: silentLogger },
+      );
+    expect(make).toThrow(OptionError);
+    expect(make).toThrow('url must be a Redis URL when no cluster is given (got none)');
+  });
+
   it('leases IP tokens on its own named connection, counts its settlements, and closes it', async () => {
     const { limiter, connectionName } = shared(redis.url);
     expect(limiter.user?.rate).toEqual({ perSecond: 2, burst: 4 });

@@ -5,6 +5,7 @@
 // read or delete (user-limit.ts), and the IP's tokens are leased in blocks (ip-leases.ts).
 // Without Redis both live in this process.
 import { type Cluster, Redis } from 'ioredis';
+import { OptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../options.js';
 import { createClusterClient } from '../store/redis/cluster.js';
@@ -83,17 +84,21 @@ export function redisRequestLimiter(
   redisOptions: RedisRequestLimiterOptions,
 ): RequestLimiter {
   const { user, ip } = rates(options);
+  const { url, cluster } = redisOptions;
+  // Without either, ioredis would quietly dial localhost:6379.
+  if (!cluster && !url)
+    throw new OptionError('url', 'must be a Redis URL when no cluster is given (got none)');
   const commandTimeout = redisOptions.commandTimeoutMs ?? 500;
   const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** attempt, 2000);
-  const redis: Redis | Cluster = redisOptions.cluster
-    ? createClusterClient(redisOptions.cluster, {
+  const redis: Redis | Cluster = cluster
+    ? createClusterClient(cluster, {
         connectionName: redisOptions.connectionName,
         commandTimeoutMs: commandTimeout,
         connectTimeoutMs: 2000,
         sharded: false,
         retryStrategy,
       })
-    : new Redis(redisOptions.url ?? '', {
+    : new Redis(url as string, {
         connectionName: redisOptions.connectionName,
         // Fail fast while Redis is away (IPs are then limited by each instance alone).
         enableOfflineQueue: false,
