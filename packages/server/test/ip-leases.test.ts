@@ -14,6 +14,7 @@ import { RateLimitedError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
 import { type IpLeaseOptions, IpLeases, ipBucketKey } from '../src/rate-limit/ip-leases.js';
+import { refusalOf } from './support/refusal.js';
 import { waitFor } from './support/wait-for.js';
 
 const HOUR = 3_600_000;
@@ -78,16 +79,6 @@ function admittedAtOnce(leases: IpLeases, ip: string): { admitted: number; next:
     if (next !== undefined) return { admitted, next };
   }
   throw new Error('1000 takes admitted at once');
-}
-
-function refusalOf(take: () => unknown): RateLimitedError {
-  try {
-    take();
-  } catch (error) {
-    if (error instanceof RateLimitedError) return error;
-    throw error;
-  }
-  throw new Error('expected a RateLimitedError');
 }
 
 const slow = (burst: number) => ({ perSecond: 0.001, burst });

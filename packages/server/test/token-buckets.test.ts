@@ -2,7 +2,6 @@
 // refusal names, the spend at exactly one token, how long an idle bucket lives, the
 // options refused, and which buckets an instance at its key limit forgets.
 import { describe, expect, it } from 'vitest';
-import { RateLimitedError } from '../src/errors.js';
 import {
   BucketMap,
   bucketLifetimeMs,
@@ -12,18 +11,9 @@ import {
   TokenBucketLimiter,
   waitFor,
 } from '../src/rate-limit/token-buckets.js';
+import { refusalOf } from './support/refusal.js';
 
 const rate = { perSecond: 4, burst: 10 };
-
-function refusal(take: () => void): RateLimitedError {
-  try {
-    take();
-  } catch (error) {
-    if (error instanceof RateLimitedError) return error;
-    throw error;
-  }
-  throw new Error('expected a RateLimitedError, the take was admitted');
-}
 
 describe('refill', () => {
   it('starts a missing bucket full', () => {
@@ -123,7 +113,7 @@ describe('BucketMap', () => {
     const one = { perSecond: 2, burst: 1 };
     buckets.take('a', one);
     now = 100;
-    expect(refusal(() => buckets.take('a', one)).retryAfterMs).toBe(400);
+    expect(refusalOf(() => buckets.take('a', one)).retryAfterMs).toBe(400);
     expect(buckets.get('a')).toEqual({ tokens: 0.2, at: 100 });
   });
 
@@ -150,7 +140,7 @@ describe('BucketMap', () => {
     buckets.take('a', one);
     buckets.take('b', one);
     // A known key at the limit drops nothing: 'a' is still empty.
-    expect(refusal(() => buckets.take('a', one)).retryAfterMs).toBe(1000);
+    expect(refusalOf(() => buckets.take('a', one)).retryAfterMs).toBe(1000);
     expect(buckets.size).toBe(2);
     buckets.take('c', one);
     expect(buckets.size).toBe(2);
@@ -165,7 +155,7 @@ describe('TokenBucketLimiter', () => {
     const limiter = new TokenBucketLimiter({ savesPerSecond: 4, burst: 2 }, () => now);
     limiter.take('k');
     limiter.take('k');
-    expect(refusal(() => limiter.take('k')).retryAfterMs).toBe(250);
+    expect(refusalOf(() => limiter.take('k')).retryAfterMs).toBe(250);
     now = 250;
     expect(() => limiter.take('k')).not.toThrow();
     expect(limiter.trackedUsers).toBe(1);
