@@ -79,6 +79,42 @@ describe('PATCH /api/dashboard/state', () => {
     expect(after.state.timestamp).toBeGreaterThan(state.timestamp);
   });
 
+  it('applies to the newest save of a user who never patched, and to each save after a patch', async () => {
+    // Only users who patched lately have their saves remembered on the instance: the first
+    // patch reads the store, the later ones start from the save the instance remembered.
+    const { token, state } = await storedUser();
+    let timestamp = state.timestamp;
+    const saveOn = async (server: RunningServer, summary: string) => {
+      timestamp = Math.max(timestamp + 1, Date.now());
+      const next = makeState({ timestamp });
+      const status = next.widgets.projectStatus;
+      if (status) status.summary = summary;
+      expect((await api(server, 'POST', PATH, { token, body: { state: next } })).status).toBe(200);
+    };
+    for (let i = 1; i <= 3; i++) await saveOn(a, `save ${i}`);
+    const first = await patch(a, token, { activeProject: 'proj-one' });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body).toMatchObject({ revision: 5 });
+    let after = await stored(token);
+    expect(after.state.activeProject).toBe('proj-one');
+    expect(after.state.widgets.projectStatus?.summary).toBe('save 3');
+    timestamp = after.state.timestamp;
+    // Saved on this instance, then on the other one, each followed by a patch here.
+    for (const [server, summary, project] of [
+      [a, 'save 4', 'proj-two'],
+      [b, 'save 5', 'proj-three'],
+    ] as const) {
+      await saveOn(server, summary);
+      const res = await patch(a, token, { activeProject: project });
+      expect(res.status, res.text).toBe(200);
+      after = await stored(token);
+      expect(after.state.activeProject).toBe(project);
+      expect(after.state.widgets.projectStatus?.summary).toBe(summary);
+      timestamp = after.state.timestamp;
+    }
+    expect(after.revision).toBe(9);
+  });
+
   it('applies a JSON Patch with every RFC 6902 operation', async () => {
     const { token } = await storedUser();
     const res = await patch(

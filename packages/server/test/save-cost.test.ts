@@ -2,7 +2,8 @@
 // metrics on): every command the server's connections send is seen with MONITOR (commands
 // run inside a script are reported as coming from `lua` and are not counted), and the
 // calls of EVAL/EVALSHA are read from INFO commandstats as well. One command per accepted
-// save (HTTP POST, PATCH, socket save and patch-save), one per read, delete and renewal;
+// save (HTTP POST, PATCH, socket save and patch-save; a user's first patch reads the store
+// first), one per read, delete and renewal;
 // the per-IP leases are settled apart, in batches.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,17 +140,31 @@ describe('Redis commands per request, default configuration', () => {
     // Settled at most once per 50 ms flush (and one more at the edge of the window).
     expect(settlements).toBeLessThanOrEqual(Math.ceil(elapsedMs / 50) + 1);
 
-    const patch = await commandsOf(async () => {
+    const patchTo = async (activeProject: string) => {
       const response = await api(server, 'PATCH', PATH, {
         token,
-        rawBody: JSON.stringify({ activeProject: 'p-9' }),
+        rawBody: JSON.stringify({ activeProject }),
         headers: { 'content-type': 'application/merge-patch+json' },
       });
       expect(response.status).toBe(200);
+    };
+    // This user never patched, so their saves were not remembered (most users never patch,
+    // and remembering every save's text cost each save GC work): the first PATCH reads the
+    // store, then saves the patched state, one EVALSHA each.
+    const firstPatch = await commandsOf(() => patchTo('p-9'));
+    expect(firstPatch.commands).toEqual(['evalsha', 'evalsha']);
+    // From a patch on, the user's saves are remembered: a save and a PATCH of it, one each.
+    const saveThenPatch = await commandsOf(async () => {
+      // A patch stamps the state with the server's time: the save follows it.
+      const state = { ...makeState({ timestamp: Date.now() }), activeProject: 'p-saved' };
+      expect((await api(server, 'POST', PATH, { token, body: { state } })).status).toBe(200);
+      await patchTo('p-10');
     });
-    expect(patch.commands).toEqual(['evalsha']);
+    expect(saveThenPatch.commands).toEqual(['evalsha', 'evalsha']);
     const read = await commandsOf(async () => {
-      expect((await api(server, 'GET', PATH, { token })).status).toBe(200);
+      const response = await api(server, 'GET', PATH, { token });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ state: { activeProject: 'p-10' }, revision: 24 });
     });
     expect(read.commands).toEqual(['evalsha']);
     const removed = await commandsOf(async () => {
@@ -164,6 +179,12 @@ describe('Redis commands per request, default configuration', () => {
     try {
       socket.send({ type: 'save', id: 'warm', state: makeState({ timestamp: T0 }) });
       await socket.next('saved', (m) => m.id === 'warm');
+      // The user's first patch reads the store (their saves were not remembered), then saves.
+      const firstPatch = await commandsOf(async () => {
+        socket.send({ type: 'patch-save', id: 'p0', patch: { activeProject: 'p-0' } });
+        await socket.next('saved', (m) => m.id === 'p0');
+      });
+      expect(firstPatch.commands).toEqual(['evalsha', 'evalsha']);
       await untilLeasesSettled();
       const rounds = 10;
       const { commands, settlements } = await commandsOf(async () => {
@@ -179,7 +200,7 @@ describe('Redis commands per request, default configuration', () => {
       expect(settlements).toBe(0);
       const renewal = await commandsOf(async () => {
         socket.send({ type: 'auth', token });
-        await socket.next('ready', (m) => m.revision === rounds * 2 + 1);
+        await socket.next('ready', (m) => m.revision === rounds * 2 + 2);
       });
       expect(renewal.commands).toEqual(['evalsha']);
     } finally {

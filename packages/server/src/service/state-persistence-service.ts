@@ -87,7 +87,10 @@ export class StatePersistenceService {
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
   private readonly now: () => number;
-  /** The newest state saved or read here per user: a patch's base without a store read. */
+  /**
+   * The newest state saved or read here per user who patched lately: a patch's base
+   * without a store read.
+   */
   private readonly known = new KnownStates();
   /** Subscriptions made through `subscribe`, so `unsubscribe(owner)` can end them. */
   private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
@@ -194,7 +197,11 @@ export class StatePersistenceService {
           { workspaceId: scope.workspaceId, userId: scope.userId, revision },
           'state saved',
         );
-        this.known.remember(scope, { stateJson: request.stateJson, revision, savedAt, epoch });
+        this.known.remember(
+          scope,
+          { stateJson: request.stateJson, revision, savedAt, epoch },
+          request.savedAt,
+        );
         return { revision, savedAt, epoch };
       }
       case 'stale':
@@ -219,6 +226,8 @@ export class StatePersistenceService {
     options: PatchOptions & LimitOption = {},
   ): Promise<SaveResult> {
     const { limit, ...patchOptions } = options;
+    // From now on this user's saves are remembered, for their next patch to start from.
+    this.known.patching(toScope(owner), this.now());
     // The user's token goes with the first save only (its retries are the server's doing),
     // or alone when the patch fails before any save.
     let unspent = limit;
@@ -273,7 +282,7 @@ export class StatePersistenceService {
   async load(owner: StateOwner, options: LimitOption = {}): Promise<StoredState | null> {
     const scope = toScope(owner);
     const record = await this.store.load(scope, options.limit);
-    if (record?.version === STATE_VERSION) this.known.remember(scope, record);
+    if (record?.version === STATE_VERSION) this.known.remember(scope, record, this.now());
     return record ? this.decode(scope, record) : null;
   }
 
@@ -298,7 +307,7 @@ export class StatePersistenceService {
     if (!record) return null;
     const { epoch } = record;
     if (record.version === STATE_VERSION) {
-      this.known.remember(scope, record);
+      this.known.remember(scope, record, this.now());
       const json = `{"state":${record.stateJson},"revision":${record.revision},"savedAt":${record.savedAt},"epoch":${JSON.stringify(epoch)}}`;
       return { json, revision: record.revision, epoch };
     }
