@@ -344,6 +344,56 @@ describe('IpLeases: expiry, give-back and idle IPs', () => {
     await expectTokens(ip, 13);
   });
 
+  it('looks at each of many IPs when its grant expires or it goes idle, whatever the others do', async () => {
+    // burst 20: block 5, credit 2. Leases live 100 ms, IPs idle after 300 ms unseen.
+    const { leases, clock } = leasesOf({ rate: slow(20), leaseMs: 100, idleMs: 300 });
+    const ips = Array.from({ length: 6 }, () => newIp());
+    // One IP starts every 7 ms (not on the 16 ms slots the instance looks at them by).
+    for (const ip of ips) {
+      leases.take(ip);
+      await settle(leases);
+      clock.now += 7;
+    }
+    // T0 + 42: every IP holds its block of 5 (20 - 1 charged - 5).
+    for (const ip of ips) await expectTokens(ip, 14);
+    // The first IP keeps asking; the others stay quiet.
+    const busy = ips[0] as string;
+    const expiredBy = (ip: number) => T0 + 7 * ip + 100;
+    for (let step = 0; step < 10; step++) {
+      clock.now += 1;
+      expect(leases.take(busy)).toBeUndefined();
+      await settle(leases);
+    }
+    // T0 + 52: nobody's grant expired yet.
+    for (const ip of ips.slice(1)) await expectTokens(ip, 14);
+    for (let ip = 1; ip < ips.length; ip++) {
+      clock.now = expiredBy(ip) - 1;
+      await settle(leases);
+      await expectTokens(ips[ip] as string, 14);
+      clock.now = expiredBy(ip);
+      await settle(leases);
+      // Its 5 went back the moment they expired, without a request.
+      await expectTokens(ips[ip] as string, 19);
+    }
+    expect(leases.size).toBe(6);
+    // Each quiet IP is forgotten exactly idleMs after its only request.
+    for (let ip = 1; ip < ips.length; ip++) {
+      clock.now = T0 + 7 * ip + 299;
+      await settle(leases);
+      expect(leases.size).toBe(7 - ip);
+      clock.now = T0 + 7 * ip + 300;
+      await settle(leases);
+      expect(leases.size).toBe(6 - ip);
+    }
+    // The busy one was last seen at T0 + 52.
+    clock.now = T0 + 351;
+    await settle(leases);
+    expect(leases.size).toBe(1);
+    clock.now = T0 + 352;
+    await settle(leases);
+    expect(leases.size).toBe(0);
+  });
+
   it('keeps an IP with waiters past idleMs, and serves them', async () => {
     const { leases, clock } = leasesOf({ rate: slow(20), credit: 1 });
     const ip = newIp();
