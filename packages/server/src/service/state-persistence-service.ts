@@ -87,10 +87,7 @@ export class StatePersistenceService {
   private readonly defaultOrigin: string;
   private readonly logger: Logger;
   private readonly now: () => number;
-  /**
-   * The newest state saved or read here per user who patched lately: a patch's base
-   * without a store read.
-   */
+  /** The newest state saved or read here per user who patched lately: a patch's base. */
   private readonly known = new KnownStates();
   /** Subscriptions made through `subscribe`, so `unsubscribe(owner)` can end them. */
   private readonly listeners = new Map<string, Map<StateListener, Subscription>>();
@@ -197,11 +194,8 @@ export class StatePersistenceService {
           { workspaceId: scope.workspaceId, userId: scope.userId, revision },
           'state saved',
         );
-        this.known.remember(
-          scope,
-          { stateJson: request.stateJson, revision, savedAt, epoch },
-          request.savedAt,
-        );
+        const known = { stateJson: request.stateJson, revision, savedAt, epoch };
+        this.known.remember(scope, known, request.savedAt);
         return { revision, savedAt, epoch };
       }
       case 'stale':
