@@ -29,6 +29,13 @@ async function waitForServerAlerts(token: string, count: number): Promise<void> 
     .toBe(count);
 }
 
+/** How many alerts a persisted envelope holds (undefined: no envelope). */
+function storedAlertCount(entry: string | null): number | undefined {
+  if (entry === null) return undefined;
+  return (JSON.parse(entry) as { state: { widgets: { alerts: unknown[] } } }).state.widgets.alerts
+    .length;
+}
+
 /** Calls `method` of the harness page's `window.harness`. */
 function harness(page: Page, method: keyof HarnessApi, arg?: string): Promise<unknown> {
   return page.evaluate(
@@ -83,6 +90,11 @@ describe('copies are owned', () => {
     await tab1.locator(tid('add-alert')).click();
     await waitForAlertCount(tab2, 2);
     await waitForServerAlerts(await devToken(e2e.baseUrl, first, WORKSPACE), 2);
+    // The server copy is saved within 100 ms, the local one after the 1 s debounce: wait
+    // for it, so the check below is about what ending the session leaves, not the timer.
+    await expect
+      .poll(async () => storedAlertCount(await persistedEntry(tab1)), { timeout: 10_000 })
+      .toBe(2);
 
     // The first person's session ends without a sign-out (it expired, or was dropped):
     // the browser keeps their dashboard in storage, and tab 2 is back at the sign-in form.
