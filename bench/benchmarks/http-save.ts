@@ -64,7 +64,7 @@ export async function measure(
       );
       const cpu = await account();
       const commands = (await clientCommandCalls(context.redis.url)) - commandsBefore;
-      const requests = result.total2xx + result.non2xx + result.warmup.requests;
+      const requests = requestsOf(result);
       return {
         redisCommandsPerSave: commands / Math.max(1, requests),
         load: result,
@@ -146,6 +146,8 @@ interface ServerSummary {
   p50Ms: number | null;
   p99Ms: number | null;
   serverCpuUtilization: number | null;
+  /** Server CPU per request served, warm-up and run, in µs: moves far less than req/s with the machine's noise. */
+  serverCpuUsPerSave: number | null;
   /** redis-server CPU per 1,000 requests, in ms. */
   redisCpuMsPer1000: number | null;
   redisCommandsPerSave: number | null;
@@ -176,6 +178,7 @@ function summarizeServer(rounds: RoundResult[], server: ServerKind): ServerSumma
     p50Ms: med((m) => m.load.latencyMs.p50),
     p99Ms: med((m) => m.load.latencyMs.p99),
     serverCpuUtilization: med((m) => m.serverCpuSeconds / durationS(m)),
+    serverCpuUsPerSave: med((m) => (m.serverCpuSeconds * 1e6) / Math.max(1, requestsOf(m.load))),
     othersCpuShare: med((m) => m.othersCpuShare),
     redisCommandsPerSave: med((m) => m.redisCommandsPerSave),
     redisCpuMsPer1000: med(
@@ -183,6 +186,11 @@ function summarizeServer(rounds: RoundResult[], server: ServerKind): ServerSumma
     ),
     ...(reasons.length > 0 ? { invalid: reasons.join('; ') } : {}),
   };
+}
+
+/** Requests the server answered, warm-up included (the span its CPU is read over). */
+function requestsOf(load: HttpLoadResult): number {
+  return load.total2xx + load.non2xx + load.warmup.requests;
 }
 
 const percent = (fraction: number | null): string =>
@@ -294,6 +302,16 @@ export const httpSave: Benchmark = async (context) => {
       baselineLabel: 'Redis floor',
       target: { kind: 'info' },
       note: `RATE_LIMIT_SAVES_PER_SECOND=0; p99 ${limitsOff.p99Ms ?? 'n/a'} ms; first round only`,
+    },
+    {
+      ...common,
+      label: 'HTTP save server CPU per save (default config)',
+      unit: 'µs',
+      ours: ours.serverCpuUsPerSave,
+      baseline: redisFloor.serverCpuUsPerSave,
+      baselineLabel: 'Redis floor',
+      target: { kind: 'info' },
+      note: `the server process's utime + stime over warm-up and run ÷ requests answered; medians of the rounds. Less noisy than req/s on a shared machine: a server whose core is saturated serves about 1 / (CPU per save). Limits off: ${limitsOff.serverCpuUsPerSave?.toFixed(1) ?? 'n/a'} µs`,
     },
     {
       ...common,
